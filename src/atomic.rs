@@ -1,0 +1,45 @@
+//! Files written whole or not at all.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` through a temp file in the same folder and a rename, so readers
+/// see either the old file or the complete new one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    // A replaced file keeps its permissions; a new one gets the usual 0666 less the umask
+    // (tempfile alone would leave every output private, 0600).
+    let existing = std::fs::metadata(path).ok().map(|m| m.permissions());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".latent-explorer-").suffix(".tmp");
+    if let Some(p) = existing.clone().or_else(new_file_permissions) {
+        builder.permissions(p);
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&dir, e))?;
+    // The builder's mode is narrowed by the umask, as for any new file; an existing file's
+    // exact mode is restored here.
+    if let Some(p) = existing {
+        tmp.as_file()
+            .set_permissions(p)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+#[cfg(unix)]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o666))
+}
+
+#[cfg(not(unix))]
+fn new_file_permissions() -> Option<std::fs::Permissions> {
+    None
+}

@@ -1,0 +1,399 @@
+//! What each subcommand does, on top of the library core.
+
+use super::csv::field;
+use super::*;
+use crate::atomic::write_atomically;
+use crate::data::{Dataset, LoadOptions, Split, load_dataset};
+use crate::error::{Error, Result};
+use crate::latent::{InterpolationKind, interpolate_path, sample_prior};
+use crate::model::{Model, VaeConfig};
+use crate::render::{grid, grid_columns, save_png, strip};
+use crate::train::{TrainConfig, TrainControl, TrainEvent, train};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Runs one subcommand. `None` (no subcommand) is handled by the binary.
+pub fn run_command(command: Command) -> Result<()> {
+    match command {
+        Command::Train(a) => train_cmd(a),
+        Command::Encode(a) => encode_cmd(a),
+        Command::Sample(a) => sample_cmd(a),
+        Command::Interpolate(a) => interpolate_cmd(a),
+        Command::Reconstruct(a) => reconstruct_cmd(a),
+        Command::Info(a) => info_cmd(a),
+        Command::Bench(a) => crate::bench::run(a),
+    }
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize)> {
+    let bad = || Error::InvalidArgument(format!("image size '{s}' is not HxW, e.g. 32x32"));
+    let (h, w) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    Ok((
+        h.trim().parse().map_err(|_| bad())?,
+        w.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+fn load_data(arg: &DataArg) -> Result<Dataset> {
+    let path = arg.data.clone().unwrap_or_else(default_data_path);
+    let image_size = arg.image_size.as_deref().map(parse_size).transpose()?;
+    let data = load_dataset(&path, &LoadOptions { image_size })?;
+    if let Some((h, w)) = image_size
+        && (data.shape.height, data.shape.width) != (h, w)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "--image-size {h}x{w} resizes image folders only; {} holds {} IDX images",
+            path.display(),
+            data.shape
+        )));
+    }
+    Ok(data)
+}
+
+/// Refuses an output path whose folder does not exist, before any long work starts.
+fn check_out_dir(out: &Path) -> Result<()> {
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(Error::NotFound {
+            path: dir.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn load_model(path: &Option<std::path::PathBuf>) -> Result<Model> {
+    Model::load(&path.clone().unwrap_or_else(default_model_path))
+}
+
+fn check_index(data: &Dataset, i: usize) -> Result<()> {
+    if i >= data.len() {
+        return Err(Error::InvalidArgument(format!(
+            "index {i} is out of range: {} has {} samples (0..{})",
+            data.name,
+            data.len(),
+            data.len()
+        )));
+    }
+    Ok(())
+}
+
+fn train_cmd(a: TrainArgs) -> Result<()> {
+    check_out_dir(&a.out)?;
+    if a.limit == Some(0) {
+        return Err(Error::InvalidArgument("--limit must be at least 1".into()));
+    }
+    let mut data = load_data(&a.data)?;
+    if let Some(limit) = a.limit {
+        let mut keep: Vec<usize> = data.indices(Split::Train).into_iter().take(limit).collect();
+        keep.extend(
+            data.indices(Split::Test)
+                .into_iter()
+                .take(limit.div_ceil(6)),
+        );
+        data = data.subset(&keep)?;
+    }
+    let mut model = match &a.model {
+        Some(p) => Model::load(p)?,
+        None => {
+            let config = VaeConfig {
+                hidden: a.hidden.clone(),
+                likelihood: a.likelihood,
+                beta: a.beta,
+                ..VaeConfig::for_shape(data.shape, a.latent)
+            };
+            Model::new_random(config, a.seed)?
+        }
+    };
+    model.check_fits(&data)?;
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        learning_rate: a.learning_rate,
+        beta: a.beta,
+        seed: a.seed,
+        holdout_fraction: a.holdout,
+    };
+    println!("data:  {}", data.summary());
+    println!(
+        "model: {} ({} parameters)",
+        model.config().summary(),
+        model.config().parameter_count()
+    );
+    let bar = if a.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} epoch {prefix} step {pos}/{len} {msg} [{elapsed_precise} < {eta}]",
+        )
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+    );
+    let out = a.out.clone();
+    let mut save_error: Option<Error> = None;
+    let mut saved_epochs = 0;
+    let control = TrainControl::new();
+    let mut sink = |ev: TrainEvent, model: &Model| match ev {
+        TrainEvent::Started(info) => {
+            bar.set_length(info.steps_per_epoch as u64);
+            println!(
+                "train: {} samples, held out: {}, {} steps per epoch",
+                info.n_train, info.n_test, info.steps_per_epoch
+            );
+        }
+        TrainEvent::Step(s) => {
+            bar.set_prefix(format!("{}/{}", s.epoch, cfg.epochs));
+            bar.set_position(s.step as u64);
+            bar.set_message(format!(
+                "loss {:.2} (recon {:.2}, KL {:.2}) {:.0} samples/s",
+                s.loss, s.recon, s.kl, s.samples_per_sec
+            ));
+        }
+        TrainEvent::Epoch(e) => {
+            bar.suspend(|| {
+                let test = e
+                    .test_loss
+                    .map(|t| format!("{t:.2}"))
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "epoch {}/{}: train loss {:.2}, held-out loss {} per sample, {:.0} samples/s, {:.1} s",
+                    e.epoch, cfg.epochs, e.train_loss, test, e.samples_per_sec, e.epoch_secs
+                );
+            });
+            bar.reset();
+            // Saved after every epoch, so a crash or a divergence later keeps this one.
+            match model.save(&out) {
+                Ok(()) => saved_epochs = e.epoch,
+                Err(err) => {
+                    control.stop();
+                    save_error = Some(err);
+                }
+            }
+        }
+        _ => {}
+    };
+    let result = train(&mut model, &data, &cfg, &control, &mut sink);
+    bar.finish_and_clear();
+    if let Some(e) = save_error {
+        return Err(e);
+    }
+    if result.is_err() && saved_epochs > 0 {
+        eprintln!(
+            "the model after epoch {saved_epochs} is saved in {}",
+            out.display()
+        );
+    }
+    result?;
+    // Also covers zero epochs (a fresh or copied model saved as is).
+    model.save(&out)?;
+    println!("saved {}", out.display());
+    Ok(())
+}
+
+fn split_indices(data: &Dataset, split: SplitArg) -> Vec<usize> {
+    match split {
+        SplitArg::All => (0..data.len()).collect(),
+        SplitArg::Train => data.indices(Split::Train),
+        SplitArg::Test => data.indices(Split::Test),
+    }
+}
+
+fn encode_cmd(a: EncodeArgs) -> Result<()> {
+    let data = load_data(&a.data)?;
+    let model = load_model(&a.model)?;
+    let indices = split_indices(&data, a.split);
+    let codes = model.encode(&data, &indices)?;
+    let l = model.latent();
+    let mut csv = String::with_capacity(indices.len() * (24 + 24 * l));
+    csv.push_str("index,split,label,class");
+    for k in 0..l {
+        let _ = write!(csv, ",mean_{k}");
+    }
+    for k in 0..l {
+        let _ = write!(csv, ",logvar_{k}");
+    }
+    csv.push('\n');
+    for (row, &i) in indices.iter().enumerate() {
+        let label = data.label(i).map(|v| v.to_string()).unwrap_or_default();
+        let class = field(data.class_name(i).unwrap_or(""));
+        let _ = write!(csv, "{i},{},{label},{class}", data.split_of(i).as_str());
+        for v in &codes.mean[row * l..(row + 1) * l] {
+            let _ = write!(csv, ",{v}");
+        }
+        for v in &codes.logvar[row * l..(row + 1) * l] {
+            let _ = write!(csv, ",{v}");
+        }
+        csv.push('\n');
+    }
+    write_atomically(&a.out, csv.as_bytes())?;
+    println!(
+        "wrote {} codes of {} dims to {}",
+        indices.len(),
+        l,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn check_scale(scale: u32) -> Result<()> {
+    if !(1..=64).contains(&scale) {
+        return Err(Error::InvalidArgument(format!(
+            "--scale must be 1..=64, got {scale}"
+        )));
+    }
+    Ok(())
+}
+
+fn sample_cmd(a: SampleArgs) -> Result<()> {
+    check_scale(a.scale)?;
+    if !(1..=4096).contains(&a.count) {
+        return Err(Error::InvalidArgument(format!(
+            "--count must be 1..=4096, got {}",
+            a.count
+        )));
+    }
+    if !(a.temperature.is_finite() && a.temperature >= 0.0) {
+        return Err(Error::InvalidArgument(format!(
+            "--temperature must be >= 0, got {}",
+            a.temperature
+        )));
+    }
+    let model = load_model(&a.model)?;
+    let z = sample_prior(a.count, model.latent(), a.temperature, a.seed);
+    let images = model.decode(&z)?;
+    let cols = a.columns.unwrap_or_else(|| grid_columns(a.count));
+    let picture = grid(&images, model.config().input, cols, a.scale)?;
+    save_png(&picture, &a.out)?;
+    println!("wrote {} samples to {}", a.count, a.out.display());
+    Ok(())
+}
+
+fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
+    check_scale(a.scale)?;
+    if !(2..=256).contains(&a.steps) {
+        return Err(Error::InvalidArgument(format!(
+            "--steps must be 2..=256, got {}",
+            a.steps
+        )));
+    }
+    let data = load_data(&a.data)?;
+    let model = load_model(&a.model)?;
+    let mut anchors_idx = vec![a.from];
+    anchors_idx.extend(&a.via);
+    anchors_idx.push(a.to);
+    for &i in &anchors_idx {
+        check_index(&data, i)?;
+    }
+    let codes = model.encode(&data, &anchors_idx)?;
+    let anchors: Vec<Vec<f32>> = (0..anchors_idx.len())
+        .map(|k| codes.mean_of(k).to_vec())
+        .collect();
+    let kind = if a.slerp {
+        InterpolationKind::Spherical
+    } else {
+        InterpolationKind::Linear
+    };
+    let path: Vec<f32> = interpolate_path(&anchors, a.steps, kind).concat();
+    let images = model.decode(&path)?;
+    save_png(&strip(&images, model.config().input, a.scale)?, &a.out)?;
+    println!(
+        "wrote {} frames ({:?}) from sample {} to {} to {}",
+        path.len() / model.latent(),
+        kind,
+        a.from,
+        a.to,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn reconstruct_cmd(a: ReconstructArgs) -> Result<()> {
+    check_scale(a.scale)?;
+    let data = load_data(&a.data)?;
+    let model = load_model(&a.model)?;
+    let indices: Vec<usize> = if a.indices.is_empty() {
+        let test = data.indices(Split::Test);
+        let pool = if test.is_empty() {
+            (0..data.len()).collect()
+        } else {
+            test
+        };
+        pool.into_iter().take(a.count.clamp(1, 1024)).collect()
+    } else {
+        a.indices.clone()
+    };
+    for &i in &indices {
+        check_index(&data, i)?;
+    }
+    let recon = model.reconstruct(&data, &indices)?;
+    let mut values: Vec<f32> = indices.iter().flat_map(|&i| data.image(i)).collect();
+    values.extend(&recon);
+    let picture = grid(&values, data.shape, indices.len(), a.scale)?;
+    save_png(&picture, &a.out)?;
+    let scores = model.score(&data, &indices, 0)?;
+    let mean_recon = scores.recon.iter().sum::<f32>() / indices.len() as f32;
+    println!(
+        "wrote {} originals (top row) and reconstructions (bottom row) to {}; mean reconstruction error {:.2}",
+        indices.len(),
+        a.out.display(),
+        mean_recon
+    );
+    Ok(())
+}
+
+fn info_cmd(a: InfoArgs) -> Result<()> {
+    let path = a.model.clone().unwrap_or_else(default_model_path);
+    let model = Model::load(&path)?;
+    let data = a
+        .data
+        .as_ref()
+        .map(|p| load_dataset(p, &LoadOptions::default()))
+        .transpose()?;
+    let fits = data
+        .as_ref()
+        .map(|d| model.check_fits(d).map_err(|e| e.to_string()));
+    if a.json {
+        let v = serde_json::json!({
+            "path": path,
+            "config": model.config(),
+            "parameters": model.config().parameter_count(),
+            "history": model.history,
+            "dataset": data.as_ref().map(|d| d.summary()),
+            "fits_dataset": fits.as_ref().map(|f| f.is_ok()),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    print_info(&path, &model);
+    if let (Some(d), Some(f)) = (&data, &fits) {
+        println!("dataset:      {}", d.summary());
+        match f {
+            Ok(()) => println!("fits:         yes"),
+            Err(e) => println!("fits:         no: {e}"),
+        }
+    }
+    Ok(())
+}
+
+fn print_info(path: &Path, model: &Model) {
+    let c = model.config();
+    let h = &model.history;
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+    println!("checkpoint:   {}", path.display());
+    println!("architecture: {}", c.summary());
+    println!("input:        {}", c.input);
+    println!("latent dims:  {}", c.latent);
+    println!("parameters:   {}", c.parameter_count());
+    println!(
+        "trained on:   {}",
+        h.dataset_name.clone().unwrap_or_else(|| "-".into())
+    );
+    println!(
+        "epochs:       {} ({} samples seen)",
+        h.epochs, h.samples_seen
+    );
+    println!("train loss:   {} per sample", opt(h.train_loss));
+    println!("held-out:     {} per sample", opt(h.test_loss));
+    println!("created with: {}", h.created_with);
+}

@@ -1,0 +1,230 @@
+//! The `latent-explorer` command line. Flags mean the same in every subcommand: `--data PATH`,
+//! `--model PATH`, `--out PATH`, `--latent N`, `--epochs N`, `--seed N`, `--threads N`.
+//! Errors print one line on stderr and exit with code 2.
+
+mod commands;
+mod csv;
+
+pub use commands::run_command;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "latent-explorer", version, about = "Train, explore and export Variational Autoencoders", long_about = None)]
+pub struct Cli {
+    /// Worker threads for the tensor maths (default: all cores).
+    #[arg(long, global = true, value_name = "N")]
+    pub threads: Option<usize>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train a VAE (new, or continue a checkpoint) and save it.
+    Train(TrainArgs),
+    /// Write each sample's posterior mean and log-variance to CSV, with labels.
+    Encode(EncodeArgs),
+    /// Decode samples from the prior into a PNG grid.
+    Sample(SampleArgs),
+    /// Decode the path between dataset samples into a PNG strip.
+    Interpolate(InterpolateArgs),
+    /// Originals above their reconstructions, as a PNG grid.
+    Reconstruct(ReconstructArgs),
+    /// Describe a checkpoint (and optionally a dataset).
+    Info(InfoArgs),
+    /// Measure training and inference speed; prints JSON lines.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DataArg {
+    /// Dataset: an IDX file, a folder of IDX files, or a folder of images (default: bundled MNIST).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Resize folder images to this size, e.g. 32x32 (default: their most common size).
+    #[arg(long, value_name = "HxW")]
+    pub image_size: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Where to save the trained model (.safetensors); written after every epoch.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Continue training this checkpoint instead of starting a new model.
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Latent dimensions of a new model (1..=64).
+    #[arg(long, default_value_t = 20)]
+    pub latent: usize,
+    /// Hidden layer widths of a new model, comma-separated.
+    #[arg(long, default_value = "400", value_delimiter = ',')]
+    pub hidden: Vec<usize>,
+    /// bernoulli (binary cross-entropy) or gaussian (squared error).
+    #[arg(long, default_value = "bernoulli")]
+    pub likelihood: crate::model::Likelihood,
+    #[arg(long, default_value_t = 1.0)]
+    pub beta: f64,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    #[arg(long = "lr", default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fraction held out when the dataset has no test split.
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f64,
+    /// Use only the first N training samples (and N/6 held-out ones).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// No progress bar (epoch lines still print).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SplitArg {
+    All,
+    Train,
+    Test,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Checkpoint to use (default: the bundled latent-2 MNIST model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// CSV file to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value = "all")]
+    pub split: SplitArg,
+}
+
+#[derive(Args, Debug)]
+pub struct SampleArgs {
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// PNG file to write.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    #[arg(long, default_value_t = 64)]
+    pub count: usize,
+    /// Columns of the grid (default: close to square).
+    #[arg(long)]
+    pub columns: Option<usize>,
+    /// Scale of the prior's standard deviation.
+    #[arg(long, default_value_t = 1.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Integer upscaling of each pixel.
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct InterpolateArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Dataset index of the first end.
+    #[arg(long)]
+    pub from: usize,
+    /// Dataset index of the last end.
+    #[arg(long)]
+    pub to: usize,
+    /// Further anchors visited in order between --from and --to (A -> C -> ... -> B).
+    #[arg(long, value_delimiter = ',')]
+    pub via: Vec<usize>,
+    /// Frames per leg, ends included (2..=256).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Spherical instead of linear interpolation.
+    #[arg(long)]
+    pub slerp: bool,
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct ReconstructArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Dataset indices to show (default: the first --count of the test split).
+    #[arg(long, value_delimiter = ',')]
+    pub indices: Vec<usize>,
+    #[arg(long, default_value_t = 16)]
+    pub count: usize,
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Also describe this dataset and whether the model fits it.
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// MNIST folder with the train and test IDX files (default: bundled MNIST).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Training epochs per configuration.
+    #[arg(long, default_value_t = 1)]
+    pub epochs: usize,
+    /// Latent sizes to measure, comma-separated.
+    #[arg(long, default_value = "2,20", value_delimiter = ',')]
+    pub latent: Vec<usize>,
+    /// Thread counts to measure when --threads is not given, comma-separated.
+    #[arg(long, default_value = "1,2", value_delimiter = ',')]
+    pub thread_counts: Vec<usize>,
+    /// Single-sample decode calls timed.
+    #[arg(long, default_value_t = 1000)]
+    pub decode_calls: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Where the bundled files live: the working directory when run from a clone, else the
+/// source tree this binary was built from.
+pub fn bundled_path(relative: &str) -> PathBuf {
+    let here = PathBuf::from(relative);
+    if here.exists() {
+        return here;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The bundled MNIST folder.
+pub fn default_data_path() -> PathBuf {
+    bundled_path("assets/mnist")
+}
+
+/// The bundled latent-2 MNIST model.
+pub fn default_model_path() -> PathBuf {
+    bundled_path("models/mnist-latent2.safetensors")
+}

@@ -1,0 +1,22 @@
+//! # Latent Explorer
+//!
+//! Train, load and explore Variational Autoencoders. This crate is the headless core that the
+//! desktop window, the `latent-explorer` command line and the tests all share:
+//!
+//! - [`data`]: datasets (MNIST-family IDX files, folders of images) as bytes with labels;
+//! - [`model`]: the VAE in candle, per-sample inference, safetensors checkpoints;
+//! - [`train`]: the training loop with pause / resume / stop and an event sink;
+//! - [`latent`]: prior sampling, interpolation, PCA projection;
+//! - [`render`]: images to PNG strips and grids.
+
+pub mod atomic;
+pub mod bench;
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod latent;
+pub mod model;
+pub mod render;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,40 @@
+//! `latent-explorer`: parses the command line and runs a subcommand.
+
+use clap::Parser;
+use latent_explorer::cli::{Cli, run_command};
+use std::process::ExitCode;
+
+// candle allocates a fresh buffer for every tensor op; glibc's malloc returns those large
+// blocks to the kernel and page-faults them back in on every step. mimalloc keeps them.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            eprintln!("error: --threads must be at least 1");
+            return ExitCode::from(2);
+        }
+        // candle's matrix kernels read RAYON_NUM_THREADS on every call; set it before any
+        // thread exists, and size rayon's pool to match.
+        // SAFETY: no other thread is running yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+    let Some(command) = cli.command else {
+        eprintln!(
+            "The explorer window is not part of this build yet; use a subcommand (see --help)."
+        );
+        return ExitCode::from(2);
+    };
+    match run_command(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Checkpoints: one `.safetensors` file with the weights and, in its metadata, the config and
+//! history. Loading reads and validates everything before building a model, so a bad file
+//! never leaves a half-loaded one; saving writes a temp file beside the target and renames it,
+//! so a crash mid-save leaves the previous file intact.
+
+use super::{Model, ModelHistory, VaeConfig};
+use crate::atomic::write_atomically;
+use crate::error::{Error, Result};
+use candle_core::Tensor;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Value of the `format` metadata key.
+pub const CHECKPOINT_FORMAT: &str = "latent-explorer/1";
+/// Checkpoints larger than this are refused before reading (MLP VAEs are megabytes).
+const MAX_CHECKPOINT_BYTES: u64 = 4 << 30;
+
+impl Model {
+    /// Loads and validates a checkpoint.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bad = |reason: String| Error::BadCheckpoint {
+            path: path.into(),
+            reason,
+        };
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(bad("this is a folder, not a .safetensors file".into()));
+        }
+        if meta.len() > MAX_CHECKPOINT_BYTES {
+            return Err(bad(format!("{} bytes is far too large", meta.len())));
+        }
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e}")))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e}")))?;
+        let info = header.metadata().clone().unwrap_or_default();
+        let config_json = info.get("config").ok_or_else(|| {
+            bad("no latent-explorer model config in its metadata (a checkpoint from another program?)".into())
+        })?;
+        let config: VaeConfig =
+            serde_json::from_str(config_json).map_err(|e| bad(format!("config: {e}")))?;
+        config.validate().map_err(|e| bad(format!("config: {e}")))?;
+        let history: ModelHistory = match info.get("history") {
+            Some(h) => serde_json::from_str(h).map_err(|e| bad(format!("history: {e}")))?,
+            None => ModelHistory::default(),
+        };
+
+        let expected = config.param_shapes();
+        let mut problems = Vec::new();
+        let present: HashSet<String> = st.names().into_iter().map(String::from).collect();
+        let wanted: HashSet<String> = expected.iter().map(|(n, _)| n.clone()).collect();
+        let mut missing: Vec<&String> = wanted.difference(&present).collect();
+        missing.sort();
+        let mut extra: Vec<&String> = present.difference(&wanted).collect();
+        extra.sort();
+        if !missing.is_empty() {
+            problems.push(format!("missing weights {missing:?}"));
+        }
+        if !extra.is_empty() {
+            problems.push(format!("unexpected weights {extra:?}"));
+        }
+        let mut tensors = Vec::with_capacity(expected.len());
+        for (name, shape) in &expected {
+            let Ok(view) = st.tensor(name) else { continue };
+            if view.dtype() != Dtype::F32 {
+                problems.push(format!("{name} is {:?}, expected F32", view.dtype()));
+                continue;
+            }
+            if view.shape() != shape.as_slice() {
+                problems.push(format!(
+                    "{name} has shape {:?}, the config needs {:?}",
+                    view.shape(),
+                    shape
+                ));
+                continue;
+            }
+            let values: Vec<f32> = view
+                .data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            if values.iter().any(|v| !v.is_finite()) {
+                problems.push(format!("{name} holds NaN or infinite values"));
+                continue;
+            }
+            tensors.push((
+                name.clone(),
+                Tensor::from_vec(values, shape.as_slice(), &candle_core::Device::Cpu)?,
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::CheckpointMismatch {
+                path: path.into(),
+                problems,
+            });
+        }
+        let mut model = Model::from_tensors(config, tensors, history)?;
+        model.source = Some(path.to_path_buf());
+        Ok(model)
+    }
+
+    /// Serialises weights, config and history to safetensors bytes.
+    pub fn to_safetensors_bytes(&self) -> Result<Vec<u8>> {
+        let named = self.named_tensors();
+        let mut buffers = Vec::with_capacity(named.len());
+        for (name, t) in &named {
+            let values = t.flatten_all()?.to_vec1::<f32>()?;
+            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            buffers.push((name.clone(), t.dims().to_vec(), bytes));
+        }
+        let views = buffers
+            .iter()
+            .map(|(n, shape, bytes)| {
+                TensorView::new(Dtype::F32, shape.clone(), bytes)
+                    .map(|v| (n.clone(), v))
+                    .map_err(|e| Error::InvalidArgument(format!("serialising {n}: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut info = HashMap::new();
+        info.insert("format".to_string(), CHECKPOINT_FORMAT.to_string());
+        info.insert(
+            "config".to_string(),
+            serde_json::to_string(&self.config)
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        );
+        info.insert(
+            "history".to_string(),
+            serde_json::to_string(&self.history)
+                .map_err(|e| Error::InvalidArgument(e.to_string()))?,
+        );
+        safetensors::serialize(views, Some(info))
+            .map_err(|e| Error::InvalidArgument(format!("serialising checkpoint: {e}")))
+    }
+
+    /// Saves atomically: temp file in the same folder, flushed to disk, then renamed.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_safetensors_bytes()?;
+        write_atomically(path, &bytes)
+    }
+}

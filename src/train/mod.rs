@@ -1,0 +1,388 @@
+//! The training loop: headless and synchronous. It takes a stop/pause handle and an event sink,
+//! so the CLI drives it with a progress bar, the window from a named worker thread, and tests
+//! directly. Every random draw (shuffles, reparameterisation noise) comes from one seeded
+//! generator: the same seed gives the same weights.
+
+mod control;
+
+pub use control::{RunState, TrainControl};
+
+use crate::data::{BatchBuffer, Dataset};
+use crate::error::{Error, Result};
+use crate::model::{INFERENCE_BATCH, Model, standard_normal};
+use candle_core::{Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Weight of the KL term for this run (also recorded in the model's config).
+    pub beta: f64,
+    pub seed: u64,
+    /// For datasets without a test split: the fraction of samples held out.
+    pub holdout_fraction: f64,
+}
+
+impl Default for TrainConfig {
+    /// The PyTorch-examples settings: Adam, lr 1e-3, batch 128.
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            beta: 1.0,
+            seed: 1,
+            holdout_fraction: 0.1,
+        }
+    }
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.batch_size == 0 || self.batch_size > 65_536 {
+            return Err(Error::InvalidArgument(format!(
+                "batch size must be 1..=65536, got {}",
+                self.batch_size
+            )));
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "learning rate must be a positive number, got {}",
+                self.learning_rate
+            )));
+        }
+        if !(self.beta.is_finite() && self.beta >= 0.0) {
+            return Err(Error::InvalidArgument(format!(
+                "beta must be a number >= 0, got {}",
+                self.beta
+            )));
+        }
+        if !(0.0..0.9).contains(&self.holdout_fraction) {
+            return Err(Error::InvalidArgument(format!(
+                "held-out fraction must be in [0, 0.9), got {}",
+                self.holdout_fraction
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Sizes of a run, sent once at the start.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunInfo {
+    pub epochs: usize,
+    pub steps_per_epoch: usize,
+    pub n_train: usize,
+    pub n_test: usize,
+}
+
+/// One optimiser step; losses are per sample (averaged over the batch).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepStats {
+    pub epoch: usize,
+    /// Step within the epoch, from 1.
+    pub step: usize,
+    /// Steps since the run started, from 1.
+    pub global_step: usize,
+    pub loss: f32,
+    pub recon: f32,
+    pub kl: f32,
+    /// Training throughput of the epoch so far.
+    pub samples_per_sec: f64,
+}
+
+/// One finished epoch; losses are per sample.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EpochStats {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub train_recon: f64,
+    pub train_kl: f64,
+    pub test_loss: Option<f64>,
+    pub test_recon: Option<f64>,
+    pub test_kl: Option<f64>,
+    pub samples_per_sec: f64,
+    /// Training time of this epoch (held-out evaluation excluded).
+    pub epoch_secs: f64,
+    pub test_eval_secs: f64,
+    /// Since the run started, evaluation included.
+    pub elapsed_secs: f64,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainSummary {
+    pub epochs_completed: usize,
+    pub steps: usize,
+    /// True when stopped before the last epoch finished.
+    pub stopped: bool,
+    pub last_epoch: Option<EpochStats>,
+    pub elapsed_secs: f64,
+}
+
+/// What the trainer reports while it runs.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TrainEvent {
+    Started(RunInfo),
+    Step(StepStats),
+    Epoch(EpochStats),
+    Paused,
+    Resumed,
+    Finished(TrainSummary),
+    /// The run ended with an error (e.g. the loss became NaN); the model keeps its last
+    /// good weights.
+    Failed(String),
+}
+
+/// Splits the dataset into (train, held-out) indices: its own test split, or else a seeded
+/// fraction of it.
+pub fn split_indices(data: &Dataset, cfg: &TrainConfig) -> (Vec<usize>, Vec<usize>) {
+    use crate::data::Split;
+    let train = data.indices(Split::Train);
+    let test = data.indices(Split::Test);
+    if !test.is_empty() || cfg.holdout_fraction <= 0.0 {
+        return (train, test);
+    }
+    let mut order = train;
+    order.shuffle(&mut StdRng::seed_from_u64(cfg.seed ^ 0x4e1d_u64));
+    let k = ((order.len() as f64) * cfg.holdout_fraction).round() as usize;
+    let test = order[..k.min(order.len())].to_vec();
+    let mut train = order[k.min(order.len())..].to_vec();
+    train.sort_unstable();
+    let mut test = test;
+    test.sort_unstable();
+    (train, test)
+}
+
+/// Trains `model` on `data`. Emits events to `sink` together with the model as it is at that
+/// moment (so an observer can save or re-encode after an epoch), ends with `Finished` or
+/// `Failed`.
+/// Returns when done, when `control` says stop (within one step), or on error.
+pub fn train(
+    model: &mut Model,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    control: &TrainControl,
+    sink: &mut dyn FnMut(TrainEvent, &Model),
+) -> Result<TrainSummary> {
+    let result = run(model, data, cfg, control, sink);
+    match &result {
+        Ok(summary) => sink(TrainEvent::Finished(summary.clone()), model),
+        Err(e) => sink(TrainEvent::Failed(e.to_string()), model),
+    }
+    result
+}
+
+fn run(
+    model: &mut Model,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    control: &TrainControl,
+    sink: &mut dyn FnMut(TrainEvent, &Model),
+) -> Result<TrainSummary> {
+    cfg.validate()?;
+    model.check_fits(data)?;
+    let (mut train_idx, test_idx) = split_indices(data, cfg);
+    if train_idx.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{} has no training samples",
+            data.name
+        )));
+    }
+    model.set_beta(cfg.beta);
+    let h = &mut model.history;
+    h.dataset_name = Some(data.name.clone());
+    h.dataset_shape = Some(data.shape);
+    h.dataset_size = Some(data.len());
+    h.seed = Some(cfg.seed);
+    h.created_with = crate::model::version_string();
+    let vars: Vec<Var> = model.vars().into_iter().map(|(_, v)| v).collect();
+    let params = ParamsAdamW {
+        lr: cfg.learning_rate,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        // Plain Adam, as in the PyTorch reference; candle's default decays weights.
+        weight_decay: 0.0,
+    };
+    let mut opt = AdamW::new(vars.clone(), params)?;
+    let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
+    let bs = cfg.batch_size;
+    let steps_per_epoch = train_idx.len().div_ceil(bs);
+    sink(
+        TrainEvent::Started(RunInfo {
+            epochs: cfg.epochs,
+            steps_per_epoch,
+            n_train: train_idx.len(),
+            n_test: test_idx.len(),
+        }),
+        model,
+    );
+    let beta = cfg.beta;
+    let latent = model.latent();
+    let start = Instant::now();
+    let mut buf = BatchBuffer::new();
+    let mut global_step = 0;
+    let mut summary = TrainSummary {
+        epochs_completed: 0,
+        steps: 0,
+        stopped: false,
+        last_epoch: None,
+        elapsed_secs: 0.0,
+    };
+    let mut paused_secs = 0.0;
+    'epochs: for epoch in 1..=cfg.epochs {
+        train_idx.shuffle(&mut rng);
+        let epoch_start = Instant::now();
+        let (mut sum_loss, mut sum_recon, mut sum_kl, mut seen) = (0f64, 0f64, 0f64, 0usize);
+        for (s, chunk) in train_idx.chunks(bs).enumerate() {
+            let mut pause_began = None;
+            let go_on = control.checkpoint(&mut |paused| {
+                if paused {
+                    pause_began = Some(Instant::now());
+                    sink(TrainEvent::Paused, model)
+                } else {
+                    sink(TrainEvent::Resumed, model)
+                }
+            });
+            if let Some(t) = pause_began {
+                paused_secs += t.elapsed().as_secs_f64();
+            }
+            if !go_on {
+                summary.stopped = true;
+                break 'epochs;
+            }
+            let n = chunk.len();
+            let x = Tensor::from_vec(buf.take(data, chunk), (n, data.shape.len()), model.device())?;
+            let eps = standard_normal(&mut rng, n, latent, model.device())?;
+            let losses = model.vae().losses(&x, &eps)?;
+            let recon = losses.recon.sum_all()?;
+            let kl = losses.kl.sum_all()?;
+            let loss = (&recon + (&kl * beta)?)?;
+            let (loss_v, recon_v, kl_v) = (
+                loss.to_scalar::<f32>()?,
+                recon.to_scalar::<f32>()?,
+                kl.to_scalar::<f32>()?,
+            );
+            global_step += 1;
+            if !loss_v.is_finite() {
+                return Err(Error::NonFiniteLoss {
+                    epoch,
+                    step: s + 1,
+                    value: loss_v,
+                });
+            }
+            let grads = loss.backward()?;
+            // Only apply a step whose gradients are finite, so the weights stay the last
+            // good ones when training diverges.
+            for v in &vars {
+                if let Some(g) = grads.get(v) {
+                    let gs = g.sum_all()?.to_scalar::<f32>()?;
+                    if !gs.is_finite() {
+                        return Err(Error::NonFiniteLoss {
+                            epoch,
+                            step: s + 1,
+                            value: gs,
+                        });
+                    }
+                }
+            }
+            opt.step(&grads)?;
+            sum_loss += loss_v as f64;
+            sum_recon += recon_v as f64;
+            sum_kl += kl_v as f64;
+            seen += n;
+            summary.steps += 1;
+            let secs = (epoch_start.elapsed().as_secs_f64() - paused_secs).max(1e-9);
+            sink(
+                TrainEvent::Step(StepStats {
+                    epoch,
+                    step: s + 1,
+                    global_step,
+                    loss: loss_v / n as f32,
+                    recon: recon_v / n as f32,
+                    kl: kl_v / n as f32,
+                    samples_per_sec: seen as f64 / secs,
+                }),
+                model,
+            );
+        }
+        let epoch_secs = (epoch_start.elapsed().as_secs_f64() - paused_secs).max(1e-9);
+        paused_secs = 0.0;
+        let eval_start = Instant::now();
+        let test = evaluate(
+            model,
+            data,
+            &test_idx,
+            cfg.seed.wrapping_add(epoch as u64),
+            control,
+        )?;
+        if control.is_stopping() {
+            summary.stopped = true;
+            break;
+        }
+        let seen_f = seen.max(1) as f64;
+        let stats = EpochStats {
+            epoch,
+            train_loss: sum_loss / seen_f,
+            train_recon: sum_recon / seen_f,
+            train_kl: sum_kl / seen_f,
+            test_loss: test.map(|t| t.0 + beta * t.1),
+            test_recon: test.map(|t| t.0),
+            test_kl: test.map(|t| t.1),
+            samples_per_sec: seen as f64 / epoch_secs,
+            epoch_secs,
+            test_eval_secs: eval_start.elapsed().as_secs_f64(),
+            elapsed_secs: start.elapsed().as_secs_f64(),
+        };
+        summary.epochs_completed = epoch;
+        summary.last_epoch = Some(stats.clone());
+        let h = &mut model.history;
+        h.epochs += 1;
+        h.samples_seen += seen as u64;
+        h.train_loss = Some(stats.train_loss);
+        h.test_loss = stats.test_loss;
+        sink(TrainEvent::Epoch(stats), model);
+    }
+    summary.elapsed_secs = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Mean per-sample (reconstruction, KL) over `indices`, or None when there are none.
+/// Stops early (returning what it has) when asked to stop.
+fn evaluate(
+    model: &Model,
+    data: &Dataset,
+    indices: &[usize],
+    seed: u64,
+    control: &TrainControl,
+) -> Result<Option<(f64, f64)>> {
+    if indices.is_empty() {
+        return Ok(None);
+    }
+    let (mut recon, mut kl, mut n) = (0f64, 0f64, 0usize);
+    for (k, chunk) in indices.chunks(INFERENCE_BATCH).enumerate() {
+        if control.is_stopping() {
+            break;
+        }
+        let s = model.score(
+            data,
+            chunk,
+            seed.wrapping_mul(1_000_003).wrapping_add(k as u64),
+        )?;
+        recon += s.recon.iter().map(|&v| v as f64).sum::<f64>();
+        kl += s.kl.iter().map(|&v| v as f64).sum::<f64>();
+        n += chunk.len();
+    }
+    let n = n.max(1) as f64;
+    Ok(Some((recon / n, kl / n)))
+}

@@ -1,0 +1,861 @@
+//! The `latent-explorer` binary as a subprocess: every subcommand on the bundled MNIST or small
+//! generated datasets, and the error exits (code 2, one `error:` line naming the bad file, no
+//! panic text, nothing left behind).
+
+mod common;
+
+use common::*;
+use latent_explorer::data::{LoadOptions, load_dataset};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_latent-explorer");
+
+/// A command for the binary, run from `cwd`, with backtraces on so a panic would be loud.
+fn cmd_in(cwd: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.current_dir(cwd)
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("RAYON_NUM_THREADS");
+    c
+}
+
+fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    cmd_in(cwd)
+        .args(args)
+        .output()
+        .expect("run latent-explorer")
+}
+
+fn run(args: &[&str]) -> Output {
+    run_in(Path::new(env!("CARGO_MANIFEST_DIR")), args)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+fn assert_ok(out: &Output) {
+    assert!(out.status.success(), "command failed: {}", describe(out));
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{}", describe(out));
+}
+
+/// Exit code 2, exactly one stderr line starting with `error:` that contains every needle,
+/// and no panic or backtrace text. Returns the line.
+fn assert_error(out: &Output, needles: &[&str]) -> String {
+    assert_eq!(out.status.code(), Some(2), "{}", describe(out));
+    let err = text(&out.stderr);
+    for bad in ["panicked", "backtrace", "RUST_BACKTRACE", "thread 'main'"] {
+        assert!(
+            !err.contains(bad),
+            "panic text on stderr: {}",
+            describe(out)
+        );
+    }
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one stderr line: {}",
+        describe(out)
+    );
+    let line = lines[0];
+    assert!(line.starts_with("error:"), "{}", describe(out));
+    for n in needles {
+        assert!(line.contains(n), "stderr does not mention {n:?}: {line}");
+    }
+    line.to_string()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 temp path")
+}
+
+fn mnist() -> String {
+    mnist_dir().display().to_string()
+}
+
+/// Files in `dir` (names), to check nothing was left behind.
+fn listing(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+struct Trained {
+    _dir: TempDir,
+    model: PathBuf,
+    output: Output,
+}
+
+/// The tiny latent-2 MNIST model, trained once for the whole file.
+fn trained() -> &'static Trained {
+    static MODEL: OnceLock<Trained> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let model = dir.path().join("m.safetensors");
+        let data = mnist();
+        let output = run(&[
+            "train",
+            "--data",
+            &data,
+            "--limit",
+            "512",
+            "--epochs",
+            "1",
+            "--latent",
+            "2",
+            "--quiet",
+            "--out",
+            s(&model),
+        ]);
+        assert_ok(&output);
+        Trained {
+            _dir: dir,
+            model,
+            output,
+        }
+    })
+}
+
+fn model() -> &'static str {
+    s(&trained().model)
+}
+
+fn decode_png(path: &Path) -> image::DynamicImage {
+    image::open(path).unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()))
+}
+
+/// A generated 8x8 IDX dataset folder with train and t10k files.
+fn small_idx(dir: &Path) -> PathBuf {
+    write_idx_dataset(dir, "small8", 300, 60, 8, 8)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subcommands
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn train_writes_a_checkpoint_that_info_describes() {
+    let t = trained();
+    assert!(t.model.is_file());
+    assert!(std::fs::metadata(&t.model).unwrap().len() > 600_000 * 4);
+    let stdout = text(&t.output.stdout);
+    assert!(
+        stdout.contains("data:  MNIST: 598 images (512 train, 86 test), 28x28 grey, 10 classes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("784-400-2-400-784"), "{stdout}");
+    assert!(stdout.contains("631188 parameters"), "{stdout}");
+    assert!(
+        stdout.contains("train: 512 samples, held out: 86, 4 steps per epoch"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("epoch 1/1: train loss"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("saved {}", t.model.display())),
+        "{stdout}"
+    );
+    // No temp files left beside the checkpoint.
+    let dir = t.model.parent().unwrap();
+    assert_eq!(listing(dir), BTreeSet::from(["m.safetensors".to_string()]));
+
+    let info = run(&["info", "--model", model()]);
+    assert_ok(&info);
+    let out = text(&info.stdout);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("architecture:") && l.contains("784-400-2-400-784")),
+        "{out}"
+    );
+    assert!(out.contains("latent dims:  2"), "{out}");
+    assert!(out.contains("trained on:   MNIST"), "{out}");
+    assert!(out.contains("epochs:       1 (512 samples seen)"), "{out}");
+
+    let json = run(&["info", "--model", model(), "--json"]);
+    assert_ok(&json);
+    let v: serde_json::Value =
+        serde_json::from_slice(&json.stdout).expect("info --json prints JSON");
+    assert_eq!(v["config"]["latent"], 2);
+    assert_eq!(v["config"]["hidden"], serde_json::json!([400]));
+    assert_eq!(v["config"]["input"]["height"], 28);
+    assert_eq!(v["config"]["input"]["width"], 28);
+    assert_eq!(v["config"]["input"]["channels"], 1);
+    assert_eq!(v["config"]["likelihood"], "bernoulli");
+    assert_eq!(v["parameters"], 631_188);
+    assert_eq!(v["history"]["epochs"], 1);
+    assert_eq!(v["history"]["dataset_name"], "MNIST");
+    let loss = v["history"]["train_loss"]
+        .as_f64()
+        .expect("train loss recorded");
+    assert!(loss.is_finite() && loss > 0.0, "{loss}");
+    assert!(v["dataset"].is_null());
+
+    // With a dataset: whether the model fits it.
+    let dir = tempfile::tempdir().unwrap();
+    let small = small_idx(dir.path());
+    let json = run(&["info", "--model", model(), "--json", "--data", s(&small)]);
+    assert_ok(&json);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["fits_dataset"], false);
+    let out = run(&["info", "--model", model(), "--data", &mnist()]);
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("fits:         yes"));
+}
+
+#[test]
+fn encode_test_split_writes_labelled_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("codes.csv");
+    let out = run(&[
+        "encode",
+        "--model",
+        model(),
+        "--data",
+        &mnist(),
+        "--split",
+        "test",
+        "--out",
+        s(&csv),
+    ]);
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("wrote 10000 codes of 2 dims"));
+    let body = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = body.lines();
+    assert_eq!(
+        lines.next(),
+        Some("index,split,label,class,mean_0,mean_1,logvar_0,logvar_1")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 10_000);
+
+    let ds = load_dataset(&mnist_dir(), &LoadOptions::default()).unwrap();
+    let mut distinct = BTreeSet::new();
+    for (k, row) in rows.iter().enumerate() {
+        let f: Vec<&str> = row.split(',').collect();
+        assert_eq!(f.len(), 8, "row {k}: {row}");
+        let index: usize = f[0].parse().unwrap();
+        assert_eq!(index, 60_000 + k);
+        assert_eq!(f[1], "test");
+        let label = ds.label(index).unwrap().to_string();
+        assert_eq!(f[2], label, "row {k}");
+        assert_eq!(f[3], label, "class names of MNIST are the digits");
+        for v in &f[4..] {
+            let x: f32 = v.parse().unwrap_or_else(|_| panic!("row {k}: {v}"));
+            assert!(x.is_finite());
+        }
+        distinct.insert(f[4].to_string());
+    }
+    assert!(distinct.len() > 1000, "codes differ between samples");
+    assert!(rows[0].starts_with("60000,test,7,7,"));
+    assert!(rows[1].starts_with("60001,test,2,2,"));
+    // Nothing but the CSV in the folder (no temp file left).
+    assert_eq!(
+        listing(dir.path()),
+        BTreeSet::from(["codes.csv".to_string()])
+    );
+}
+
+#[test]
+fn sample_writes_a_png_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("s.png");
+    let args = [
+        "sample",
+        "--model",
+        model(),
+        "--count",
+        "16",
+        "--scale",
+        "1",
+        "--out",
+        s(&png),
+    ];
+    let out = run(&args);
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("wrote 16 samples"));
+    let img = decode_png(&png);
+    // 4 x 4 tiles of 28 px with 2 px gaps.
+    assert_eq!((img.width(), img.height()), (118, 118));
+    assert_eq!(img.color(), image::ColorType::L8);
+    let grey = img.to_luma8();
+    // The gaps are the dark gap colour; the tiles are decoded images (not all one value).
+    for y in 0..118 {
+        assert_eq!(grey.get_pixel(28, y)[0], 32, "vertical gap at y {y}");
+        assert_eq!(grey.get_pixel(y, 29)[0], 32, "horizontal gap at x {y}");
+    }
+    let tile: BTreeSet<u8> = (0..28)
+        .flat_map(|y| (0..28).map(move |x| (x, y)))
+        .map(|(x, y)| grey.get_pixel(x, y)[0])
+        .collect();
+    assert!(tile.len() > 5, "tile 0 is nearly flat: {tile:?}");
+
+    // Same seed, same picture; another seed, another picture.
+    let again = dir.path().join("again.png");
+    let mut args2 = args;
+    args2[8] = s(&again);
+    assert_ok(&run(&args2));
+    assert_eq!(std::fs::read(&png).unwrap(), std::fs::read(&again).unwrap());
+    let other = dir.path().join("other.png");
+    let out = run(&[
+        "sample",
+        "--model",
+        model(),
+        "--count",
+        "16",
+        "--scale",
+        "1",
+        "--seed",
+        "9",
+        "--out",
+        s(&other),
+    ]);
+    assert_ok(&out);
+    assert_ne!(std::fs::read(&png).unwrap(), std::fs::read(&other).unwrap());
+
+    // Default scale 2, explicit columns.
+    let wide = dir.path().join("wide.png");
+    assert_ok(&run(&[
+        "sample",
+        "--model",
+        model(),
+        "--count",
+        "6",
+        "--columns",
+        "6",
+        "--out",
+        s(&wide),
+    ]));
+    let img = decode_png(&wide);
+    assert_eq!((img.width(), img.height()), (6 * 56 + 5 * 2, 56));
+}
+
+#[test]
+fn interpolate_writes_a_strip() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("i.png");
+    let out = run(&[
+        "interpolate",
+        "--model",
+        model(),
+        "--data",
+        &mnist(),
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--steps",
+        "8",
+        "--slerp",
+        "--scale",
+        "2",
+        "--out",
+        s(&png),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("wrote 8 frames (Spherical) from sample 0 to 1"),
+        "{stdout}"
+    );
+    let img = decode_png(&png);
+    assert_eq!((img.width(), img.height()), (8 * 28 * 2 + 7 * 2, 56));
+    let grey = img.to_luma8();
+    let tile = |k: u32| -> Vec<u8> {
+        let x0 = k * (56 + 2);
+        (0..56)
+            .flat_map(|y| (0..56).map(move |x| (x0 + x, y)))
+            .map(|(x, y)| grey.get_pixel(x, y)[0])
+            .collect()
+    };
+    assert_ne!(tile(0), tile(7), "the two ends decode differently");
+
+    // Linear, through a via point, scale 1: two legs of 8 frames share one.
+    let lin = dir.path().join("lin.png");
+    let out = run(&[
+        "interpolate",
+        "--model",
+        model(),
+        "--data",
+        &mnist(),
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--via",
+        "2",
+        "--steps",
+        "8",
+        "--scale",
+        "1",
+        "--out",
+        s(&lin),
+    ]);
+    assert_ok(&out);
+    assert!(text(&out.stdout).contains("wrote 15 frames (Linear)"));
+    let img = decode_png(&lin);
+    assert_eq!((img.width(), img.height()), (15 * 28 + 14 * 2, 28));
+}
+
+#[test]
+fn reconstruct_shows_originals_above_reconstructions() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("r.png");
+    let out = run(&[
+        "reconstruct",
+        "--model",
+        model(),
+        "--data",
+        &mnist(),
+        "--indices",
+        "0,1,2",
+        "--scale",
+        "1",
+        "--out",
+        s(&png),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("wrote 3 originals"), "{stdout}");
+    assert!(stdout.contains("mean reconstruction error"), "{stdout}");
+    let img = decode_png(&png).to_luma8();
+    assert_eq!(img.dimensions(), (3 * 28 + 2 * 2, 2 * 28 + 2));
+    // The top row holds the dataset's own pixels.
+    let ds = load_dataset(&mnist_dir(), &LoadOptions::default()).unwrap();
+    for (col, index) in [0usize, 1, 2].into_iter().enumerate() {
+        let x0 = col as u32 * 30;
+        let top: Vec<u8> = (0..28)
+            .flat_map(|y| (0..28).map(move |x| (x, y)))
+            .map(|(x, y)| img.get_pixel(x0 + x, y)[0])
+            .collect();
+        assert_eq!(top.as_slice(), ds.image_bytes(index), "original {index}");
+        let bottom: Vec<u8> = (0..28)
+            .flat_map(|y| (0..28).map(move |x| (x, y)))
+            .map(|(x, y)| img.get_pixel(x0 + x, 30 + y)[0])
+            .collect();
+        assert_ne!(
+            bottom.as_slice(),
+            ds.image_bytes(index),
+            "reconstruction {index}"
+        );
+    }
+
+    // Default: the first 16 test samples, using the bundled MNIST when --data is not given
+    // (run from elsewhere, so the binary must find its assets on its own).
+    let png = dir.path().join("default.png");
+    let out = run_in(
+        dir.path(),
+        &[
+            "reconstruct",
+            "--model",
+            model(),
+            "--scale",
+            "1",
+            "--out",
+            "default.png",
+        ],
+    );
+    assert_ok(&out);
+    let img = decode_png(&png).to_luma8();
+    assert_eq!(img.dimensions(), (16 * 28 + 15 * 2, 58));
+    let top: Vec<u8> = (0..28)
+        .flat_map(|y| (0..28).map(move |x| (x, y)))
+        .map(|(x, y)| img.get_pixel(x, y)[0])
+        .collect();
+    assert_eq!(top.as_slice(), ds.image_bytes(60_000), "first test sample");
+}
+
+#[test]
+fn bench_prints_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_idx(dir.path());
+    let out = run(&[
+        "--threads",
+        "1",
+        "bench",
+        "--epochs",
+        "1",
+        "--latent",
+        "2",
+        "--decode-calls",
+        "50",
+        "--data",
+        s(&data),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let kinds: Vec<&str> = lines.iter().map(|v| v["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["config", "epoch", "encode", "encode", "decode", "memory"],
+        "{stdout}"
+    );
+    for v in &lines {
+        assert_eq!(v["framework"], "candle");
+        assert_eq!(v["threads"], 1);
+    }
+    let config = &lines[0];
+    assert_eq!(config["epochs"], 1);
+    assert_eq!(
+        config["dataset"],
+        "small8: 360 images (300 train, 60 test), 8x8 grey, 10 classes"
+    );
+    let epoch = &lines[1];
+    assert_eq!(epoch["epoch"], 1);
+    assert_eq!(epoch["latent"], 2);
+    assert!(epoch["train_loss_per_sample"].as_f64().unwrap().is_finite());
+    assert!(epoch["test_loss_per_sample"].as_f64().unwrap().is_finite());
+    assert!(epoch["samples_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(lines[2]["n"], 60);
+    assert_eq!(lines[3]["n"], 360);
+    let decode = &lines[4];
+    assert_eq!(decode["calls"], 50);
+    let (min, median) = (
+        decode["min_us"].as_f64().unwrap(),
+        decode["median_us"].as_f64().unwrap(),
+    );
+    assert!(min > 0.0 && min <= median, "{decode}");
+    assert!(lines[5]["peak_rss_mib"].as_f64().unwrap() > 1.0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error exits
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn missing_data_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-data");
+    let csv = dir.path().join("x.csv");
+    let out = run(&[
+        "encode",
+        "--model",
+        model(),
+        "--data",
+        s(&missing),
+        "--out",
+        s(&csv),
+    ]);
+    assert_error(&out, &[s(&missing), "not found"]);
+    assert!(!csv.exists());
+    let out = run(&[
+        "train",
+        "--data",
+        s(&missing),
+        "--epochs",
+        "1",
+        "--out",
+        s(&dir.path().join("m.safetensors")),
+    ]);
+    assert_error(&out, &[s(&missing)]);
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[test]
+fn corrupt_dataset_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = idx_images(10, 28, 28);
+    bytes.truncate(16 + 1000);
+    let bad = write_file(dir.path(), "bad-images-idx3-ubyte", &bytes, false);
+    let csv = dir.path().join("x.csv");
+    let out = run(&[
+        "encode",
+        "--model",
+        model(),
+        "--data",
+        s(&bad),
+        "--out",
+        s(&csv),
+    ]);
+    assert_error(&out, &[s(&bad), "truncated"]);
+    assert!(!csv.exists());
+
+    let text_file = dir.path().join("notes.txt");
+    std::fs::write(&text_file, "not a dataset").unwrap();
+    let png = dir.path().join("r.png");
+    let out = run(&[
+        "reconstruct",
+        "--model",
+        model(),
+        "--data",
+        s(&text_file),
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &[s(&text_file), "not an IDX file"]);
+    assert!(!png.exists());
+
+    // A folder with a corrupt labels file.
+    let folder = dir.path().join("ds");
+    std::fs::create_dir(&folder).unwrap();
+    write_idx_pair(&folder, "train", 5, 28, 28, 10, false);
+    let labels = write_file(
+        &folder,
+        "train-labels-idx1-ubyte",
+        &idx_labels_i32(&[0, 1, -1, 2, 3]),
+        false,
+    );
+    let out = run(&["info", "--model", model(), "--data", s(&folder)]);
+    assert_error(&out, &[s(&labels), "out of range"]);
+}
+
+#[test]
+fn non_checkpoint_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("s.png");
+
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "this is not a model\n").unwrap();
+    let out = run(&["sample", "--model", s(&notes), "--out", s(&png)]);
+    assert_error(&out, &[s(&notes), "not a valid checkpoint"]);
+
+    let bytes = std::fs::read(model()).unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = run(&["sample", "--model", s(&cut), "--out", s(&png)]);
+    assert_error(&out, &[s(&cut), "not a valid checkpoint"]);
+
+    let empty = dir.path().join("empty.safetensors");
+    std::fs::write(&empty, b"").unwrap();
+    let csv = dir.path().join("x.csv");
+    let out = run(&[
+        "encode",
+        "--model",
+        s(&empty),
+        "--data",
+        &mnist(),
+        "--out",
+        s(&csv),
+    ]);
+    assert_error(&out, &[s(&empty)]);
+
+    let out = run(&["info", "--model", s(dir.path())]);
+    assert_error(&out, &[s(dir.path()), "folder"]);
+
+    let missing = dir.path().join("missing.safetensors");
+    let out = run(&["sample", "--model", s(&missing), "--out", s(&png)]);
+    assert_error(&out, &[s(&missing), "not found"]);
+
+    assert!(!png.exists());
+    assert!(!csv.exists());
+}
+
+#[test]
+fn model_that_does_not_fit_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = small_idx(dir.path());
+    let csv = dir.path().join("x.csv");
+    let out = run(&[
+        "encode",
+        "--model",
+        model(),
+        "--data",
+        s(&small),
+        "--out",
+        s(&csv),
+    ]);
+    let line = assert_error(&out, &["28x28", "8x8", "small8"]);
+    assert!(!csv.exists(), "{line}");
+
+    let png = dir.path().join("i.png");
+    let out = run(&[
+        "interpolate",
+        "--model",
+        model(),
+        "--data",
+        s(&small),
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &["28x28", "8x8"]);
+    let out = run(&[
+        "reconstruct",
+        "--model",
+        model(),
+        "--data",
+        s(&small),
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &["28x28", "8x8"]);
+    assert!(!png.exists());
+
+    // Continuing training on data of another shape is refused before anything is written.
+    let next = dir.path().join("next.safetensors");
+    let out = run(&[
+        "train",
+        "--model",
+        model(),
+        "--data",
+        s(&small),
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        s(&next),
+    ]);
+    assert_error(&out, &["28x28", "8x8"]);
+    assert!(!next.exists());
+}
+
+#[test]
+fn index_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("i.png");
+    let out = run(&[
+        "interpolate",
+        "--model",
+        model(),
+        "--data",
+        &mnist(),
+        "--from",
+        "70000",
+        "--to",
+        "1",
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &["70000", "out of range"]);
+    let out = run(&[
+        "reconstruct",
+        "--model",
+        model(),
+        "--data",
+        &mnist(),
+        "--indices",
+        "3,99999",
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &["99999", "out of range"]);
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[test]
+fn zero_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("s.png");
+    let out = run(&[
+        "--threads",
+        "0",
+        "sample",
+        "--model",
+        model(),
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &["--threads"]);
+    let out = run(&[
+        "sample",
+        "--threads",
+        "0",
+        "--model",
+        model(),
+        "--out",
+        s(&png),
+    ]);
+    assert_error(&out, &["--threads"]);
+    assert!(!png.exists());
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error() {
+    let out = run(&[
+        "sample",
+        "--model",
+        model(),
+        "--out",
+        "x.png",
+        "--bogus-flag",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("error:"), "{err}");
+    assert!(
+        err.lines().next().unwrap().contains("--bogus-flag"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+    assert!(out.stdout.is_empty());
+    assert!(!Path::new(env!("CARGO_MANIFEST_DIR")).join("x.png").exists());
+
+    let out = run(&["no-such-subcommand"]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(text(&out.stderr).starts_with("error:"));
+}
+
+#[test]
+fn sample_into_a_missing_folder_fails_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("not-there");
+    let png = missing.join("x.png");
+    let out = run(&["sample", "--model", model(), "--out", s(&png)]);
+    assert_error(&out, &[s(&missing)]);
+    assert!(!missing.exists());
+    assert!(listing(dir.path()).is_empty());
+
+    // Writing over an existing file with a failing command keeps the old file.
+    let keep = dir.path().join("keep.png");
+    std::fs::write(&keep, b"old").unwrap();
+    let out = run(&[
+        "sample",
+        "--model",
+        model(),
+        "--count",
+        "0",
+        "--out",
+        s(&keep),
+    ]);
+    assert_error(&out, &["--count"]);
+    assert_eq!(std::fs::read(&keep).unwrap(), b"old");
+    assert_eq!(
+        listing(dir.path()),
+        BTreeSet::from(["keep.png".to_string()])
+    );
+}
+
+#[test]
+fn outputs_get_ordinary_file_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    // Under umask 022 a new output file is readable by everyone (0644), like any other
+    // program's output, and overwriting a file keeps its mode.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("s.png");
+    let script = format!(
+        "umask 022 && exec '{BIN}' sample --model '{}' --count 4 --out '{}'",
+        model(),
+        s(&png)
+    );
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert_ok(&out);
+    let mode = std::fs::metadata(&png).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "new output has mode {mode:o}");
+
+    std::fs::set_permissions(&png, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let out = Command::new("sh").arg("-c").arg(&script).output().unwrap();
+    assert_ok(&out);
+    let mode = std::fs::metadata(&png).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o664, "overwritten output has mode {mode:o}");
+}
