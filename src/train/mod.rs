@@ -4,19 +4,24 @@
 //! generator: the same seed gives the same weights.
 
 mod control;
+mod fused;
 
 pub use control::{RunState, TrainControl};
+pub use fused::{Adam, FusedVae, StepSums};
 
 use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
-use crate::model::{INFERENCE_BATCH, Model, standard_normal};
-use candle_core::{Tensor, Var};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use crate::model::{INFERENCE_BATCH, Model};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
+
+/// The model's candle weights are refreshed from the fused trainer this often (and at every
+/// epoch's end, on stop and on error), so observers see a model at most this many steps old.
+pub const SYNC_EVERY_STEPS: usize = 25;
 
 /// How to train.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -205,16 +210,8 @@ fn run(
     h.dataset_size = Some(data.len());
     h.seed = Some(cfg.seed);
     h.created_with = crate::model::version_string();
-    let vars: Vec<Var> = model.vars().into_iter().map(|(_, v)| v).collect();
-    let params = ParamsAdamW {
-        lr: cfg.learning_rate,
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-        // Plain Adam, as in the PyTorch reference; candle's default decays weights.
-        weight_decay: 0.0,
-    };
-    let mut opt = AdamW::new(vars.clone(), params)?;
+    let mut net = FusedVae::from_model(model)?;
+    let adam = Adam::new(cfg.learning_rate);
     let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
     let bs = cfg.batch_size;
     let steps_per_epoch = train_idx.len().div_ceil(bs);
@@ -231,6 +228,7 @@ fn run(
     let latent = model.latent();
     let start = Instant::now();
     let mut buf = BatchBuffer::new();
+    let mut eps: Vec<f32> = Vec::with_capacity(bs * latent);
     let mut global_step = 0;
     let mut summary = TrainSummary {
         epochs_completed: 0,
@@ -259,44 +257,32 @@ fn run(
             }
             if !go_on {
                 summary.stopped = true;
+                net.write_to(model)?;
                 break 'epochs;
             }
             let n = chunk.len();
-            let x = Tensor::from_vec(buf.take(data, chunk), (n, data.shape.len()), model.device())?;
-            let eps = standard_normal(&mut rng, n, latent, model.device())?;
-            let losses = model.vae().losses(&x, &eps)?;
-            let recon = losses.recon.sum_all()?;
-            let kl = losses.kl.sum_all()?;
-            let loss = (&recon + (&kl * beta)?)?;
-            let (loss_v, recon_v, kl_v) = (
-                loss.to_scalar::<f32>()?,
-                recon.to_scalar::<f32>()?,
-                kl.to_scalar::<f32>()?,
-            );
+            let x = buf.fill(data, chunk);
+            eps.clear();
+            eps.extend((0..n * latent).map(|_| -> f32 { StandardNormal.sample(&mut rng) }));
+            let sums = net.forward_backward(x, &eps, n, beta as f32);
+            let (recon_v, kl_v) = (sums.recon as f32, sums.kl as f32);
+            let loss_v = (sums.recon + beta * sums.kl) as f32;
             global_step += 1;
-            if !loss_v.is_finite() {
+            // Only apply a step whose loss and gradients are finite, so the weights stay the
+            // last good ones when training diverges.
+            if !loss_v.is_finite() || !net.grads_finite() {
+                net.write_to(model)?;
+                let value = if loss_v.is_finite() { f32::NAN } else { loss_v };
                 return Err(Error::NonFiniteLoss {
                     epoch,
                     step: s + 1,
-                    value: loss_v,
+                    value,
                 });
             }
-            let grads = loss.backward()?;
-            // Only apply a step whose gradients are finite, so the weights stay the last
-            // good ones when training diverges.
-            for v in &vars {
-                if let Some(g) = grads.get(v) {
-                    let gs = g.sum_all()?.to_scalar::<f32>()?;
-                    if !gs.is_finite() {
-                        return Err(Error::NonFiniteLoss {
-                            epoch,
-                            step: s + 1,
-                            value: gs,
-                        });
-                    }
-                }
+            net.adam_step(&adam);
+            if global_step % SYNC_EVERY_STEPS == 0 {
+                net.write_to(model)?;
             }
-            opt.step(&grads)?;
             sum_loss += loss_v as f64;
             sum_recon += recon_v as f64;
             sum_kl += kl_v as f64;
@@ -318,6 +304,7 @@ fn run(
         }
         let epoch_secs = (epoch_start.elapsed().as_secs_f64() - paused_secs).max(1e-9);
         paused_secs = 0.0;
+        net.write_to(model)?;
         let eval_start = Instant::now();
         let test = evaluate(
             model,
