@@ -7,13 +7,15 @@
 //! - [`model`]: the VAE in candle, per-sample inference, safetensors checkpoints;
 //! - [`train`]: the training loop with pause / resume / stop and an event sink;
 //! - [`latent`]: prior sampling, interpolation, PCA projection;
-//! - [`render`]: images to PNG strips and grids.
+//! - [`render`]: images to PNG strips and grids;
+//! - [`gui`]: the explorer window, panels on top of the core.
 
 pub mod atomic;
 pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod error;
+pub mod gui;
 pub mod latent;
 pub mod model;
 pub mod render;

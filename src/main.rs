@@ -25,10 +25,13 @@ fn main() -> ExitCode {
             .build_global();
     }
     let Some(command) = cli.command else {
-        eprintln!(
-            "The explorer window is not part of this build yet; use a subcommand (see --help)."
-        );
-        return ExitCode::from(2);
+        return match latent_explorer::gui::run(latent_explorer::gui::AppOptions::default()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
     };
     match run_command(command) {
         Ok(()) => ExitCode::SUCCESS,

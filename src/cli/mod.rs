@@ -6,6 +6,7 @@ mod commands;
 mod csv;
 
 pub use commands::run_command;
+pub use csv::field as csv_field;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;

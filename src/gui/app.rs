@@ -1,0 +1,923 @@
+//! The explorer window: runtime state, the event loop with the background threads, and the
+//! commands panels issue. `logic()` drains events with a time budget; `ui()` lays out the
+//! panels, which return commands applied at the end of the frame.
+
+use super::dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs, spawn_dialog};
+use super::map_view::MapState;
+use super::panels;
+use super::state::{Projection, Settings};
+use super::textures::ImageView;
+use super::worker::{
+    DecodePurpose, Event, EventSender, ExportContents, Job, JobsWorker, TrainerHandle,
+};
+use crate::data::{Dataset, Split};
+use crate::latent::{interpolate_path, sample_prior};
+use crate::model::{Model, VaeConfig};
+use crate::train::{EpochStats, RunInfo, StepStats, TrainEvent};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+/// How long `logic()` may spend draining events per frame.
+const EVENT_BUDGET: Duration = Duration::from_millis(4);
+/// The most points the map shows (the held-out split, or the first samples).
+pub const MAP_POINTS: usize = 10_000;
+
+/// Where the app starts and which dialogs it uses (tests pass their own).
+pub struct AppOptions {
+    pub dialogs: Arc<dyn FileDialogs>,
+    /// Dataset to open instead of the remembered or bundled one.
+    pub dataset: Option<PathBuf>,
+    /// Model to open instead of the remembered or bundled one.
+    pub model: Option<PathBuf>,
+    /// Read settings saved by an earlier run.
+    pub restore_settings: bool,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        Self {
+            dialogs: Arc::new(NativeDialogs),
+            dataset: None,
+            model: None,
+            restore_settings: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoticeKind {
+    Info,
+    Error,
+}
+
+#[derive(Clone, Debug)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+    pub at: Instant,
+}
+
+/// Training progress as the window shows it.
+#[derive(Default)]
+pub struct TrainingView {
+    pub info: Option<RunInfo>,
+    pub last_step: Option<StepStats>,
+    /// (global step, loss, recon, kl) per step.
+    pub steps: Vec<[f64; 4]>,
+    pub epochs: Vec<(usize, EpochStats)>,
+    pub paused: bool,
+    pub started_at: Option<Instant>,
+}
+
+impl TrainingView {
+    /// Seconds left, from the run's throughput so far.
+    pub fn eta_secs(&self) -> Option<f64> {
+        let info = self.info.as_ref()?;
+        let s = self.last_step.as_ref()?;
+        let total = (info.epochs * info.steps_per_epoch) as f64;
+        let done = s.global_step as f64;
+        let elapsed = self.started_at?.elapsed().as_secs_f64();
+        (done > 0.0).then(|| elapsed / done * (total - done).max(0.0))
+    }
+}
+
+/// The interpolation being built.
+#[derive(Default)]
+pub struct Interpolation {
+    pub anchors: Vec<usize>,
+    /// The codes of the frames, row by row.
+    pub frames: Vec<Vec<f32>>,
+    pub strip: ImageView,
+    pub generation: u64,
+}
+
+/// Samples from the prior.
+#[derive(Default)]
+pub struct Generated {
+    pub codes: Vec<Vec<f32>>,
+    pub grid: ImageView,
+    pub generation: u64,
+}
+
+/// Everything loaded or computed while the window runs.
+#[derive(Default)]
+pub struct Session {
+    pub data: Option<Arc<Dataset>>,
+    pub data_path: Option<PathBuf>,
+    pub model: Option<Arc<Model>>,
+    pub model_path: Option<PathBuf>,
+    /// Trained or created since it was last saved.
+    pub model_unsaved: bool,
+    pub map: MapState,
+    pub selection: Option<usize>,
+    pub history: Vec<usize>,
+    /// The code the sliders show (and the probe on the map marks).
+    pub probe: Vec<f32>,
+    pub preview: ImageView,
+    pub selection_images: ImageView,
+    /// What is under the cursor on the map.
+    pub hover: ImageView,
+    /// The map's screen transform in the last frame (for tests and the probe drag).
+    pub map_screen: Option<egui_plot::PlotTransform>,
+    pub interp: Interpolation,
+    pub generated: Generated,
+    pub training: TrainingView,
+    pub notices: Vec<Notice>,
+    pub loading: usize,
+    /// Seconds from start to the first drawn map.
+    pub startup_secs: Option<f64>,
+}
+
+/// What panels ask for; applied after the frame is laid out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Dialog(DialogPurpose),
+    OpenDataset(PathBuf),
+    OpenModel(PathBuf),
+    NewModel,
+    StartTraining,
+    PauseTraining,
+    ResumeTraining,
+    StopTraining,
+    Select(usize),
+    SetProbe(Vec<f32>),
+    ResetProbeToSelection,
+    SampleProbe,
+    AddAnchor(usize),
+    ClearAnchors,
+    RebuildStrip,
+    RerollGrid,
+    RebuildGrid,
+    ReprojectMap,
+    DismissNotice(usize),
+}
+
+pub struct ExplorerApp {
+    pub settings: Settings,
+    pub session: Session,
+    events: EventSender,
+    events_rx: Receiver<Event>,
+    jobs: JobsWorker,
+    trainer: Option<TrainerHandle>,
+    dialogs: Arc<dyn FileDialogs>,
+    started: Instant,
+    pub frame_ms: f32,
+    probe_rng_seed: u64,
+}
+
+fn bundled(relative: &str) -> PathBuf {
+    crate::cli::bundled_path(relative)
+}
+
+impl ExplorerApp {
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+        let settings: Settings = if options.restore_settings {
+            cc.storage
+                .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
+                .unwrap_or_default()
+        } else {
+            Settings::default()
+        };
+        let (tx, events_rx) = channel();
+        let events = EventSender::new(tx, cc.egui_ctx.clone());
+        let mut session = Session::default();
+        let jobs = match JobsWorker::spawn(events.clone()) {
+            Ok(j) => j,
+            Err(e) => {
+                // Without the worker nothing loads; say so and keep the window usable.
+                session.notices.push(Notice {
+                    kind: NoticeKind::Error,
+                    text: format!("could not start the background worker: {e}"),
+                    at: Instant::now(),
+                });
+                JobsWorker::disabled()
+            }
+        };
+        let mut app = Self {
+            settings,
+            session,
+            events,
+            events_rx,
+            jobs,
+            trainer: None,
+            dialogs: options.dialogs,
+            started: Instant::now(),
+            frame_ms: 0.0,
+            probe_rng_seed: 1,
+        };
+        let dataset = app.startup_path(
+            options.dataset,
+            |s| &s.dataset_path,
+            "assets/mnist",
+            "dataset",
+        );
+        let model = app.startup_path(
+            options.model,
+            |s| &s.model_path,
+            "models/mnist-latent2.safetensors",
+            "model",
+        );
+        app.session.loading += 2;
+        app.jobs.submit(Job::LoadDataset(dataset));
+        app.jobs.submit(Job::LoadModel(model));
+        app
+    }
+
+    /// The path to open at start: the one asked for, else the remembered one if it still
+    /// exists, else the bundled default (with a note when a remembered file went missing).
+    fn startup_path(
+        &mut self,
+        asked: Option<PathBuf>,
+        remembered: impl Fn(&Settings) -> &Option<PathBuf>,
+        default: &str,
+        what: &str,
+    ) -> PathBuf {
+        if let Some(p) = asked {
+            return p;
+        }
+        match remembered(&self.settings).clone() {
+            Some(p) if p.exists() => p,
+            Some(p) => {
+                self.info(format!(
+                    "the last {what} ({}) is no longer there; opened the bundled one",
+                    p.display()
+                ));
+                bundled(default)
+            }
+            None => bundled(default),
+        }
+    }
+
+    pub fn info(&mut self, text: impl Into<String>) {
+        self.session.notices.push(Notice {
+            kind: NoticeKind::Info,
+            text: text.into(),
+            at: Instant::now(),
+        });
+    }
+
+    pub fn error(&mut self, text: impl Into<String>) {
+        self.session.notices.push(Notice {
+            kind: NoticeKind::Error,
+            text: text.into(),
+            at: Instant::now(),
+        });
+    }
+
+    pub fn is_training(&self) -> bool {
+        self.trainer.is_some()
+    }
+
+    /// True while anything the window asked for is still being loaded or computed.
+    pub fn is_busy(&self) -> bool {
+        self.session.loading > 0 || self.session.map.encoding
+    }
+
+    /// Indices the map shows: the held-out split (or the first samples), at most MAP_POINTS.
+    fn map_indices(data: &Dataset) -> Vec<usize> {
+        let test = data.indices(Split::Test);
+        let pool = if test.is_empty() {
+            (0..data.len()).collect()
+        } else {
+            test
+        };
+        pool.into_iter().take(MAP_POINTS).collect()
+    }
+
+    /// Re-encodes the map with the current model and data.
+    fn request_encode(&mut self) {
+        let (Some(model), Some(data)) = (&self.session.model, &self.session.data) else {
+            return;
+        };
+        if model.check_fits(data).is_err() {
+            return;
+        }
+        let map = &mut self.session.map;
+        map.generation += 1;
+        map.encoding = true;
+        self.jobs.submit(Job::Encode {
+            generation: map.generation,
+            model: model.clone(),
+            data: data.clone(),
+            indices: map.indices.clone(),
+        });
+    }
+
+    fn drain_events(&mut self) {
+        let deadline = Instant::now() + EVENT_BUDGET;
+        while Instant::now() < deadline {
+            match self.events_rx.try_recv() {
+                Ok(event) => self.handle(event),
+                Err(_) => break,
+            }
+        }
+        // Info notes fade after a while; errors stay until dismissed.
+        self.session
+            .notices
+            .retain(|n| n.kind == NoticeKind::Error || n.at.elapsed() < Duration::from_secs(8));
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::DatasetLoaded { data, path, secs } => {
+                self.session.loading = self.session.loading.saturating_sub(1);
+                self.set_dataset(data, path, secs);
+            }
+            Event::ModelLoaded { model, path } => {
+                self.session.loading = self.session.loading.saturating_sub(1);
+                self.set_model(model, Some(path), false);
+            }
+            Event::Encoded {
+                generation,
+                codes,
+                secs,
+            } => {
+                if generation == self.session.map.generation {
+                    self.session.map.encoding = false;
+                    self.session.map.encode_secs = secs;
+                    self.session.map.set_codes(codes, &self.settings);
+                    if self.session.startup_secs.is_none() {
+                        self.session.startup_secs = Some(self.started.elapsed().as_secs_f64());
+                    }
+                    if self.session.probe.len() != self.latent() {
+                        self.session.probe = vec![0.0; self.latent()];
+                    }
+                    self.refresh_selection_images();
+                }
+            }
+            Event::Decoded {
+                purpose,
+                generation,
+                images,
+            } => {
+                let shape = self.session.model.as_ref().map(|m| m.config().input);
+                let Some(shape) = shape else { return };
+                match purpose {
+                    DecodePurpose::Strip if generation == self.session.interp.generation => {
+                        self.session.interp.strip.set_strip(images, shape);
+                    }
+                    DecodePurpose::Grid if generation == self.session.generated.generation => {
+                        let cols = crate::render::grid_columns(self.session.generated.codes.len());
+                        self.session.generated.grid.set_grid(images, shape, cols);
+                    }
+                    _ => {}
+                }
+            }
+            Event::ModelSaved(path) => {
+                self.session.model_unsaved = false;
+                self.session.model_path = Some(path.clone());
+                self.settings.model_path = Some(path.clone());
+                self.info(format!("saved the model to {}", path.display()));
+            }
+            Event::Exported { kind, path } => {
+                self.info(format!("exported {:?} to {}", kind, path.display()));
+            }
+            Event::DialogClosed { purpose, path } => {
+                if let Some(path) = path {
+                    self.dialog_answered(purpose, path);
+                }
+            }
+            Event::Train(ev) => self.training_event(ev),
+            Event::TrainSnapshot { model, codes } => {
+                self.session.model = Some(model);
+                if let Some(codes) = codes {
+                    self.session.map.set_codes(codes, &self.settings);
+                }
+                self.after_model_change();
+            }
+            Event::TrainDone { model, result } => {
+                self.trainer = None;
+                self.session.training.paused = false;
+                self.session.model = Some(model);
+                self.session.model_unsaved = true;
+                match result {
+                    Ok(s) if s.stopped => self.info(format!(
+                        "training stopped after {} complete epochs",
+                        s.epochs_completed
+                    )),
+                    Ok(s) => self.info(format!(
+                        "training finished: {} epochs in {:.1} s",
+                        s.epochs_completed, s.elapsed_secs
+                    )),
+                    Err(e) => self.error(e),
+                }
+                self.request_encode();
+                self.after_model_change();
+            }
+            Event::Error(text) => {
+                // A failed load still counts as finished loading.
+                if text.starts_with("could not open") {
+                    self.session.loading = self.session.loading.saturating_sub(1);
+                }
+                self.error(text);
+            }
+        }
+    }
+
+    fn training_event(&mut self, ev: TrainEvent) {
+        let t = &mut self.session.training;
+        match ev {
+            TrainEvent::Started(info) => {
+                t.info = Some(info);
+                t.started_at = Some(Instant::now());
+            }
+            TrainEvent::Step(s) => {
+                // Steps count on across runs, so a second run continues the curve.
+                let x = t.steps.last().map(|p| p[0]).unwrap_or(0.0) + 1.0;
+                t.steps
+                    .push([x, s.loss as f64, s.recon as f64, s.kl as f64]);
+                t.last_step = Some(s);
+            }
+            TrainEvent::Epoch(e) => {
+                let x = t.steps.last().map(|p| p[0] as usize).unwrap_or(0);
+                t.epochs.push((x, e));
+            }
+            TrainEvent::Paused => t.paused = true,
+            TrainEvent::Resumed => t.paused = false,
+            TrainEvent::Finished(_) | TrainEvent::Failed(_) => {}
+        }
+    }
+
+    fn dialog_answered(&mut self, purpose: DialogPurpose, path: PathBuf) {
+        match purpose {
+            DialogPurpose::OpenDatasetFile | DialogPurpose::OpenDatasetFolder => {
+                self.apply(Command::OpenDataset(path))
+            }
+            DialogPurpose::OpenModel => self.apply(Command::OpenModel(path)),
+            DialogPurpose::SaveModel => {
+                if let Some(model) = &self.session.model {
+                    self.jobs.submit(Job::SaveModel {
+                        model: model.clone(),
+                        path,
+                    });
+                }
+            }
+            DialogPurpose::Export(kind) => match self.export_contents(kind) {
+                Ok(contents) => self.jobs.submit(Job::WriteFile {
+                    kind,
+                    path,
+                    contents,
+                }),
+                Err(e) => self.error(format!("nothing to export: {e}")),
+            },
+        }
+    }
+
+    fn export_contents(&self, kind: ExportKind) -> Result<ExportContents, String> {
+        let scale = self.settings.export_scale.clamp(1, 32);
+        let s = &self.session;
+        let png = |view: &ImageView| -> Result<ExportContents, String> {
+            view.picture(scale)
+                .map(ExportContents::Png)
+                .ok_or_else(|| "that picture is empty".to_string())
+        };
+        match kind {
+            ExportKind::Preview => png(&s.preview),
+            ExportKind::Strip => png(&s.interp.strip),
+            ExportKind::Grid => png(&s.generated.grid),
+            ExportKind::Map => {
+                let data = s.data.as_ref().ok_or("no dataset")?;
+                s.map
+                    .render_png(data, 512 * scale.min(8), &self.settings)
+                    .map(ExportContents::Png)
+                    .ok_or_else(|| "the map is empty".to_string())
+            }
+            ExportKind::Codes => {
+                let data = s.data.as_ref().ok_or("no dataset")?;
+                s.map
+                    .codes_csv(data)
+                    .map(ExportContents::Text)
+                    .ok_or_else(|| "the map has no codes yet".to_string())
+            }
+        }
+    }
+
+    fn set_dataset(&mut self, data: Arc<Dataset>, path: PathBuf, secs: f64) {
+        if self.is_training() {
+            self.error("stop training before opening another dataset");
+            return;
+        }
+        let summary = data.summary();
+        self.session.map = MapState::new(Arc::new(Self::map_indices(&data)));
+        self.session.selection = None;
+        self.session.history.clear();
+        self.session.interp = Interpolation::default();
+        self.session.selection_images = ImageView::default();
+        self.settings.dataset_path = Some(path.clone());
+        self.session.data_path = Some(path);
+        self.session.data = Some(data.clone());
+        if let Some(model) = &self.session.model
+            && let Err(e) = model.check_fits(&data)
+        {
+            self.error(format!(
+                "{e}. Create a New model for this dataset or open one that fits."
+            ));
+        }
+        if self.session.notices.is_empty() || secs > 1.0 {
+            log_line(&format!("loaded {summary} in {secs:.2} s"));
+        }
+        self.request_encode();
+    }
+
+    /// Replaces the model unless it does not fit the dataset (then the old one stays).
+    fn set_model(&mut self, model: Arc<Model>, path: Option<PathBuf>, unsaved: bool) {
+        if self.is_training() {
+            self.error("stop training before changing the model");
+            return;
+        }
+        if let Some(data) = &self.session.data
+            && let Err(e) = model.check_fits(data)
+        {
+            self.error(format!("model refused: {e}"));
+            return;
+        }
+        if let Some(p) = &path {
+            self.settings.model_path = Some(p.clone());
+        }
+        self.session.model_path = path;
+        self.session.model_unsaved = unsaved;
+        let latent = model.latent();
+        self.session.model = Some(model);
+        self.session.probe = vec![0.0; latent];
+        self.session.training = TrainingView::default();
+        if self.settings.axis_x >= latent || self.settings.axis_y >= latent {
+            self.settings.axis_x = 0;
+            self.settings.axis_y = 1.min(latent - 1);
+        }
+        self.request_encode();
+        self.after_model_change();
+    }
+
+    /// Everything decoded from the model is stale: redo the preview, strip and grid.
+    fn after_model_change(&mut self) {
+        self.session.preview.invalidate();
+        self.refresh_selection_images();
+        if self.session.interp.anchors.len() >= 2 {
+            self.apply(Command::RebuildStrip);
+        }
+        if !self.session.generated.codes.is_empty() {
+            self.apply(Command::RebuildGrid);
+        }
+    }
+
+    pub fn latent(&self) -> usize {
+        self.session.model.as_ref().map(|m| m.latent()).unwrap_or(0)
+    }
+
+    /// The map's code for sample `i` of the dataset, if it is on the map.
+    pub fn code_of(&self, i: usize) -> Option<Vec<f32>> {
+        self.session.map.code_of(i)
+    }
+
+    fn refresh_selection_images(&mut self) {
+        let (Some(i), Some(model), Some(data)) = (
+            self.session.selection,
+            self.session.model.clone(),
+            self.session.data.clone(),
+        ) else {
+            return;
+        };
+        // One sample: cheap enough to do here (tens of microseconds).
+        let mut values = data.image(i);
+        if let Some(code) = self.code_of(i)
+            && let Ok(recon) = model.decode(&code)
+        {
+            values.extend(recon);
+        }
+        self.session.selection_images.set_grid(
+            values.clone(),
+            data.shape,
+            values.len() / data.shape.len(),
+        );
+    }
+
+    /// Decodes the probe for the preview when it changed (one sample: within the frame).
+    fn refresh_preview(&mut self) {
+        let Some(model) = self.session.model.clone() else {
+            return;
+        };
+        if self.session.probe.len() != model.latent() {
+            return;
+        }
+        if self.session.preview.is_current_for(&self.session.probe) {
+            return;
+        }
+        match model.decode(&self.session.probe) {
+            Ok(img) => {
+                self.session
+                    .preview
+                    .set_single(img, model.config().input, &self.session.probe)
+            }
+            Err(e) => self.error(format!("could not decode: {e}")),
+        }
+    }
+
+    pub fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::Dialog(purpose) => spawn_dialog(
+                self.dialogs.clone(),
+                purpose,
+                self.events.raw(),
+                self.events.ctx().clone(),
+            ),
+            Command::OpenDataset(path) => {
+                if self.is_training() {
+                    self.error("stop training before opening another dataset");
+                } else {
+                    self.session.loading += 1;
+                    self.jobs.submit(Job::LoadDataset(path));
+                }
+            }
+            Command::OpenModel(path) => {
+                if self.is_training() {
+                    self.error("stop training before opening another model");
+                } else {
+                    self.session.loading += 1;
+                    self.jobs.submit(Job::LoadModel(path));
+                }
+            }
+            Command::NewModel => self.new_model(),
+            Command::StartTraining => self.start_training(),
+            Command::PauseTraining => {
+                if let Some(t) = &self.trainer {
+                    t.control.pause();
+                }
+            }
+            Command::ResumeTraining => {
+                if let Some(t) = &self.trainer {
+                    t.control.resume();
+                }
+            }
+            Command::StopTraining => {
+                if let Some(t) = &self.trainer {
+                    t.control.stop();
+                }
+            }
+            Command::Select(i) => {
+                self.session.selection = Some(i);
+                self.session.history.retain(|&h| h != i);
+                self.session.history.insert(0, i);
+                self.session.history.truncate(12);
+                if let Some(code) = self.code_of(i) {
+                    self.session.probe = code;
+                }
+                self.refresh_selection_images();
+            }
+            Command::SetProbe(code) => {
+                if code.len() == self.latent() {
+                    self.session.probe = code;
+                }
+            }
+            Command::ResetProbeToSelection => {
+                if let Some(code) = self.session.selection.and_then(|i| self.code_of(i)) {
+                    self.session.probe = code;
+                }
+            }
+            Command::SampleProbe => {
+                self.probe_rng_seed += 1;
+                self.session.probe = sample_prior(1, self.latent(), 1.0, self.probe_rng_seed);
+            }
+            Command::AddAnchor(i) => {
+                self.session.interp.anchors.push(i);
+                self.apply(Command::RebuildStrip);
+            }
+            Command::ClearAnchors => {
+                self.session.interp = Interpolation {
+                    generation: self.session.interp.generation + 1,
+                    ..Interpolation::default()
+                };
+            }
+            Command::RebuildStrip => self.rebuild_strip(),
+            Command::RerollGrid => {
+                self.settings.grid_seed += 1;
+                self.apply(Command::RebuildGrid);
+            }
+            Command::RebuildGrid => {
+                let Some(model) = self.session.model.clone() else {
+                    return;
+                };
+                let n = self.settings.grid_count.clamp(1, 400);
+                let flat = sample_prior(
+                    n,
+                    model.latent(),
+                    self.settings.temperature,
+                    self.settings.grid_seed,
+                );
+                let g = &mut self.session.generated;
+                g.codes = flat.chunks(model.latent()).map(<[f32]>::to_vec).collect();
+                g.generation += 1;
+                self.jobs.submit(Job::Decode {
+                    purpose: DecodePurpose::Grid,
+                    generation: g.generation,
+                    model,
+                    codes: flat,
+                });
+            }
+            Command::ReprojectMap => {
+                let settings = self.settings.clone();
+                self.session.map.reproject(&settings);
+            }
+            Command::DismissNotice(k) => {
+                if k < self.session.notices.len() {
+                    self.session.notices.remove(k);
+                }
+            }
+        }
+    }
+
+    fn rebuild_strip(&mut self) {
+        let Some(model) = self.session.model.clone() else {
+            return;
+        };
+        let anchors: Vec<Vec<f32>> = self
+            .session
+            .interp
+            .anchors
+            .iter()
+            .filter_map(|&i| self.code_of(i))
+            .collect();
+        if anchors.len() < 2 {
+            return;
+        }
+        let steps = self.settings.interp_steps.clamp(2, 32);
+        let frames = interpolate_path(&anchors, steps, self.settings.interp_kind);
+        let flat: Vec<f32> = frames.concat();
+        let it = &mut self.session.interp;
+        it.frames = frames;
+        it.generation += 1;
+        self.jobs.submit(Job::Decode {
+            purpose: DecodePurpose::Strip,
+            generation: it.generation,
+            model,
+            codes: flat,
+        });
+    }
+
+    fn new_model(&mut self) {
+        if self.is_training() {
+            self.error("stop training before creating a model");
+            return;
+        }
+        let Some(data) = self.session.data.clone() else {
+            self.error("open a dataset first: a new model takes its image shape");
+            return;
+        };
+        let s = &self.settings.new_model;
+        let hidden: Result<Vec<usize>, _> = s
+            .hidden
+            .split(',')
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| t.trim().parse::<usize>())
+            .collect();
+        let Ok(hidden) = hidden else {
+            self.error(format!(
+                "hidden sizes '{}' are not numbers separated by commas",
+                s.hidden
+            ));
+            return;
+        };
+        let config = VaeConfig {
+            hidden,
+            likelihood: s.likelihood,
+            beta: s.beta,
+            ..VaeConfig::for_shape(data.shape, s.latent)
+        };
+        match Model::new_random(config, self.settings.train.seed) {
+            Ok(model) => {
+                self.set_model(Arc::new(model), None, true);
+                self.info("created a new, untrained model: press Start to train it");
+            }
+            Err(e) => self.error(format!("could not create the model: {e}")),
+        }
+    }
+
+    fn start_training(&mut self) {
+        if self.is_training() {
+            return;
+        }
+        let (Some(model), Some(data)) = (self.session.model.clone(), self.session.data.clone())
+        else {
+            self.error("open a dataset and a model first");
+            return;
+        };
+        if let Err(e) = self.settings.train.validate() {
+            self.error(e.to_string());
+            return;
+        }
+        self.session.training = TrainingView::default();
+        let mut cfg = self.settings.train.clone();
+        cfg.beta = self.settings.train.beta;
+        match TrainerHandle::spawn(
+            &model,
+            data,
+            cfg,
+            self.session.map.indices.clone(),
+            self.events.clone(),
+        ) {
+            Ok(handle) => self.trainer = Some(handle),
+            Err(e) => self.error(e),
+        }
+    }
+
+    /// Files dropped onto the window: a .safetensors opens as a model, anything else as data.
+    fn handle_dropped_files(&mut self, ctx: &egui::Context) {
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        for path in dropped {
+            let is_model = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
+            self.apply(if is_model {
+                Command::OpenModel(path)
+            } else {
+                Command::OpenDataset(path)
+            });
+        }
+    }
+
+    /// Opens a dialog (for tests and panels).
+    pub fn ask(&mut self, purpose: DialogPurpose) {
+        self.apply(Command::Dialog(purpose));
+    }
+
+    pub fn pending_events(&self) -> bool {
+        self.is_busy() || self.trainer.as_ref().is_some_and(|t| !t.is_finished())
+    }
+}
+
+fn log_line(text: &str) {
+    if std::env::var_os("LATENT_EXPLORER_QUIET").is_none() {
+        eprintln!("{text}");
+    }
+}
+
+impl eframe::App for ExplorerApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+        self.handle_dropped_files(ctx);
+        self.refresh_preview();
+        if self.session.map.projection_stale(&self.settings) {
+            self.apply(Command::ReprojectMap);
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+        let t0 = Instant::now();
+        let mut commands = Vec::new();
+        egui::Panel::top("top-bar").show(ui, |ui| panels::top_bar_ui(self, ui, &mut commands));
+        egui::Panel::left("left-panel")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    panels::dataset::dataset_ui(self, ui, &mut commands);
+                    panels::model::model_ui(self, ui, &mut commands);
+                    panels::training::training_ui(self, ui, &mut commands);
+                });
+            });
+        egui::Panel::right("right-panel")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    panels::sliders::sliders_ui(self, ui, &mut commands);
+                });
+            });
+        egui::Panel::bottom("bottom-panel")
+            .resizable(true)
+            .default_size(260.0)
+            .show(ui, |ui| panels::bottom_ui(self, ui, &mut commands));
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            panels::map::map_ui(self, ui, &mut commands);
+        });
+        for cmd in commands {
+            self.apply(cmd);
+        }
+        let _ = frame;
+        self.frame_ms = t0.elapsed().as_secs_f32() * 1000.0;
+        if self.pending_events() {
+            // Background work will wake us; this keeps the progress moving even so.
+            ui.ctx().request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+impl Projection {
+    pub fn label(self) -> &'static str {
+        match self {
+            Projection::Pca => "PCA (first two components)",
+            Projection::Axes => "two latent axes",
+        }
+    }
+}

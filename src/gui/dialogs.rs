@@ -1,0 +1,110 @@
+//! File dialogs behind a small trait, run off the UI thread.
+//!
+//! rfd's dialogs block the calling thread (and can hang on a broken desktop portal, where a
+//! failure looks like a cancel), so the window asks for a path on a short-lived named thread
+//! and receives it as an event. Tests hand the app a [`FileDialogs`] that answers with temp paths.
+
+use super::worker::Event;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+
+/// What a dialog is for; comes back with the chosen path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DialogPurpose {
+    OpenDatasetFile,
+    OpenDatasetFolder,
+    OpenModel,
+    SaveModel,
+    Export(ExportKind),
+}
+
+/// Things the window can export.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ExportKind {
+    Preview,
+    Strip,
+    Grid,
+    Map,
+    Codes,
+}
+
+impl ExportKind {
+    pub fn default_file_name(self) -> &'static str {
+        match self {
+            ExportKind::Preview => "preview.png",
+            ExportKind::Strip => "interpolation.png",
+            ExportKind::Grid => "samples.png",
+            ExportKind::Map => "latent-map.png",
+            ExportKind::Codes => "codes.csv",
+        }
+    }
+}
+
+/// Asks the user for paths. Implementations may block: they are called off the UI thread.
+pub trait FileDialogs: Send + Sync {
+    /// A path for `purpose`, or None when cancelled.
+    fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf>;
+}
+
+/// The desktop's dialogs, through rfd.
+pub struct NativeDialogs;
+
+impl FileDialogs for NativeDialogs {
+    fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf> {
+        let dialog = rfd::FileDialog::new();
+        match purpose {
+            DialogPurpose::OpenDatasetFile => {
+                dialog.set_title("Open dataset (IDX file)").pick_file()
+            }
+            DialogPurpose::OpenDatasetFolder => dialog
+                .set_title("Open dataset folder (IDX files or images in class folders)")
+                .pick_folder(),
+            DialogPurpose::OpenModel => dialog
+                .set_title("Open model")
+                .add_filter("safetensors", &["safetensors"])
+                .pick_file(),
+            DialogPurpose::SaveModel => dialog
+                .set_title("Save model as")
+                .add_filter("safetensors", &["safetensors"])
+                .set_file_name("model.safetensors")
+                .save_file(),
+            DialogPurpose::Export(kind) => {
+                let (name, ext) = if kind == ExportKind::Codes {
+                    ("CSV", "csv")
+                } else {
+                    ("PNG", "png")
+                };
+                dialog
+                    .set_title("Export")
+                    .add_filter(name, &[ext])
+                    .set_file_name(kind.default_file_name())
+                    .save_file()
+            }
+        }
+    }
+}
+
+/// Shows a dialog on its own thread; the answer arrives as [`Event::DialogClosed`].
+pub fn spawn_dialog(
+    dialogs: Arc<dyn FileDialogs>,
+    purpose: DialogPurpose,
+    events: Sender<Event>,
+    ctx: egui::Context,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("file-dialog".into())
+        .spawn({
+            let events = events.clone();
+            let ctx = ctx.clone();
+            move || {
+                let path = dialogs.pick(purpose);
+                let _ = events.send(Event::DialogClosed { purpose, path });
+                ctx.request_repaint();
+            }
+        });
+    if let Err(e) = spawned {
+        let _ = events.send(Event::Error(format!("could not open a file dialog: {e}")));
+        ctx.request_repaint();
+    }
+}

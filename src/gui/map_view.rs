@@ -1,0 +1,269 @@
+//! The latent map's data: which samples are on it, their codes, and where each lands in 2D
+//! (the codes themselves at latent 2, PCA or two chosen axes above). Kept apart from drawing so
+//! the export and the tests use the same positions the window shows.
+
+use super::state::{Projection, Settings};
+use crate::data::Dataset;
+use crate::latent::Pca;
+use crate::model::Codes;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Class colours (Tableau 10), repeated for more classes.
+pub const CLASS_COLOURS: [[u8; 3]; 10] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+    [227, 119, 194],
+    [127, 127, 127],
+    [188, 189, 34],
+    [23, 190, 207],
+];
+
+pub fn class_colour(label: Option<u16>) -> [u8; 3] {
+    match label {
+        Some(l) => CLASS_COLOURS[l as usize % CLASS_COLOURS.len()],
+        None => [90, 140, 220],
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct ProjectionKey {
+    projection: Projection,
+    axis_x: usize,
+    axis_y: usize,
+}
+
+#[derive(Default)]
+pub struct MapState {
+    /// Dataset indices on the map, in map order.
+    pub indices: Arc<Vec<usize>>,
+    /// Map position of each dataset index.
+    position: HashMap<usize, usize>,
+    pub codes: Option<Codes>,
+    /// 2D position of each point, in map order.
+    pub coords: Vec<[f64; 2]>,
+    pub pca: Option<Pca>,
+    pub encoding: bool,
+    /// How long the last full encode took on the worker.
+    pub encode_secs: f64,
+    pub generation: u64,
+    key: Option<ProjectionKey>,
+    /// Bumped whenever positions change (drawing caches key on it).
+    pub version: u64,
+}
+
+fn key_of(settings: &Settings) -> ProjectionKey {
+    ProjectionKey {
+        projection: settings.projection,
+        axis_x: settings.axis_x,
+        axis_y: settings.axis_y,
+    }
+}
+
+impl MapState {
+    pub fn new(indices: Arc<Vec<usize>>) -> Self {
+        let position = indices.iter().enumerate().map(|(k, &i)| (i, k)).collect();
+        Self {
+            indices,
+            position,
+            ..Self::default()
+        }
+    }
+
+    pub fn latent(&self) -> usize {
+        self.codes.as_ref().map(|c| c.latent).unwrap_or(0)
+    }
+
+    /// Uses the PCA only above two dims and when chosen.
+    fn uses_pca(&self, settings: &Settings) -> bool {
+        self.latent() > 2 && settings.projection == Projection::Pca
+    }
+
+    pub fn set_codes(&mut self, codes: Codes, settings: &Settings) {
+        self.codes = Some(codes);
+        self.key = None;
+        self.reproject(settings);
+    }
+
+    pub fn projection_stale(&self, settings: &Settings) -> bool {
+        self.codes.is_some() && self.key != Some(key_of(settings))
+    }
+
+    /// Recomputes every position (and refits the PCA) for the current settings.
+    pub fn reproject(&mut self, settings: &Settings) {
+        let Some(codes) = &self.codes else { return };
+        self.pca = if self.uses_pca(settings) {
+            Pca::fit(&codes.mean, codes.latent, 2).ok()
+        } else {
+            None
+        };
+        let l = codes.latent;
+        self.coords = (0..codes.len())
+            .map(|k| {
+                let p = self.project_with(codes.mean_of(k), settings);
+                [p[0] as f64, p[1] as f64]
+            })
+            .collect();
+        let _ = l;
+        self.key = Some(key_of(settings));
+        self.version += 1;
+    }
+
+    fn project_with(&self, code: &[f32], settings: &Settings) -> [f32; 2] {
+        if let Some(pca) = &self.pca {
+            let p = pca.project(code);
+            return [p[0], p.get(1).copied().unwrap_or(0.0)];
+        }
+        let (ax, ay) = if code.len() > 2 {
+            (
+                settings.axis_x.min(code.len() - 1),
+                settings.axis_y.min(code.len() - 1),
+            )
+        } else {
+            (0, 1)
+        };
+        [
+            code.get(ax).copied().unwrap_or(0.0),
+            code.get(ay).copied().unwrap_or(0.0),
+        ]
+    }
+
+    /// Where a code lands on the map.
+    pub fn project(&self, code: &[f32], settings: &Settings) -> [f64; 2] {
+        let p = self.project_with(code, settings);
+        [p[0] as f64, p[1] as f64]
+    }
+
+    /// The code at a map position: the PCA's inverse, or `base` with the two shown axes set.
+    pub fn unproject(&self, pos: [f64; 2], base: &[f32], settings: &Settings) -> Vec<f32> {
+        if let Some(pca) = &self.pca {
+            return pca.inverse(&[pos[0] as f32, pos[1] as f32]);
+        }
+        let mut code = base.to_vec();
+        let l = code.len();
+        let (ax, ay) = if l > 2 {
+            (settings.axis_x.min(l - 1), settings.axis_y.min(l - 1))
+        } else {
+            (0, 1)
+        };
+        if let Some(v) = code.get_mut(ax) {
+            *v = pos[0] as f32;
+        }
+        if ax != ay
+            && let Some(v) = code.get_mut(ay)
+        {
+            *v = pos[1] as f32;
+        }
+        code
+    }
+
+    /// The code (posterior mean) of dataset sample `i`, if it is on the map.
+    pub fn code_of(&self, i: usize) -> Option<Vec<f32>> {
+        let k = *self.position.get(&i)?;
+        Some(self.codes.as_ref()?.mean_of(k).to_vec())
+    }
+
+    /// Map position of dataset sample `i`.
+    pub fn coord_of(&self, i: usize) -> Option<[f64; 2]> {
+        self.coords.get(*self.position.get(&i)?).copied()
+    }
+
+    /// The dataset index of the point nearest to `pos` (in map units scaled per axis by
+    /// `scale`, i.e. screen pixels), if within `max_dist`.
+    pub fn nearest(&self, pos: [f64; 2], scale: [f64; 2], max_dist: f64) -> Option<usize> {
+        let mut best = None;
+        let mut best_d = max_dist * max_dist;
+        for (k, c) in self.coords.iter().enumerate() {
+            let dx = (c[0] - pos[0]) * scale[0];
+            let dy = (c[1] - pos[1]) * scale[1];
+            let d = dx * dx + dy * dy;
+            if d <= best_d {
+                best_d = d;
+                best = Some(self.indices[k]);
+            }
+        }
+        best
+    }
+
+    /// Bounds of all points: (min, max).
+    pub fn bounds(&self) -> Option<([f64; 2], [f64; 2])> {
+        let first = self.coords.first()?;
+        let mut lo = *first;
+        let mut hi = *first;
+        for c in &self.coords {
+            lo = [lo[0].min(c[0]), lo[1].min(c[1])];
+            hi = [hi[0].max(c[0]), hi[1].max(c[1])];
+        }
+        Some((lo, hi))
+    }
+
+    /// The map as a picture: each point a small dot in its class colour on a dark ground.
+    pub fn render_png(
+        &self,
+        data: &Dataset,
+        size: u32,
+        _settings: &Settings,
+    ) -> Option<image::DynamicImage> {
+        let (lo, hi) = self.bounds()?;
+        let size = size.clamp(64, 4096);
+        let margin = 0.04;
+        let span = [(hi[0] - lo[0]).max(1e-9), (hi[1] - lo[1]).max(1e-9)];
+        let mut img = image::RgbImage::from_pixel(size, size, image::Rgb([20, 20, 24]));
+        let radius: i64 = (size as i64 / 400).max(1);
+        let s = size as f64;
+        for (k, c) in self.coords.iter().enumerate() {
+            let fx = margin + (1.0 - 2.0 * margin) * (c[0] - lo[0]) / span[0];
+            let fy = margin + (1.0 - 2.0 * margin) * (c[1] - lo[1]) / span[1];
+            let (px, py) = ((fx * s) as i64, ((1.0 - fy) * s) as i64);
+            let colour = class_colour(data.label(self.indices[k]));
+            for dy in -radius..=radius {
+                for dx in -radius..=radius {
+                    let (x, y) = (px + dx, py + dy);
+                    if x >= 0 && y >= 0 && (x as u32) < size && (y as u32) < size {
+                        img.put_pixel(x as u32, y as u32, image::Rgb(colour));
+                    }
+                }
+            }
+        }
+        Some(image::DynamicImage::ImageRgb8(img))
+    }
+
+    /// The map's codes as CSV: index, split, label, class, map x, map y, mean_0.., logvar_0..
+    pub fn codes_csv(&self, data: &Dataset) -> Option<String> {
+        use std::fmt::Write as _;
+        let codes = self.codes.as_ref()?;
+        let l = codes.latent;
+        let mut out = String::from("index,split,label,class,map_x,map_y");
+        for k in 0..l {
+            let _ = write!(out, ",mean_{k}");
+        }
+        for k in 0..l {
+            let _ = write!(out, ",logvar_{k}");
+        }
+        out.push('\n');
+        for (k, &i) in self.indices.iter().enumerate() {
+            let label = data.label(i).map(|v| v.to_string()).unwrap_or_default();
+            let class = crate::cli::csv_field(data.class_name(i).unwrap_or(""));
+            let c = self.coords.get(k).copied().unwrap_or([0.0, 0.0]);
+            let _ = write!(
+                out,
+                "{i},{},{label},{class},{},{}",
+                data.split_of(i).as_str(),
+                c[0],
+                c[1]
+            );
+            for v in &codes.mean[k * l..(k + 1) * l] {
+                let _ = write!(out, ",{v}");
+            }
+            for v in &codes.logvar[k * l..(k + 1) * l] {
+                let _ = write!(out, ",{v}");
+            }
+            out.push('\n');
+        }
+        Some(out)
+    }
+}

@@ -1,0 +1,295 @@
+//! The latent map: the dataset's posterior means as a scatter coloured by label, with zoom and
+//! pan; click a point to select it, hover empty space to see what decodes there, drag the probe
+//! (the sliders' code) around.
+
+use crate::gui::app::{Command, ExplorerApp};
+use crate::gui::map_view::class_colour;
+use crate::gui::state::Projection;
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Text};
+
+/// Screen distance (points) within which a click or hover hits a sample.
+const HIT_RADIUS: f64 = 6.0;
+
+pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    controls_ui(app, ui, commands);
+    let (Some(data), Some(model)) = (app.session.data.clone(), app.session.model.clone()) else {
+        ui.centered_and_justified(|ui| ui.label("Loading the dataset and the model…"));
+        return;
+    };
+    if app.session.map.codes.is_none() {
+        ui.centered_and_justified(|ui| {
+            if model.check_fits(&data).is_err() {
+                ui.label("The model does not fit this dataset: open another or create a New model.")
+            } else {
+                ui.label("Encoding the dataset…")
+            }
+        });
+        return;
+    }
+    let settings = app.settings.clone();
+    let map = &app.session.map;
+    let probe = app.session.probe.clone();
+    let probe_pos = (probe.len() == model.latent()).then(|| map.project(&probe, &settings));
+
+    // A drag that starts on the probe moves the probe instead of panning the map.
+    let probe_drag_id = ui.scope_id().with("probe-drag");
+    let mut dragging_probe: bool = ui.data(|d| d.get_temp(probe_drag_id).unwrap_or(false));
+    let last_probe_screen: Option<egui::Pos2> = ui.data(|d| d.get_temp(probe_drag_id.with("pos")));
+    let (pressed, down, press_origin) = ui.input(|i| {
+        (
+            i.pointer.primary_pressed(),
+            i.pointer.primary_down(),
+            i.pointer.press_origin(),
+        )
+    });
+    if pressed {
+        dragging_probe =
+            matches!((press_origin, last_probe_screen), (Some(o), Some(p)) if o.distance(p) < 10.0);
+    }
+    if !down {
+        dragging_probe = false;
+    }
+
+    // Points grouped by class, one series each (gives the legend).
+    let class_names = data.class_names().to_vec();
+    let mut groups: Vec<Vec<[f64; 2]>> = vec![Vec::new(); class_names.len().max(1)];
+    for (k, &i) in map.indices.iter().enumerate() {
+        let g = data
+            .label(i)
+            .map(|l| l as usize)
+            .unwrap_or(0)
+            .min(groups.len() - 1);
+        groups[g].push(map.coords[k]);
+    }
+    let selection = app.session.selection.and_then(|i| map.coord_of(i));
+    let anchors: Vec<[f64; 2]> = app
+        .session
+        .interp
+        .anchors
+        .iter()
+        .filter_map(|&i| map.coord_of(i))
+        .collect();
+    let path: Vec<[f64; 2]> = app
+        .session
+        .interp
+        .frames
+        .iter()
+        .map(|c| map.project(c, &settings))
+        .collect();
+    let radius = settings.point_radius;
+    let labelled = data.labels().is_some();
+    let response = Plot::new("latent-map")
+        .data_aspect(1.0)
+        .legend(Legend::default())
+        .allow_drag(!dragging_probe)
+        .allow_double_click_reset(true)
+        .show_crosshair(false)
+        .x_axis_label(axis_name(&settings, model.latent(), 0))
+        .y_axis_label(axis_name(&settings, model.latent(), 1))
+        .show(ui, |plot| {
+            for (g, pts) in groups.into_iter().enumerate() {
+                if pts.is_empty() {
+                    continue;
+                }
+                let name = if labelled {
+                    class_names.get(g).cloned().unwrap_or_else(|| g.to_string())
+                } else {
+                    "samples".to_string()
+                };
+                let [r, gg, b] = class_colour(labelled.then_some(g as u16));
+                plot.points(
+                    Points::new(name, PlotPoints::from(pts))
+                        .radius(radius)
+                        .color(Color32::from_rgb(r, gg, b))
+                        .allow_hover(false),
+                );
+            }
+            if path.len() >= 2 {
+                plot.line(
+                    Line::new("", PlotPoints::from(path))
+                        .color(Color32::WHITE)
+                        .width(1.5),
+                );
+            }
+            for (k, a) in anchors.iter().enumerate() {
+                let letter = char::from(b'A' + (k % 26) as u8).to_string();
+                plot.text(
+                    Text::new(
+                        "",
+                        PlotPoint::new(a[0], a[1]),
+                        RichText::new(letter).strong().size(16.0),
+                    )
+                    .color(Color32::WHITE),
+                );
+            }
+            if let Some(s) = selection {
+                plot.points(
+                    Points::new("", PlotPoints::from(vec![s]))
+                        .shape(MarkerShape::Circle)
+                        .filled(false)
+                        .radius(8.0)
+                        .color(Color32::YELLOW),
+                );
+            }
+            if let Some(p) = probe_pos {
+                plot.points(
+                    Points::new("", PlotPoints::from(vec![p]))
+                        .shape(MarkerShape::Diamond)
+                        .radius(7.0)
+                        .color(Color32::WHITE),
+                );
+            }
+            (plot.pointer_coordinate(), plot.transform().dpos_dvalue())
+        });
+    let (pointer, dpos_dvalue) = response.inner;
+    let transform = response.transform;
+    let scale = [dpos_dvalue[0].abs(), dpos_dvalue[1].abs()];
+    if let Some(p) = probe_pos {
+        let screen = transform.position_from_point(&PlotPoint::new(p[0], p[1]));
+        ui.data_mut(|d| d.insert_temp(probe_drag_id.with("pos"), screen));
+    }
+    ui.data_mut(|d| d.insert_temp(probe_drag_id, dragging_probe));
+    app.session.map_screen = Some(transform);
+
+    let map = &app.session.map;
+    if dragging_probe {
+        if let Some(pos) = pointer {
+            commands.push(Command::SetProbe(map.unproject(
+                [pos.x, pos.y],
+                &probe,
+                &settings,
+            )));
+        }
+        return;
+    }
+    let Some(pos) = pointer else { return };
+    let hit = map.nearest([pos.x, pos.y], scale, HIT_RADIUS);
+    if response.response.clicked() {
+        match hit {
+            Some(i) => commands.push(Command::Select(i)),
+            None => commands.push(Command::SetProbe(map.unproject(
+                [pos.x, pos.y],
+                &probe,
+                &settings,
+            ))),
+        }
+    }
+    if response.response.hovered() {
+        hover_preview(app, ui, &response.response, hit, [pos.x, pos.y], &probe);
+    }
+}
+
+fn axis_name(settings: &crate::gui::state::Settings, latent: usize, axis: usize) -> String {
+    if latent <= 2 {
+        return format!("z{axis}");
+    }
+    match settings.projection {
+        Projection::Pca => format!("PC{}", axis + 1),
+        Projection::Axes => format!(
+            "z{}",
+            if axis == 0 {
+                settings.axis_x
+            } else {
+                settings.axis_y
+            }
+        ),
+    }
+}
+
+/// What is under the cursor: the sample when over a point, else the decoded position.
+fn hover_preview(
+    app: &mut ExplorerApp,
+    ui: &mut Ui,
+    response: &egui::Response,
+    hit: Option<usize>,
+    pos: [f64; 2],
+    probe: &[f32],
+) {
+    let (Some(model), Some(data)) = (app.session.model.clone(), app.session.data.clone()) else {
+        return;
+    };
+    let settings = app.settings.clone();
+    let (values, caption) = match hit {
+        Some(i) => (
+            data.image(i),
+            format!(
+                "sample {i}{}",
+                data.class_name(i)
+                    .map(|c| format!(", class {c}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        None => {
+            let code = app.session.map.unproject(pos, probe, &settings);
+            match model.decode(&code) {
+                Ok(v) => (v, format!("decoded at ({:.2}, {:.2})", pos[0], pos[1])),
+                Err(_) => return,
+            }
+        }
+    };
+    app.session.hover.set_single(values, data.shape, &[]);
+    let ctx = ui.ctx().clone();
+    if let Some(tex) = app.session.hover.texture(&ctx, "hover") {
+        let id = tex.id();
+        let size = tex.size_vec2() * 3.0;
+        response.clone().on_hover_ui_at_pointer(|ui| {
+            ui.add(egui::Image::from_texture((id, size)));
+            ui.small(caption);
+        });
+    }
+}
+
+fn controls_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    let latent = app.latent();
+    ui.horizontal(|ui| {
+        ui.strong("Latent map");
+        if let Some(d) = &app.session.data {
+            ui.label(format!(
+                "{} points of {} (encoded in {:.0} ms)",
+                app.session.map.indices.len(),
+                d.name,
+                app.session.map.encode_secs * 1000.0
+            ));
+        }
+        if latent > 2 {
+            ui.separator();
+            let s = &mut app.settings;
+            egui::ComboBox::from_label("projection")
+                .selected_text(s.projection.label())
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut s.projection,
+                        Projection::Pca,
+                        Projection::Pca.label(),
+                    );
+                    ui.selectable_value(
+                        &mut s.projection,
+                        Projection::Axes,
+                        Projection::Axes.label(),
+                    );
+                });
+            if s.projection == Projection::Axes {
+                for (name, axis) in [("x", &mut s.axis_x), ("y", &mut s.axis_y)] {
+                    egui::ComboBox::from_label(format!("{name} axis"))
+                        .selected_text(format!("z{axis}"))
+                        .show_ui(ui, |ui| {
+                            for k in 0..latent {
+                                ui.selectable_value(axis, k, format!("z{k}"));
+                            }
+                        });
+                }
+            } else if let Some(pca) = &app.session.map.pca {
+                let r = pca.explained_ratio();
+                ui.label(format!(
+                    "explains {:.0}% + {:.0}% of the variance",
+                    r[0] * 100.0,
+                    r.get(1).copied().unwrap_or(0.0) * 100.0
+                ));
+            }
+        }
+        ui.separator();
+        ui.add(egui::Slider::new(&mut app.settings.point_radius, 0.5..=5.0).text("point size"));
+        let _ = commands;
+    });
+}

@@ -1,0 +1,94 @@
+//! One file per panel. Each takes the app and a command list; cross-cutting changes go through
+//! commands applied after the frame is laid out.
+
+pub mod dataset;
+pub mod export;
+pub mod generate;
+pub mod interpolation;
+pub mod map;
+pub mod model;
+pub mod sliders;
+pub mod training;
+
+use super::app::{Command, ExplorerApp, NoticeKind};
+use super::dialogs::DialogPurpose;
+use super::state::BottomTab;
+use egui::{Color32, RichText, Ui};
+
+/// Title, the open buttons, what is loading, and notices (errors stay until dismissed).
+pub fn top_bar_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.heading("Latent Explorer");
+        ui.separator();
+        if ui.button("Open dataset…").clicked() {
+            commands.push(Command::Dialog(DialogPurpose::OpenDatasetFolder));
+        }
+        if app.is_busy() {
+            ui.spinner();
+            ui.label("working…");
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if app.settings.show_frame_time {
+                ui.label(
+                    RichText::new(format!("frame {:.1} ms", app.frame_ms))
+                        .small()
+                        .color(Color32::GRAY),
+                );
+            }
+        });
+    });
+    for (k, notice) in app.session.notices.iter().enumerate() {
+        ui.horizontal(|ui| {
+            let colour = match notice.kind {
+                NoticeKind::Error => Color32::from_rgb(230, 90, 80),
+                NoticeKind::Info => Color32::from_rgb(120, 180, 240),
+            };
+            let prefix = if notice.kind == NoticeKind::Error {
+                "Error: "
+            } else {
+                ""
+            };
+            ui.label(RichText::new(format!("{prefix}{}", notice.text)).color(colour));
+            if ui.small_button("Dismiss").clicked() {
+                commands.push(Command::DismissNotice(k));
+            }
+        });
+    }
+}
+
+/// Interpolation, generation and export, as tabs.
+pub fn bottom_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        let tab = &mut app.settings.bottom_tab;
+        ui.selectable_value(tab, BottomTab::Interpolation, "Interpolation");
+        ui.selectable_value(tab, BottomTab::Generate, "Generate");
+        ui.selectable_value(tab, BottomTab::Export, "Export");
+    });
+    ui.separator();
+    match app.settings.bottom_tab {
+        BottomTab::Interpolation => interpolation::interpolation_ui(app, ui, commands),
+        BottomTab::Generate => generate::generate_ui(app, ui, commands),
+        BottomTab::Export => export::export_ui(app, ui, commands),
+    }
+}
+
+/// A texture scaled to fit `max` while keeping whole-pixel proportions.
+pub fn fit_size(texture: &egui::TextureHandle, max: egui::Vec2) -> egui::Vec2 {
+    let size = texture.size_vec2();
+    let scale = (max.x / size.x).min(max.y / size.y).max(0.1);
+    let scale = if scale >= 1.0 { scale.floor() } else { scale };
+    size * scale
+}
+
+/// A label and a widget in a grid row, the widget named by the label (for screen readers and
+/// tests that find widgets by name).
+pub fn grid_row(
+    ui: &mut Ui,
+    label: &str,
+    add: impl FnOnce(&mut Ui) -> egui::Response,
+) -> egui::Response {
+    let l = ui.label(label);
+    let response = add(ui).labelled_by(l.id);
+    ui.end_row();
+    response
+}

@@ -1,0 +1,110 @@
+//! The model panel: architecture and history, open / save / new.
+
+use crate::gui::app::{Command, ExplorerApp};
+use crate::gui::dialogs::DialogPurpose;
+use crate::model::{Likelihood, MAX_LATENT};
+use egui::Ui;
+
+pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    let training = app.is_training();
+    egui::CollapsingHeader::new("Model")
+        .default_open(true)
+        .show(ui, |ui| {
+            match &app.session.model {
+                Some(m) => {
+                    let h = &m.history;
+                    let opt =
+                        |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
+                    egui::Grid::new("model-grid").num_columns(2).show(ui, |ui| {
+                        ui.label("architecture");
+                        ui.label(m.config().summary());
+                        ui.end_row();
+                        ui.label("latent dims");
+                        ui.label(m.latent().to_string());
+                        ui.end_row();
+                        ui.label("parameters");
+                        ui.label(m.config().parameter_count().to_string());
+                        ui.end_row();
+                        ui.label("from");
+                        let from = match &app.session.model_path {
+                            Some(p) if !app.session.model_unsaved => p.display().to_string(),
+                            Some(p) => format!("{} (changed, not saved)", p.display()),
+                            None => "new, not saved".into(),
+                        };
+                        ui.label(from);
+                        ui.end_row();
+                        ui.label("trained");
+                        ui.label(format!(
+                            "{} epochs on {}",
+                            h.epochs,
+                            h.dataset_name.clone().unwrap_or_else(|| "-".into())
+                        ));
+                        ui.end_row();
+                        ui.label("loss / sample");
+                        ui.label(format!(
+                            "train {}, held-out {}",
+                            opt(h.train_loss),
+                            opt(h.test_loss)
+                        ));
+                        ui.end_row();
+                    });
+                }
+                None => {
+                    ui.label("No model loaded.");
+                }
+            }
+            ui.add_enabled_ui(!training, |ui| {
+                ui.horizontal(|ui| {
+                    if ui.button("Open model…").clicked() {
+                        commands.push(Command::Dialog(DialogPurpose::OpenModel));
+                    }
+                    if ui.button("Save model as…").clicked() {
+                        commands.push(Command::Dialog(DialogPurpose::SaveModel));
+                    }
+                });
+                egui::CollapsingHeader::new("New model").show(ui, |ui| {
+                    let s = &mut app.settings.new_model;
+                    egui::Grid::new("new-model-grid")
+                        .num_columns(2)
+                        .show(ui, |ui| {
+                            super::grid_row(ui, "latent dims", |ui| {
+                                ui.add(egui::DragValue::new(&mut s.latent).range(1..=MAX_LATENT))
+                            });
+                            super::grid_row(ui, "hidden sizes", |ui| {
+                                ui.add(
+                                    egui::TextEdit::singleline(&mut s.hidden).desired_width(100.0),
+                                )
+                                .on_hover_text("Comma-separated widths, e.g. 400 or 512,256")
+                            });
+                            super::grid_row(ui, "likelihood", |ui| {
+                                egui::ComboBox::from_id_salt("likelihood")
+                                    .selected_text(s.likelihood.to_string())
+                                    .show_ui(ui, |ui| {
+                                        ui.selectable_value(
+                                            &mut s.likelihood,
+                                            Likelihood::Bernoulli,
+                                            "bernoulli (BCE)",
+                                        );
+                                        ui.selectable_value(
+                                            &mut s.likelihood,
+                                            Likelihood::Gaussian,
+                                            "gaussian (MSE)",
+                                        );
+                                    })
+                                    .response
+                            });
+                            super::grid_row(ui, "beta", |ui| {
+                                ui.add(
+                                    egui::DragValue::new(&mut s.beta)
+                                        .range(0.0..=100.0)
+                                        .speed(0.05),
+                                )
+                            });
+                        });
+                    if ui.button("Create new model").clicked() {
+                        commands.push(Command::NewModel);
+                    }
+                });
+            });
+        });
+}

@@ -1,0 +1,78 @@
+//! One slider per latent dimension with the decoded image, large and crisp; the selected
+//! sample (original beside reconstruction) with its scores.
+
+use crate::gui::app::{Command, ExplorerApp};
+use egui::Ui;
+
+/// Slider range: about three standard deviations of the prior either side.
+pub const SLIDER_RANGE: f32 = 3.5;
+
+pub fn sliders_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.heading("Decoder");
+    let ctx = ui.ctx().clone();
+    let width = ui.available_width().min(280.0);
+    if let Some(tex) = app.session.preview.texture(&ctx, "preview") {
+        let size = super::fit_size(tex, egui::vec2(width, width));
+        ui.add(egui::Image::from_texture((tex.id(), size)));
+    } else {
+        ui.label("Loading…");
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Reset to selection").clicked() {
+            commands.push(Command::ResetProbeToSelection);
+        }
+        if ui.button("Sample from prior").clicked() {
+            commands.push(Command::SampleProbe);
+        }
+    });
+    let mut probe = app.session.probe.clone();
+    let mut changed = false;
+    for (k, v) in probe.iter_mut().enumerate() {
+        changed |= ui
+            .add(egui::Slider::new(v, -SLIDER_RANGE..=SLIDER_RANGE).text(format!("z{k}")))
+            .changed();
+    }
+    if changed {
+        commands.push(Command::SetProbe(probe));
+    }
+    ui.separator();
+    selection_ui(app, ui, commands);
+}
+
+fn selection_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    ui.heading("Selection");
+    let Some(i) = app.session.selection else {
+        ui.label("Click a point on the map.");
+        return;
+    };
+    let ctx = ui.ctx().clone();
+    if let Some(tex) = app.session.selection_images.texture(&ctx, "selection") {
+        let size = super::fit_size(tex, egui::vec2(ui.available_width().min(260.0), 120.0));
+        ui.add(egui::Image::from_texture((tex.id(), size)));
+        ui.small("original · reconstruction");
+    }
+    if let Some(data) = &app.session.data {
+        let label = data
+            .class_name(i)
+            .map(|c| format!(", class {c}"))
+            .unwrap_or_default();
+        ui.label(format!("sample {i} ({}){label}", data.split_of(i).as_str()));
+    }
+    if let (Some(model), Some(data)) = (&app.session.model, &app.session.data)
+        && let Ok(s) = model.score(data, &[i], 0)
+    {
+        ui.label(format!(
+            "reconstruction error {:.2}, KL {:.2}",
+            s.recon[0], s.kl[0]
+        ));
+    }
+    if let Some(code) = app.code_of(i) {
+        let text: Vec<String> = code.iter().map(|v| format!("{v:.2}")).collect();
+        ui.label(format!("code [{}]", text.join(", ")));
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Use as interpolation anchor").clicked() {
+            commands.push(Command::AddAnchor(i));
+        }
+    });
+}

@@ -1,0 +1,101 @@
+//! What the window remembers between runs (eframe storage). Everything here is plain settings;
+//! loaded data, models and textures are runtime-only and live in [`super::app::Session`].
+
+use crate::latent::InterpolationKind;
+use crate::model::Likelihood;
+use crate::train::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// How the latent codes are laid out on the 2D map.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Projection {
+    /// The first two principal components (for latent dims > 2).
+    #[default]
+    Pca,
+    /// Two latent axes chosen by the user (the only choice, with x = 0 and y = 1, at latent 2).
+    Axes,
+}
+
+/// Settings for "New model".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NewModelSettings {
+    pub latent: usize,
+    /// Hidden layer widths, comma-separated.
+    pub hidden: String,
+    pub likelihood: Likelihood,
+    pub beta: f64,
+}
+
+impl Default for NewModelSettings {
+    fn default() -> Self {
+        Self {
+            latent: 2,
+            hidden: "400".into(),
+            likelihood: Likelihood::Bernoulli,
+            beta: 1.0,
+        }
+    }
+}
+
+/// The tab shown in the bottom panel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BottomTab {
+    #[default]
+    Interpolation,
+    Generate,
+    Export,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub dataset_path: Option<PathBuf>,
+    pub model_path: Option<PathBuf>,
+    pub train: TrainConfig,
+    pub new_model: NewModelSettings,
+    pub projection: Projection,
+    pub axis_x: usize,
+    pub axis_y: usize,
+    pub point_radius: f32,
+    pub loss_log_scale: bool,
+    /// Exponential smoothing of the per-step loss curves, 0 (none) .. 0.99.
+    pub loss_smoothing: f32,
+    pub interp_steps: usize,
+    pub interp_kind: InterpolationKind,
+    pub grid_count: usize,
+    pub temperature: f32,
+    pub grid_seed: u64,
+    pub export_scale: u32,
+    pub bottom_tab: BottomTab,
+    pub show_frame_time: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            dataset_path: None,
+            model_path: None,
+            train: TrainConfig {
+                epochs: 5,
+                ..TrainConfig::default()
+            },
+            new_model: NewModelSettings::default(),
+            projection: Projection::Pca,
+            axis_x: 0,
+            axis_y: 1,
+            point_radius: 1.5,
+            loss_log_scale: true,
+            loss_smoothing: 0.9,
+            interp_steps: 10,
+            interp_kind: InterpolationKind::Linear,
+            grid_count: 64,
+            temperature: 1.0,
+            grid_seed: 1,
+            export_scale: 4,
+            bottom_tab: BottomTab::Interpolation,
+            show_frame_time: true,
+        }
+    }
+}

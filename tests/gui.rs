@@ -1,0 +1,452 @@
+//! The real window, driven through egui_kittest: it starts on the bundled data and model,
+//! clicking the map selects, sliders change the preview, training starts and stops,
+//! interpolation and exports work, and bad files are refused without losing anything.
+
+use egui::{Event, Modifiers, PointerButton, Pos2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use latent_explorer::gui::{
+    AppOptions, Command, DialogPurpose, ExplorerApp, ExportKind, FileDialogs, NoticeKind,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Answers each dialog with a path chosen by the test (or cancels).
+#[derive(Default)]
+struct TestDialogs {
+    answers: Mutex<HashMap<DialogPurpose, PathBuf>>,
+}
+
+impl TestDialogs {
+    fn answer(&self, purpose: DialogPurpose, path: PathBuf) {
+        self.answers.lock().unwrap().insert(purpose, path);
+    }
+}
+
+impl FileDialogs for TestDialogs {
+    fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf> {
+        self.answers.lock().unwrap().get(&purpose).cloned()
+    }
+}
+
+fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
+    // SAFETY: set before any thread of the app starts; only silences a log line.
+    unsafe { std::env::set_var("LATENT_EXPLORER_QUIET", "1") };
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            ExplorerApp::new(
+                cc,
+                AppOptions {
+                    dialogs,
+                    dataset: None,
+                    model: None,
+                    restore_settings: false,
+                },
+            )
+        })
+}
+
+/// Steps the window (letting background threads work) until `done` or the timeout.
+fn step_until(
+    h: &mut Harness<'static, ExplorerApp>,
+    what: &str,
+    done: impl Fn(&ExplorerApp) -> bool,
+) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+fn ready(h: &mut Harness<'static, ExplorerApp>) {
+    step_until(h, "the map", |a| {
+        a.session.map.codes.is_some() && a.session.map_screen.is_some()
+    });
+}
+
+fn click_at(h: &mut Harness<'static, ExplorerApp>, pos: Pos2) {
+    h.event(Event::PointerMoved(pos));
+    h.step();
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::default(),
+        });
+        h.step();
+    }
+}
+
+/// The map sample farthest from the others' centre: alone on screen, so a click hits it.
+fn outlier(app: &ExplorerApp) -> usize {
+    let map = &app.session.map;
+    let n = map.coords.len() as f64;
+    let c = map
+        .coords
+        .iter()
+        .fold([0.0, 0.0], |a, p| [a[0] + p[0] / n, a[1] + p[1] / n]);
+    let k = (0..map.coords.len())
+        .max_by(|&a, &b| {
+            let d = |p: [f64; 2]| (p[0] - c[0]).powi(2) + (p[1] - c[1]).powi(2);
+            d(map.coords[a]).total_cmp(&d(map.coords[b]))
+        })
+        .unwrap();
+    map.indices[k]
+}
+
+fn screen_pos(app: &ExplorerApp, i: usize) -> Pos2 {
+    let c = app.session.map.coord_of(i).unwrap();
+    app.session
+        .map_screen
+        .unwrap()
+        .position_from_point(&egui_plot::PlotPoint::new(c[0], c[1]))
+}
+
+#[test]
+fn starts_on_the_bundled_data_and_model_with_the_map_drawn() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let app = h.state();
+    let data = app.session.data.as_ref().unwrap();
+    assert_eq!(data.name, "MNIST");
+    assert_eq!(data.len(), 70_000);
+    let model = app.session.model.as_ref().unwrap();
+    assert_eq!(model.latent(), 2);
+    assert_eq!(app.session.map.coords.len(), 10_000);
+    assert!(app.session.startup_secs.unwrap() < 10.0);
+    assert!(
+        app.session
+            .notices
+            .iter()
+            .all(|n| n.kind != NoticeKind::Error)
+    );
+    // The panels are there, by name.
+    h.get_by_label("Start");
+    h.get_by_label("Open model…");
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "z0");
+    // Every input widget has an accessible name.
+    h.check_accessibility();
+}
+
+#[test]
+fn clicking_a_map_point_selects_that_sample_and_moves_the_sliders() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let target = outlier(h.state());
+    let pos = screen_pos(h.state(), target);
+    click_at(&mut h, pos);
+    h.step();
+    let app = h.state();
+    assert_eq!(app.session.selection, Some(target));
+    let code = app.code_of(target).unwrap();
+    assert_eq!(
+        app.session.probe, code,
+        "the sliders move to the selected code"
+    );
+    assert_eq!(app.session.history.first(), Some(&target));
+    // Original and reconstruction are shown.
+    assert_eq!(app.session.selection_images.count(), 2);
+    h.get_by_label_contains(&format!("sample {target}"));
+}
+
+#[test]
+fn moving_a_slider_changes_the_preview_pixels() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    step_until(&mut h, "the preview", |a| !a.session.preview.is_empty());
+    let before = h.state().session.preview.values().to_vec();
+    let version = h.state().session.preview.version;
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
+        .set_value_accesskit(2.5);
+    h.step();
+    h.step();
+    let app = h.state();
+    assert!(
+        (app.session.probe[0] - 2.5).abs() < 1e-4,
+        "probe {:?}",
+        app.session.probe
+    );
+    assert!(app.session.preview.version > version);
+    let after = app.session.preview.values();
+    let changed = before
+        .iter()
+        .zip(after)
+        .filter(|(a, b)| (*a - *b).abs() > 0.05)
+        .count();
+    assert!(changed > 20, "only {changed} pixels changed");
+    // The preview is the decoded probe.
+    let expect = app
+        .session
+        .model
+        .as_ref()
+        .unwrap()
+        .decode(&app.session.probe)
+        .unwrap();
+    assert_eq!(after, expect.as_slice());
+}
+
+#[test]
+fn start_produces_progress_and_loss_points_and_stop_ends_them() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let epochs_before = h.state().session.model.as_ref().unwrap().history.epochs;
+    h.get_by_label("Start").click();
+    step_until(&mut h, "loss points", |a| {
+        a.session.training.steps.len() >= 30
+    });
+    assert!(h.state().is_training());
+    let info = h.state().session.training.info.clone().unwrap();
+    assert_eq!(info.n_train, 60_000);
+    h.get_by_label("Pause").click();
+    step_until(&mut h, "the pause", |a| a.session.training.paused);
+    let paused_at = h.state().session.training.steps.len();
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        h.state().session.training.steps.len(),
+        paused_at,
+        "no steps while paused"
+    );
+    h.get_by_label("Resume").click();
+    step_until(&mut h, "steps after resume", |a| {
+        a.session.training.steps.len() > paused_at + 5
+    });
+    let asked = Instant::now();
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "the stop", |a| !a.is_training());
+    assert!(asked.elapsed() < Duration::from_secs(5));
+    let n = h.state().session.training.steps.len();
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let app = h.state();
+    assert_eq!(app.session.training.steps.len(), n, "no steps after stop");
+    assert!(app.session.training.steps.iter().all(|s| s[1].is_finite()));
+    // The model after stopping is the trained one (an epoch was not completed, but it changed).
+    assert!(app.session.model_unsaved);
+    assert_eq!(
+        app.session.model.as_ref().unwrap().history.epochs,
+        epochs_before
+    );
+    h.get_by_label("Start");
+}
+
+#[test]
+fn an_interpolation_strip_has_the_asked_frames_and_its_ends_decode_the_anchors() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let a = outlier(h.state());
+    let pos = screen_pos(h.state(), a);
+    click_at(&mut h, pos);
+    h.step();
+    h.get_by_label(&format!("Add selection ({a})")).click();
+    h.step();
+    // A second anchor: another sample, through the same command the selection panel uses.
+    let b = h.state().session.map.indices[0];
+    h.state_mut().apply(Command::Select(b));
+    h.step();
+    h.get_by_label(&format!("Add selection ({b})")).click();
+    h.state_mut().settings.interp_steps = 7;
+    h.state_mut().apply(Command::RebuildStrip);
+    step_until(&mut h, "the strip", |app| {
+        app.session.interp.strip.count() == 7
+    });
+    let app = h.state();
+    assert_eq!(app.session.interp.anchors, vec![a, b]);
+    assert_eq!(app.session.interp.frames.len(), 7);
+    let model = app.session.model.as_ref().unwrap();
+    for (frame, sample) in [(0usize, a), (6, b)] {
+        let expect = model.decode(&app.code_of(sample).unwrap()).unwrap();
+        let got = app.session.interp.strip.frame(frame).unwrap();
+        let worst = got
+            .iter()
+            .zip(&expect)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst < 1e-4,
+            "frame {frame} differs from sample {sample}'s decoding by {worst}"
+        );
+    }
+    // Clicking a frame of the strip moves the sliders to its code.
+    let code3 = app.session.interp.frames[3].clone();
+    h.state_mut().apply(Command::SetProbe(code3.clone()));
+    assert_eq!(h.state().session.probe, code3);
+}
+
+#[test]
+fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dialogs = Arc::new(TestDialogs::default());
+    let mut h = harness(dialogs.clone());
+    ready(&mut h);
+    // Something in every picture: a grid and a strip.
+    h.state_mut().apply(Command::RebuildGrid);
+    let (a, b) = (
+        h.state().session.map.indices[0],
+        h.state().session.map.indices[1],
+    );
+    h.state_mut().apply(Command::AddAnchor(a));
+    h.state_mut().apply(Command::AddAnchor(b));
+    step_until(&mut h, "grid, strip and preview", |app| {
+        !app.session.generated.grid.is_empty()
+            && !app.session.interp.strip.is_empty()
+            && !app.session.preview.is_empty()
+    });
+    h.get_by_label("Export").click();
+    h.step();
+    // Cancelled dialog: nothing written, no error.
+    h.get_by_label("Preview as PNG…").click();
+    for _ in 0..10 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let kinds = [
+        (ExportKind::Preview, "Preview as PNG…", "preview.png"),
+        (
+            ExportKind::Strip,
+            "Interpolation strip as PNG…",
+            "strip.png",
+        ),
+        (ExportKind::Grid, "Generated grid as PNG…", "grid.png"),
+        (ExportKind::Map, "Latent map as PNG…", "map.png"),
+        (ExportKind::Codes, "Latent codes as CSV…", "codes.csv"),
+    ];
+    for (kind, label, file) in kinds {
+        let path = dir.path().join(file);
+        dialogs.answer(DialogPurpose::Export(kind), path.clone());
+        h.get_by_label(label).click();
+        step_until(&mut h, file, |_| path.exists());
+    }
+    let scale = h.state().settings.export_scale;
+    let preview = image::open(dir.path().join("preview.png")).unwrap();
+    assert_eq!(
+        (preview.width(), preview.height()),
+        (28 * scale, 28 * scale)
+    );
+    let strip = image::open(dir.path().join("strip.png")).unwrap();
+    let frames = h.state().session.interp.frames.len() as u32;
+    assert_eq!(strip.width(), frames * 28 * scale + (frames - 1) * 2);
+    assert!(image::open(dir.path().join("grid.png")).unwrap().width() > 28 * scale);
+    let map = image::open(dir.path().join("map.png")).unwrap().to_rgb8();
+    let coloured = map.pixels().filter(|p| p.0 != [20, 20, 24]).count();
+    assert!(
+        coloured > 5_000,
+        "the map picture has {coloured} coloured pixels"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("codes.csv")).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "index,split,label,class,map_x,map_y,mean_0,mean_1,logvar_0,logvar_1"
+    );
+    assert_eq!(lines.len(), 10_001);
+    assert!(
+        h.state()
+            .session
+            .notices
+            .iter()
+            .all(|n| n.kind != NoticeKind::Error)
+    );
+}
+
+#[test]
+fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let dialogs = Arc::new(TestDialogs::default());
+    let mut h = harness(dialogs.clone());
+    ready(&mut h);
+    // A truncated IDX file.
+    let bad = dir.path().join("broken-images-idx3-ubyte");
+    let mut bytes = vec![0u8, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28];
+    bytes.extend(vec![7u8; 500]);
+    std::fs::write(&bad, &bytes).unwrap();
+    dialogs.answer(DialogPurpose::OpenDatasetFolder, bad.clone());
+    h.get_by_label("Open dataset…").click();
+    step_until(&mut h, "the error", |a| {
+        a.session
+            .notices
+            .iter()
+            .any(|n| n.kind == NoticeKind::Error)
+    });
+    let app = h.state();
+    let err = app
+        .session
+        .notices
+        .iter()
+        .find(|n| n.kind == NoticeKind::Error)
+        .unwrap();
+    assert!(
+        err.text.contains("broken-images-idx3-ubyte") && err.text.contains("truncated"),
+        "{}",
+        err.text
+    );
+    assert_eq!(
+        app.session.data.as_ref().unwrap().len(),
+        70_000,
+        "MNIST is still loaded"
+    );
+    assert_eq!(app.session.map.coords.len(), 10_000);
+    h.get_by_label_contains("broken-images-idx3-ubyte");
+    h.get_by_label("Dismiss").click();
+    // One frame applies the dismissal, the next lays the panels out without the notice.
+    h.step();
+    h.step();
+    assert!(
+        h.state()
+            .session
+            .notices
+            .iter()
+            .all(|n| n.kind != NoticeKind::Error)
+    );
+
+    // A model for 8x8 images.
+    let unfit = dir.path().join("small.safetensors");
+    let config = latent_explorer::model::VaeConfig::for_shape(
+        latent_explorer::data::ImageShape::new(8, 8, 1),
+        2,
+    );
+    latent_explorer::model::Model::new_random(config, 1)
+        .unwrap()
+        .save(&unfit)
+        .unwrap();
+    dialogs.answer(DialogPurpose::OpenModel, unfit);
+    h.get_by_label("Open model…").click();
+    step_until(&mut h, "the refusal", |a| {
+        a.session
+            .notices
+            .iter()
+            .any(|n| n.kind == NoticeKind::Error)
+    });
+    let app = h.state();
+    let err = app
+        .session
+        .notices
+        .iter()
+        .find(|n| n.kind == NoticeKind::Error)
+        .unwrap();
+    assert!(
+        err.text.contains("8x8") && err.text.contains("28x28"),
+        "{}",
+        err.text
+    );
+    assert_eq!(
+        app.session.model.as_ref().unwrap().config().input.height,
+        28,
+        "the old model stays"
+    );
+}
