@@ -424,7 +424,6 @@ impl ExplorerApp {
                 t.started_at = Some(Instant::now());
             }
             TrainEvent::Step(s) => {
-                // Steps count on across runs, so a second run continues the curve.
                 let x = t.steps.last().map(|p| p[0]).unwrap_or(0.0) + 1.0;
                 t.steps
                     .push([x, s.loss as f64, s.recon as f64, s.kl as f64]);

@@ -20,7 +20,8 @@ pub fn generate_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Comman
     });
     let ctx = ui.ctx().clone();
     if let Some(tex) = app.session.generated.grid.texture(&ctx, "grid") {
-        let size = super::fit_size(tex, ui.available_size().max(egui::vec2(40.0, 40.0)));
+        // At least one screen pixel per image pixel: the panel grows to fit.
+        let size = super::fit_size(tex, ui.available_size().max(tex.size_vec2()));
         ui.add(egui::Image::from_texture((tex.id(), size)));
     } else {
         ui.spinner();

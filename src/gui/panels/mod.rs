@@ -29,8 +29,13 @@ pub fn top_bar_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if app.settings.show_frame_time {
+                let startup = app
+                    .session
+                    .startup_secs
+                    .map(|s| format!(" · map ready {s:.2} s after start"))
+                    .unwrap_or_default();
                 ui.label(
-                    RichText::new(format!("frame {:.1} ms", app.frame_ms))
+                    RichText::new(format!("frame {:.1} ms{startup}", app.frame_ms))
                         .small()
                         .color(Color32::GRAY),
                 );
