@@ -450,3 +450,107 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
         "the old model stays"
     );
 }
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// An IDX folder of 28x28 images: `n_train` training and `n_test` held-out, labels 0..3.
+fn write_idx_folder(dir: &std::path::Path, n_train: u32, n_test: u32) {
+    for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
+        let mut images = vec![0u8, 0, 8, 3];
+        for v in [n, 28, 28] {
+            images.extend(v.to_be_bytes());
+        }
+        images.extend((0..n as usize * 784).map(|i| ((i * 31 + i / 784 * 7) % 256) as u8));
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), images).unwrap();
+        let mut labels = vec![0u8, 0, 8, 1];
+        labels.extend(n.to_be_bytes());
+        labels.extend((0..n).map(|i| (i % 4) as u8));
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), labels).unwrap();
+    }
+}
+
+#[test]
+fn a_folder_dropped_on_the_window_replaces_the_dataset_and_the_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("dropped-digits");
+    std::fs::create_dir(&folder).unwrap();
+    write_idx_folder(&folder, 300, 120);
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(folder.clone())));
+    h.step();
+    step_until(&mut h, "the new map", |a| {
+        a.session
+            .data
+            .as_ref()
+            .is_some_and(|d| d.name == "dropped-digits")
+            && a.session.map.coords.len() == 120
+    });
+    let app = h.state();
+    assert_eq!(app.session.data.as_ref().unwrap().len(), 420);
+    assert_eq!(app.session.selection, None);
+    assert_eq!(
+        app.session.map.indices[0], 300,
+        "the map shows the held-out split"
+    );
+    assert!(
+        app.session
+            .notices
+            .iter()
+            .all(|n| n.kind != NoticeKind::Error)
+    );
+}
+
+#[test]
+fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
+    let dialogs = Arc::new(TestDialogs::default());
+    let mut h = harness(dialogs.clone());
+    ready(&mut h);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent16.safetensors");
+    dialogs.answer(DialogPurpose::OpenModel, path);
+    h.get_by_label("Open model…").click();
+    step_until(&mut h, "the latent-16 map", |a| {
+        a.session.map.latent() == 16 && !a.session.map.encoding
+    });
+    h.step();
+    let app = h.state();
+    assert_eq!(app.session.probe.len(), 16);
+    for k in 0..16 {
+        h.get_by_role_and_label(egui::accesskit::Role::Slider, &format!("z{k}"));
+    }
+    let pca = app.session.map.pca.clone().expect("PCA above two dims");
+    let first = app.code_of(app.session.map.indices[0]).unwrap();
+    let p = pca.project(&first);
+    assert!((app.session.map.coords[0][0] - p[0] as f64).abs() < 1e-5);
+    // Decoding a map position goes through the PCA's inverse.
+    let back = app
+        .session
+        .map
+        .unproject([1.0, -0.5], &first, &app.settings);
+    let again = pca.project(&back);
+    assert!((again[0] - 1.0).abs() < 1e-4 && (again[1] + 0.5).abs() < 1e-4);
+    // Two chosen axes instead.
+    h.state_mut().settings.projection = latent_explorer::gui::Projection::Axes;
+    h.state_mut().settings.axis_x = 3;
+    h.state_mut().settings.axis_y = 5;
+    h.step();
+    h.step();
+    let app = h.state();
+    assert_eq!(
+        app.session.map.coords[0],
+        [first[3] as f64, first[5] as f64]
+    );
+    h.get_by_label("x axis");
+}

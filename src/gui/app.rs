@@ -163,6 +163,9 @@ pub struct ExplorerApp {
     trainer: Option<TrainerHandle>,
     dialogs: Arc<dyn FileDialogs>,
     started: Instant,
+    /// Time spent laying out the panels this frame.
+    pub ui_ms: f32,
+    /// CPU time of the previous whole frame, as eframe measures it.
     pub frame_ms: f32,
     probe_rng_seed: u64,
 }
@@ -204,6 +207,7 @@ impl ExplorerApp {
             trainer: None,
             dialogs: options.dialogs,
             started: Instant::now(),
+            ui_ms: 0.0,
             frame_ms: 0.0,
             probe_rng_seed: 1,
         };
@@ -323,11 +327,11 @@ impl ExplorerApp {
         match event {
             Event::DatasetLoaded { data, path, secs } => {
                 self.session.loading = self.session.loading.saturating_sub(1);
-                self.set_dataset(data, path, secs);
+                self.set_dataset(data, absolute(path), secs);
             }
             Event::ModelLoaded { model, path } => {
                 self.session.loading = self.session.loading.saturating_sub(1);
-                self.set_model(model, Some(path), false);
+                self.set_model(model, Some(absolute(path)), false);
             }
             Event::Encoded {
                 generation,
@@ -851,6 +855,11 @@ impl ExplorerApp {
     }
 }
 
+/// Remembered paths must still work when the app starts from another folder.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::fs::canonicalize(&path).unwrap_or(path)
+}
+
 fn log_line(text: &str) {
     if std::env::var_os("LATENT_EXPLORER_QUIET").is_none() {
         eprintln!("{text}");
@@ -899,8 +908,9 @@ impl eframe::App for ExplorerApp {
         for cmd in commands {
             self.apply(cmd);
         }
-        let _ = frame;
-        self.frame_ms = t0.elapsed().as_secs_f32() * 1000.0;
+        self.ui_ms = t0.elapsed().as_secs_f32() * 1000.0;
+        // eframe's figure for the previous frame: the whole pass, tessellation included.
+        self.frame_ms = frame.info().cpu_usage.unwrap_or(0.0) * 1000.0;
         if self.pending_events() {
             // Background work will wake us; this keeps the progress moving even so.
             ui.ctx().request_repaint_after(Duration::from_millis(100));

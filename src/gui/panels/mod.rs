@@ -35,9 +35,12 @@ pub fn top_bar_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
                     .map(|s| format!(" · map ready {s:.2} s after start"))
                     .unwrap_or_default();
                 ui.label(
-                    RichText::new(format!("frame {:.1} ms{startup}", app.frame_ms))
-                        .small()
-                        .color(Color32::GRAY),
+                    RichText::new(format!(
+                        "ui {:.1} ms · frame {:.1} ms{startup}",
+                        app.ui_ms, app.frame_ms
+                    ))
+                    .small()
+                    .color(Color32::GRAY),
                 );
             }
         });
