@@ -554,3 +554,26 @@ fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
     );
     h.get_by_label("x axis");
 }
+
+#[test]
+fn closing_the_window_mid_training_stops_the_run_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let dialogs = Arc::new(TestDialogs::default());
+    let mut h = harness(dialogs);
+    ready(&mut h);
+    h.get_by_label("Start").click();
+    step_until(&mut h, "training", |a| a.session.training.steps.len() >= 5);
+    let closed = Instant::now();
+    drop(h);
+    assert!(
+        closed.elapsed() < Duration::from_secs(2),
+        "closing took {:?}",
+        closed.elapsed()
+    );
+    // Nothing was written anywhere we could see: the bundled model is untouched.
+    let bundled =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent2.safetensors");
+    let model = latent_explorer::model::Model::load(&bundled).unwrap();
+    assert_eq!(model.history.epochs, 30);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
