@@ -30,8 +30,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // Make the rename itself durable: sync the folder that holds the new name.
+    sync_dir(&dir);
     Ok(())
 }
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) {
+    // A failure here (some file systems refuse to sync folders) does not undo the write.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) {}
 
 #[cfg(unix)]
 fn new_file_permissions() -> Option<std::fs::Permissions> {

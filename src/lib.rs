@@ -19,6 +19,7 @@ pub mod gui;
 pub mod latent;
 pub mod model;
 pub mod render;
+pub mod soak;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -27,7 +27,12 @@ impl TestDialogs {
 
 impl FileDialogs for TestDialogs {
     fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf> {
-        self.answers.lock().unwrap().get(&purpose).cloned()
+        let answer = self.answers.lock().unwrap().get(&purpose).cloned();
+        if answer.is_none() {
+            // A person takes a moment to press Cancel (an instant "cancel" means no dialog).
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        answer
     }
 }
 

@@ -23,6 +23,12 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Reconstruct(a) => reconstruct_cmd(a),
         Command::Info(a) => info_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
+        Command::Soak(a) => crate::soak::run(
+            &a.data.unwrap_or_else(default_data_path),
+            a.minutes,
+            a.latent,
+            a.report_every,
+        ),
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Command {
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
     Bench(BenchArgs),
+    /// Run the window's background load headless for a while and watch memory (JSON lines).
+    Soak(SoakArgs),
 }
 
 #[derive(Args, Debug)]
@@ -208,6 +210,20 @@ pub struct BenchArgs {
     pub decode_calls: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct SoakArgs {
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// How long to run.
+    #[arg(long, default_value_t = 10.0)]
+    pub minutes: f64,
+    #[arg(long, default_value_t = 2)]
+    pub latent: usize,
+    /// Seconds between memory reports.
+    #[arg(long, default_value_t = 30.0)]
+    pub report_every: f64,
 }
 
 /// Where the bundled files live: the working directory when run from a clone, else the

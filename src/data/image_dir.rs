@@ -31,12 +31,26 @@ struct Decoded {
     image: DynamicImage,
 }
 
+/// Decoder limits: a header declaring a huge picture is refused before any pixel memory is
+/// taken (the files are decoded in parallel, so each may use at most this much).
+fn limits() -> image::Limits {
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_DECODE_SIDE);
+    limits.max_image_height = Some(MAX_DECODE_SIDE);
+    limits.max_alloc = Some(256 << 20);
+    limits
+}
+
+/// The largest image side we decode (before resizing).
+const MAX_DECODE_SIDE: u32 = 8192;
+
 fn decode(path: &Path) -> std::result::Result<DynamicImage, String> {
     let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
-    let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+    let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
     if reader.format().is_none() {
         return Err("not an image".into());
     }
+    reader.limits(limits());
     reader.decode().map_err(|e| e.to_string())
 }
 

@@ -126,6 +126,13 @@ pub struct Session {
     pub training: TrainingView,
     pub notices: Vec<Notice>,
     pub loading: usize,
+    /// Paths typed by the user (the fallback when no file dialog can be shown).
+    pub typed_dataset_path: String,
+    pub typed_model_path: String,
+    pub typed_save_path: String,
+    pub typed_export_path: String,
+    /// A dialog failed to show: the typed-path fields are shown open.
+    pub dialogs_unavailable: bool,
     /// Seconds from start to the first drawn map.
     pub startup_secs: Option<f64>,
 }
@@ -136,6 +143,8 @@ pub enum Command {
     Dialog(DialogPurpose),
     OpenDataset(PathBuf),
     OpenModel(PathBuf),
+    SaveModelTo(PathBuf),
+    ExportTo(ExportKind, PathBuf),
     NewModel,
     StartTraining,
     PauseTraining,
@@ -383,6 +392,21 @@ impl ExplorerApp {
                     self.dialog_answered(purpose, path);
                 }
             }
+            Event::DialogUnavailable(purpose) => {
+                let instead = match purpose {
+                    DialogPurpose::OpenDatasetFile | DialogPurpose::OpenDatasetFolder => {
+                        "type the path in the Dataset panel or drop the file or folder onto the window"
+                    }
+                    DialogPurpose::OpenModel => {
+                        "type the path in the Model panel or drop the .safetensors file onto the window"
+                    }
+                    _ => "type the path in the field next to the button",
+                };
+                self.session.dialogs_unavailable = true;
+                self.error(format!(
+                    "no file dialog is available on this desktop (no xdg-desktop-portal); {instead}"
+                ));
+            }
             Event::Train(ev) => self.training_event(ev),
             Event::TrainSnapshot { model, codes } => {
                 self.session.model = Some(model);
@@ -409,6 +433,13 @@ impl ExplorerApp {
                 }
                 self.request_encode();
                 self.after_model_change();
+            }
+            Event::TrainCrashed(reason) => {
+                self.trainer = None;
+                self.session.training.paused = false;
+                self.error(format!(
+                    "training stopped by an internal error ({reason}); the model is as of the last update shown"
+                ));
             }
             Event::Error(text) => {
                 // A failed load still counts as finished loading.
@@ -449,14 +480,7 @@ impl ExplorerApp {
                 self.apply(Command::OpenDataset(path))
             }
             DialogPurpose::OpenModel => self.apply(Command::OpenModel(path)),
-            DialogPurpose::SaveModel => {
-                if let Some(model) = &self.session.model {
-                    self.jobs.submit(Job::SaveModel {
-                        model: model.clone(),
-                        path,
-                    });
-                }
-            }
+            DialogPurpose::SaveModel => self.apply(Command::SaveModelTo(path)),
             DialogPurpose::Export(kind) => match self.export_contents(kind) {
                 Ok(contents) => self.jobs.submit(Job::WriteFile {
                     kind,
@@ -640,6 +664,16 @@ impl ExplorerApp {
                     self.session.loading += 1;
                     self.jobs.submit(Job::LoadModel(path));
                 }
+            }
+            Command::SaveModelTo(path) => match &self.session.model {
+                Some(model) => self.jobs.submit(Job::SaveModel {
+                    model: model.clone(),
+                    path,
+                }),
+                None => self.error("there is no model to save"),
+            },
+            Command::ExportTo(kind, path) => {
+                self.dialog_answered(DialogPurpose::Export(kind), path)
             }
             Command::NewModel => self.new_model(),
             Command::StartTraining => self.start_training(),
@@ -843,6 +877,12 @@ impl ExplorerApp {
                 Command::OpenDataset(path)
             });
         }
+    }
+
+    /// Makes the background worker panic (tests show the app survives it).
+    #[doc(hidden)]
+    pub fn inject_worker_fault(&self) {
+        self.jobs.submit(Job::FaultInjection("test"));
     }
 
     /// Opens a dialog (for tests and panels).

@@ -85,6 +85,9 @@ impl FileDialogs for NativeDialogs {
     }
 }
 
+/// A dialog that answers "cancelled" sooner than this was never shown.
+const NO_DIALOG_WITHIN: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// Shows a dialog on its own thread; the answer arrives as [`Event::DialogClosed`].
 pub fn spawn_dialog(
     dialogs: Arc<dyn FileDialogs>,
@@ -98,8 +101,15 @@ pub fn spawn_dialog(
             let events = events.clone();
             let ctx = ctx.clone();
             move || {
+                let shown = std::time::Instant::now();
                 let path = dialogs.pick(purpose);
-                let _ = events.send(Event::DialogClosed { purpose, path });
+                // rfd reports a missing desktop portal as a cancel; nobody cancels that fast.
+                let event = if path.is_none() && shown.elapsed() < NO_DIALOG_WITHIN {
+                    Event::DialogUnavailable(purpose)
+                } else {
+                    Event::DialogClosed { purpose, path }
+                };
+                let _ = events.send(event);
                 ctx.request_repaint();
             }
         });

@@ -45,6 +45,9 @@ pub enum Job {
         path: PathBuf,
         contents: ExportContents,
     },
+    /// Panics on the worker (tests use it to show a crash there is survived).
+    #[doc(hidden)]
+    FaultInjection(&'static str),
 }
 
 /// What to write for an export.
@@ -83,6 +86,8 @@ pub enum Event {
         purpose: DialogPurpose,
         path: Option<PathBuf>,
     },
+    /// The desktop could not show a file dialog at all.
+    DialogUnavailable(DialogPurpose),
     Train(TrainEvent),
     /// The model as training left it a moment ago, and its codes for the map.
     TrainSnapshot {
@@ -93,6 +98,8 @@ pub enum Event {
         model: Arc<Model>,
         result: Result<TrainSummary, String>,
     },
+    /// The trainer panicked; the window keeps the model of its last snapshot.
+    TrainCrashed(String),
     Error(String),
 }
 
@@ -195,14 +202,41 @@ fn jobs_loop(rx: Receiver<Job>, events: EventSender) {
                 _ => false,
             };
             if !stale {
-                run_job(job, &events);
+                run_job_guarded(job, &events);
             }
         }
     }
 }
 
+/// The text of a caught panic.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown cause".into())
+}
+
+/// Runs a job; a panic inside it becomes an error the window shows, and the worker lives on.
+fn run_job_guarded(job: Job, events: &EventSender) {
+    let loading = matches!(job, Job::LoadDataset(_) | Job::LoadModel(_));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, events)));
+    if let Err(payload) = outcome {
+        let what = if loading {
+            "could not open the file"
+        } else {
+            "a background task failed"
+        };
+        events.send(Event::Error(format!(
+            "{what}: internal error ({}); nothing was changed",
+            panic_message(payload.as_ref())
+        )));
+    }
+}
+
 fn run_job(job: Job, events: &EventSender) {
     let event = match job {
+        Job::FaultInjection(what) => panic!("fault injected: {what}"),
         Job::LoadDataset(path) => {
             let t0 = Instant::now();
             match load_dataset(&path, &LoadOptions::default()) {
@@ -313,11 +347,31 @@ impl TrainerHandle {
                         }
                     }
                 };
-                let result = train(&mut own, &data, &cfg, &thread_control, &mut sink);
-                events.send(Event::TrainDone {
-                    model: Arc::new(own),
-                    result: result.map_err(|e| e.to_string()),
-                });
+                let fault = std::env::var("LATENT_EXPLORER_FAULT").ok();
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut steps = 0usize;
+                    let mut guarded = |ev: TrainEvent, m: &Model| {
+                        if matches!(ev, TrainEvent::Step(_)) {
+                            steps += 1;
+                            // Fault injection for the crash test: panic mid-run.
+                            if steps == 20 && fault.as_deref() == Some("train-panic") {
+                                panic!("fault injected into training");
+                            }
+                        }
+                        sink(ev, m)
+                    };
+                    train(&mut own, &data, &cfg, &thread_control, &mut guarded)
+                }));
+                match outcome {
+                    Ok(result) => events.send(Event::TrainDone {
+                        model: Arc::new(own),
+                        result: result.map_err(|e| e.to_string()),
+                    }),
+                    // The weights may be half-updated: the window keeps its last snapshot.
+                    Err(payload) => {
+                        events.send(Event::TrainCrashed(panic_message(payload.as_ref())))
+                    }
+                }
             })
             .map_err(|e| format!("could not start training: {e}"))?;
         Ok(Self {

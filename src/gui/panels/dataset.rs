@@ -59,6 +59,11 @@ pub fn dataset_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
                     commands.push(Command::Dialog(DialogPurpose::OpenDatasetFile));
                 }
             });
-            ui.small("Or drop a file or folder onto the window.");
+            ui.small("Or drop a file or folder onto the window, or type its path:");
+            let typed = &mut app.session.typed_dataset_path;
+            if let Some(path) = super::typed_path_ui(ui, typed, "dataset path", "Open this dataset")
+            {
+                commands.push(Command::OpenDataset(path));
+            }
         });
 }

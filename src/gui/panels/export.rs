@@ -31,6 +31,7 @@ pub fn export_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
             s.map.codes.is_some(),
         ),
     ];
+    let typed = app.session.typed_export_path.trim().to_string();
     ui.horizontal_wrapped(|ui| {
         for (kind, label, ready) in items {
             if ui
@@ -38,8 +39,20 @@ pub fn export_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
                 .on_disabled_hover_text("Nothing to export yet")
                 .clicked()
             {
-                commands.push(Command::Dialog(DialogPurpose::Export(kind)));
+                // A typed path skips the dialog (the way out when none can be shown).
+                commands.push(if typed.is_empty() {
+                    Command::Dialog(DialogPurpose::Export(kind))
+                } else {
+                    Command::ExportTo(kind, typed.clone().into())
+                });
             }
         }
     });
+    let l = ui.label("Or write to this path instead of asking:");
+    ui.add(
+        egui::TextEdit::singleline(&mut app.session.typed_export_path)
+            .hint_text("e.g. /tmp/map.png")
+            .desired_width(ui.available_width().min(400.0)),
+    )
+    .labelled_by(l.id);
 }

@@ -100,3 +100,25 @@ pub fn grid_row(
     ui.end_row();
     response
 }
+
+/// A path typed by hand and a button that uses it: the way in when no file dialog can be shown.
+pub fn typed_path_ui(
+    ui: &mut Ui,
+    text: &mut String,
+    hint: &str,
+    button: &str,
+) -> Option<std::path::PathBuf> {
+    let mut chosen = None;
+    ui.horizontal(|ui| {
+        let edit = ui.add(
+            egui::TextEdit::singleline(text)
+                .hint_text(hint)
+                .desired_width(170.0),
+        );
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        if (ui.button(button).clicked() || enter) && !text.trim().is_empty() {
+            chosen = Some(std::path::PathBuf::from(text.trim()));
+        }
+    });
+    chosen
+}

@@ -62,6 +62,29 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                         commands.push(Command::Dialog(DialogPurpose::SaveModel));
                     }
                 });
+                // Held open once dialogs are known not to work: typing is the only way then.
+                egui::CollapsingHeader::new("Model path")
+                    .open(app.session.dialogs_unavailable.then_some(true))
+                    .show(ui, |ui| {
+                        let typed = &mut app.session.typed_model_path;
+                        if let Some(p) = super::typed_path_ui(
+                            ui,
+                            typed,
+                            "model.safetensors to open",
+                            "Open this model",
+                        ) {
+                            commands.push(Command::OpenModel(p));
+                        }
+                        let typed = &mut app.session.typed_save_path;
+                        if let Some(p) = super::typed_path_ui(
+                            ui,
+                            typed,
+                            "model.safetensors to write",
+                            "Save to this path",
+                        ) {
+                            commands.push(Command::SaveModelTo(p));
+                        }
+                    });
                 egui::CollapsingHeader::new("New model").show(ui, |ui| {
                     let s = &mut app.settings.new_model;
                     egui::Grid::new("new-model-grid")
