@@ -322,3 +322,24 @@ fn a_csv_export_killed_at_any_moment_is_absent_or_complete() {
         "only {killed} runs were killed before finishing"
     );
 }
+
+#[test]
+fn a_png_export_killed_at_any_moment_is_absent_or_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grid.png");
+    let out_s = out.to_str().unwrap();
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent16.safetensors");
+    for (k, delay) in delays(12, 120).into_iter().enumerate() {
+        // Alternate between writing a new file and replacing the one from the last round.
+        if k % 2 == 0 {
+            let _ = std::fs::remove_file(&out);
+        }
+        let seed = k.to_string();
+        let args = ["sample", "--model", model.to_str().unwrap(), "--count", "400", "--scale", "4", "--seed", &seed, "--out", out_s];
+        run_and_kill(&args, delay);
+        if out.exists() {
+            let img = image::open(&out).unwrap_or_else(|e| panic!("a broken PNG after a kill at {delay:?}: {e}"));
+            assert_eq!(img.width(), 20 * 112 + 19 * 2);
+        }
+    }
+}
