@@ -335,10 +335,23 @@ fn a_png_export_killed_at_any_moment_is_absent_or_whole() {
             let _ = std::fs::remove_file(&out);
         }
         let seed = k.to_string();
-        let args = ["sample", "--model", model.to_str().unwrap(), "--count", "400", "--scale", "4", "--seed", &seed, "--out", out_s];
+        let args = [
+            "sample",
+            "--model",
+            model.to_str().unwrap(),
+            "--count",
+            "400",
+            "--scale",
+            "4",
+            "--seed",
+            &seed,
+            "--out",
+            out_s,
+        ];
         run_and_kill(&args, delay);
         if out.exists() {
-            let img = image::open(&out).unwrap_or_else(|e| panic!("a broken PNG after a kill at {delay:?}: {e}"));
+            let img = image::open(&out)
+                .unwrap_or_else(|e| panic!("a broken PNG after a kill at {delay:?}: {e}"));
             assert_eq!(img.width(), 20 * 112 + 19 * 2);
         }
     }

@@ -117,6 +117,8 @@ pub struct Session {
     pub probe: Vec<f32>,
     pub preview: ImageView,
     pub selection_images: ImageView,
+    /// Reconstruction error and KL of the selected sample.
+    pub selection_scores: Option<(f32, f32)>,
     /// What is under the cursor on the map.
     pub hover: ImageView,
     /// The map's screen transform in the last frame (for tests and the probe drag).
@@ -507,7 +509,7 @@ impl ExplorerApp {
             ExportKind::Map => {
                 let data = s.data.as_ref().ok_or("no dataset")?;
                 s.map
-                    .render_png(data, 512 * scale.min(8), &self.settings)
+                    .render_png(data, 512 * scale.min(8))
                     .map(ExportContents::Png)
                     .ok_or_else(|| "the map is empty".to_string())
             }
@@ -542,9 +544,7 @@ impl ExplorerApp {
                 "{e}. Create a New model for this dataset or open one that fits."
             ));
         }
-        if self.session.notices.is_empty() || secs > 1.0 {
-            log_line(&format!("loaded {summary} in {secs:.2} s"));
-        }
+        log_line(&format!("loaded {summary} in {secs:.2} s"));
         self.request_encode();
     }
 
@@ -613,11 +613,14 @@ impl ExplorerApp {
         {
             values.extend(recon);
         }
-        self.session.selection_images.set_grid(
-            values.clone(),
-            data.shape,
-            values.len() / data.shape.len(),
-        );
+        self.session.selection_scores = model
+            .score(&data, &[i], 0)
+            .ok()
+            .map(|s| (s.recon[0], s.kl[0]));
+        let n = values.len() / data.shape.len();
+        self.session
+            .selection_images
+            .set_grid(values, data.shape, n);
     }
 
     /// Decodes the probe for the preview when it changed (one sample: within the frame).
@@ -844,12 +847,10 @@ impl ExplorerApp {
             return;
         }
         self.session.training = TrainingView::default();
-        let mut cfg = self.settings.train.clone();
-        cfg.beta = self.settings.train.beta;
         match TrainerHandle::spawn(
             &model,
             data,
-            cfg,
+            self.settings.train.clone(),
             self.session.map.indices.clone(),
             self.events.clone(),
         ) {

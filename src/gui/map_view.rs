@@ -101,14 +101,12 @@ impl MapState {
         } else {
             None
         };
-        let l = codes.latent;
         self.coords = (0..codes.len())
             .map(|k| {
                 let p = self.project_with(codes.mean_of(k), settings);
                 [p[0] as f64, p[1] as f64]
             })
             .collect();
-        let _ = l;
         self.key = Some(key_of(settings));
         self.version += 1;
     }
@@ -202,12 +200,7 @@ impl MapState {
     }
 
     /// The map as a picture: each point a small dot in its class colour on a dark ground.
-    pub fn render_png(
-        &self,
-        data: &Dataset,
-        size: u32,
-        _settings: &Settings,
-    ) -> Option<image::DynamicImage> {
+    pub fn render_png(&self, data: &Dataset, size: u32) -> Option<image::DynamicImage> {
         let (lo, hi) = self.bounds()?;
         let size = size.clamp(64, 4096);
         let margin = 0.04;

@@ -58,13 +58,8 @@ fn selection_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
             .unwrap_or_default();
         ui.label(format!("sample {i} ({}){label}", data.split_of(i).as_str()));
     }
-    if let (Some(model), Some(data)) = (&app.session.model, &app.session.data)
-        && let Ok(s) = model.score(data, &[i], 0)
-    {
-        ui.label(format!(
-            "reconstruction error {:.2}, KL {:.2}",
-            s.recon[0], s.kl[0]
-        ));
+    if let Some((recon, kl)) = app.session.selection_scores {
+        ui.label(format!("reconstruction error {recon:.2}, KL {kl:.2}"));
     }
     if let Some(code) = app.code_of(i) {
         let text: Vec<String> = code.iter().map(|v| format!("{v:.2}")).collect();
