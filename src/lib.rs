@@ -7,9 +7,11 @@
 //! - [`model`]: the VAE in candle, per-sample inference, safetensors checkpoints;
 //! - [`train`]: the training loop with pause / resume / stop and an event sink;
 //! - [`latent`]: prior sampling, interpolation, PCA projection;
+//! - [`analysis`]: anomaly scores and their ROC AUC;
 //! - [`render`]: images to PNG strips and grids;
 //! - [`gui`]: the explorer window, panels on top of the core.
 
+pub mod analysis;
 pub mod atomic;
 pub mod bench;
 pub mod cli;

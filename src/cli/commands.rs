@@ -21,6 +21,7 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Sample(a) => sample_cmd(a),
         Command::Interpolate(a) => interpolate_cmd(a),
         Command::Reconstruct(a) => reconstruct_cmd(a),
+        Command::Anomalies(a) => anomalies_cmd(a),
         Command::Info(a) => info_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::Soak(a) => crate::soak::run(
@@ -344,6 +345,65 @@ fn reconstruct_cmd(a: ReconstructArgs) -> Result<()> {
         indices.len(),
         a.out.display(),
         mean_recon
+    );
+    Ok(())
+}
+
+fn anomalies_cmd(a: AnomaliesArgs) -> Result<()> {
+    use crate::analysis::score_anomalies;
+    check_scale(a.scale)?;
+    check_out_dir(&a.out)?;
+    let data = load_data(&a.data)?;
+    let model = load_model(&a.model)?;
+    let mut indices = split_indices(&data, a.split);
+    if indices.is_empty() {
+        // A dataset without a held-out split: score all of it.
+        indices = (0..data.len()).collect();
+    }
+    let scores = score_anomalies(&model, &data, &indices, a.draws, a.seed)?;
+    let ranked = scores.ranked(a.score);
+    let mut csv = String::from("rank,index,split,label,class,score,recon,kl\n");
+    for (rank, &k) in ranked.iter().enumerate() {
+        let i = scores.indices[k];
+        let label = data.label(i).map(|v| v.to_string()).unwrap_or_default();
+        let class = field(data.class_name(i).unwrap_or(""));
+        let _ = writeln!(
+            csv,
+            "{},{i},{},{label},{class},{},{},{}",
+            rank + 1,
+            data.split_of(i).as_str(),
+            scores.value(k, a.score),
+            scores.recon[k],
+            scores.kl[k]
+        );
+    }
+    write_atomically(&a.out, csv.as_bytes())?;
+    let top: Vec<usize> = ranked
+        .iter()
+        .take(a.top.clamp(1, 1024))
+        .map(|&k| scores.indices[k])
+        .collect();
+    let values: Vec<f32> = top.iter().flat_map(|&i| data.image(i)).collect();
+    let grid_path = a
+        .grid
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("png"));
+    save_png(
+        &grid(&values, data.shape, grid_columns(top.len()), a.scale)?,
+        &grid_path,
+    )?;
+    let worst = ranked
+        .first()
+        .map(|&k| scores.value(k, a.score))
+        .unwrap_or(0.0);
+    println!(
+        "scored {} samples by {}; the most anomalous ({}) scores {:.2}; wrote {} and {}",
+        scores.len(),
+        a.score.label(),
+        top.first().copied().unwrap_or(0),
+        worst,
+        a.out.display(),
+        grid_path.display()
     );
     Ok(())
 }

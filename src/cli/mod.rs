@@ -34,6 +34,8 @@ pub enum Command {
     Interpolate(InterpolateArgs),
     /// Originals above their reconstructions, as a PNG grid.
     Reconstruct(ReconstructArgs),
+    /// Rank samples by how badly the model explains them: CSV of all, PNG grid of the top.
+    Anomalies(AnomaliesArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -175,6 +177,35 @@ pub struct ReconstructArgs {
     pub indices: Vec<usize>,
     #[arg(long, default_value_t = 16)]
     pub count: usize,
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct AnomaliesArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// CSV of every scored sample, most anomalous first.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// PNG grid of the top samples (default: the CSV's name with .png).
+    #[arg(long, value_name = "PATH")]
+    pub grid: Option<PathBuf>,
+    /// How many samples the grid shows.
+    #[arg(long, default_value_t = 25)]
+    pub top: usize,
+    /// elbo (reconstruction + KL) or recon (reconstruction error alone).
+    #[arg(long, default_value = "elbo")]
+    pub score: crate::analysis::AnomalyScore,
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: SplitArg,
+    /// Draws of z averaged per sample.
+    #[arg(long, default_value_t = 4)]
+    pub draws: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     #[arg(long, default_value_t = 2)]
     pub scale: u32,
 }
