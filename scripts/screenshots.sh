@@ -26,32 +26,41 @@ shot() { sleep "${2:-0.6}"; import -window root -crop 1400x900+0+0 "$out/$1"; ec
 click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep 0.3; }
 
 # 1. The map of the bundled latent-2 model, hovering a point.
-xdotool mousemove 551 337
+xdotool mousemove 571 337
 shot map.png 1
 
 # 2. Select that sample; drag the first slider; the preview follows.
-click 551 337
-xdotool mousemove 1126 368; sleep 0.2; xdotool mousedown 1; sleep 0.2
+click 571 337
+xdotool mousemove 1124 368; sleep 0.2; xdotool mousedown 1; sleep 0.2
 for x in 1135 1150 1165 1180 1195; do xdotool mousemove "$x" 368; sleep 0.1; done
 xdotool mouseup 1
-xdotool mousemove 200 850
+xdotool mousemove 200 880
 shot sliders.png
 
 # 3. Interpolation: the selection as anchor A, an orange "1" as anchor B.
-click 491 847
-click 918 306
-click 491 847
-xdotool mousemove 200 850
+click 499 847
+click 898 306
+click 499 847
+xdotool mousemove 200 880
 shot interpolation.png 1
 
 # 4. Generation from the prior (the tabs sit higher once the strip is shown).
-click 466 774
-xdotool mousemove 200 850
+click 474 774
+xdotool mousemove 200 880
 shot generate.png 1.5
 
-# 5. Training in progress: loss curves and the map reorganising as it trains.
-click 47 580
-xdotool mousemove 200 850
+# 5. Anomalies: the ranked list, and the map coloured by score (the tabs moved up again).
+click 554 615
+sleep 1.5
+click 656 668
+xdotool mousemove 200 880
+shot anomalies.png 1.5
+click 656 668
+
+# 6. Training in progress: loss curves and the map reorganising as it trains.
+click 384 636
+click 47 625
+xdotool mousemove 200 880
 shot training.png 8
-click 105 580
+click 105 625
 sleep 1

@@ -582,3 +582,38 @@ fn closing_the_window_mid_training_stops_the_run_and_saves_nothing() {
     assert_eq!(model.history.epochs, 30);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[test]
+fn the_anomalies_tab_ranks_samples_and_a_click_selects_one() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    h.get_by_label("Anomalies").click();
+    step_until(&mut h, "the scores", |a| {
+        a.session.anomalies.scores.is_some() && !a.session.anomalies.top.is_empty()
+    });
+    h.step();
+    let app = h.state();
+    let scores = app.session.anomalies.scores.as_ref().unwrap();
+    assert_eq!(scores.len(), 10_000);
+    let kind = app.settings.anomaly_score;
+    // The list is the ranking: the first is the highest score of all.
+    let first = app.session.anomalies.top[0];
+    let k = scores.indices.iter().position(|&i| i == first).unwrap();
+    let best = scores.values(kind).into_iter().fold(f32::MIN, f32::max);
+    assert_eq!(scores.value(k, kind), best);
+    h.get_by_label_contains("samples above");
+    // Clicking the first thumbnail selects that sample.
+    let strip = h.get_by_label_contains("most anomalous").rect();
+    let tile = egui::pos2(strip.min.x + 20.0, strip.max.y + 25.0);
+    click_at(&mut h, tile);
+    h.step();
+    assert_eq!(h.state().session.selection, Some(first));
+    // Colouring the map by score works with the same scores.
+    h.get_by_label("colour the map by score").click();
+    h.step();
+    h.step();
+    assert_eq!(
+        h.state().settings.color_by,
+        latent_explorer::gui::ColorBy::AnomalyScore
+    );
+}

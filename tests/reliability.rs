@@ -288,13 +288,23 @@ fn a_csv_export_killed_at_any_moment_is_absent_or_complete() {
     let out = dir.path().join("codes.csv");
     let out_s = out.to_str().unwrap();
     let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent2.safetensors");
+    let args = ["encode", "--model", model.to_str().unwrap(), "--out", out_s];
+    // Kill at moments spread over one whole run's length, measured here.
+    let t0 = Instant::now();
+    assert!(
+        Command::new(exe())
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let full_ms = t0.elapsed().as_millis() as u64;
     let mut killed = 0;
-    for delay in delays(10, 1200) {
+    for fraction in delays(10, 900) {
         let _ = std::fs::remove_file(&out);
-        if !run_and_kill(
-            &["encode", "--model", model.to_str().unwrap(), "--out", out_s],
-            delay,
-        ) {
+        let delay = Duration::from_millis(full_ms * (50 + fraction.as_millis() as u64) / 1000);
+        if !run_and_kill(&args, delay) {
             killed += 1;
         }
         if out.exists() {

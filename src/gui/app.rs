@@ -93,6 +93,25 @@ pub struct Interpolation {
     pub generation: u64,
 }
 
+/// Anomaly scores of the map's samples and the most anomalous ones as thumbnails.
+#[derive(Default)]
+pub struct Anomalies {
+    pub scores: Option<crate::analysis::AnomalyScores>,
+    /// The map generation the scores belong to (0: none asked for yet).
+    pub generation: u64,
+    pub pending: bool,
+    /// Dataset indices of the top samples, most anomalous first.
+    pub top: Vec<usize>,
+    pub thumbnails: ImageView,
+    pub requested_at: Option<Instant>,
+}
+
+/// While training, scores are refreshed at most this often (scoring competes for the cores).
+const RESCORE_WHILE_TRAINING: Duration = Duration::from_secs(3);
+
+/// How many of the most anomalous samples the panel shows.
+pub const TOP_ANOMALIES: usize = 24;
+
 /// Samples from the prior.
 #[derive(Default)]
 pub struct Generated {
@@ -125,6 +144,7 @@ pub struct Session {
     pub map_screen: Option<egui_plot::PlotTransform>,
     pub interp: Interpolation,
     pub generated: Generated,
+    pub anomalies: Anomalies,
     pub training: TrainingView,
     pub notices: Vec<Notice>,
     pub loading: usize,
@@ -380,6 +400,14 @@ impl ExplorerApp {
                     _ => {}
                 }
             }
+            Event::Scored { generation, scores } => {
+                // A stale answer is dropped; the next frame asks again if still wanted.
+                self.session.anomalies.pending = false;
+                if generation == self.session.map.generation {
+                    self.session.anomalies.scores = Some(scores);
+                    self.refresh_top_anomalies();
+                }
+            }
             Event::ModelSaved(path) => {
                 self.session.model_unsaved = false;
                 self.session.model_path = Some(path.clone());
@@ -414,6 +442,8 @@ impl ExplorerApp {
                 self.session.model = Some(model);
                 if let Some(codes) = codes {
                     self.session.map.set_codes(codes, &self.settings);
+                    // New codes: the scores are stale.
+                    self.session.map.generation += 1;
                 }
                 self.after_model_change();
             }
@@ -533,6 +563,7 @@ impl ExplorerApp {
         self.session.selection = None;
         self.session.history.clear();
         self.session.interp = Interpolation::default();
+        self.session.anomalies = Anomalies::default();
         self.session.selection_images = ImageView::default();
         self.settings.dataset_path = Some(path.clone());
         self.session.data_path = Some(path);
@@ -596,6 +627,59 @@ impl ExplorerApp {
     /// The map's code for sample `i` of the dataset, if it is on the map.
     pub fn code_of(&self, i: usize) -> Option<Vec<f32>> {
         self.session.map.code_of(i)
+    }
+
+    /// Asks for anomaly scores when something shows them and they are missing or stale.
+    fn request_scores_if_needed(&mut self) {
+        use super::state::{BottomTab, ColorBy};
+        let wanted = self.settings.color_by == ColorBy::AnomalyScore
+            || self.settings.bottom_tab == BottomTab::Anomalies;
+        let a = &self.session.anomalies;
+        let map_gen = self.session.map.generation;
+        if !wanted
+            || self.session.map.codes.is_none()
+            || a.pending
+            || (a.generation == map_gen && a.scores.is_some())
+        {
+            return;
+        }
+        let recently = a
+            .requested_at
+            .is_some_and(|t| t.elapsed() < RESCORE_WHILE_TRAINING);
+        if self.is_training() && recently && a.scores.is_some() {
+            return;
+        }
+        let (Some(model), Some(data)) = (self.session.model.clone(), self.session.data.clone())
+        else {
+            return;
+        };
+        self.session.anomalies.requested_at = Some(Instant::now());
+        self.session.anomalies.generation = map_gen;
+        self.session.anomalies.pending = true;
+        self.jobs.submit(Job::Score {
+            generation: map_gen,
+            model,
+            data,
+            indices: self.session.map.indices.clone(),
+        });
+    }
+
+    /// The ranked list and its thumbnails, for the current score kind.
+    pub fn refresh_top_anomalies(&mut self) {
+        let (Some(scores), Some(data)) = (&self.session.anomalies.scores, &self.session.data)
+        else {
+            return;
+        };
+        let top: Vec<usize> = scores
+            .ranked(self.settings.anomaly_score)
+            .into_iter()
+            .take(TOP_ANOMALIES)
+            .map(|k| scores.indices[k])
+            .collect();
+        let values: Vec<f32> = top.iter().flat_map(|&i| data.image(i)).collect();
+        let shape = data.shape;
+        self.session.anomalies.thumbnails.set_grid(values, shape, 8);
+        self.session.anomalies.top = top;
     }
 
     fn refresh_selection_images(&mut self) {
@@ -912,6 +996,7 @@ impl eframe::App for ExplorerApp {
         self.drain_events();
         self.handle_dropped_files(ctx);
         self.refresh_preview();
+        self.request_scores_if_needed();
         if self.session.map.projection_stale(&self.settings) {
             self.apply(Command::ReprojectMap);
         }

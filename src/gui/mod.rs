@@ -12,7 +12,7 @@ mod worker;
 pub use app::{AppOptions, Command, ExplorerApp, MAP_POINTS, NoticeKind, Session};
 pub use dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::MapState;
-pub use state::{BottomTab, Projection, Settings};
+pub use state::{BottomTab, ColorBy, Projection, Settings};
 pub use textures::ImageView;
 
 /// Opens the window and runs until it is closed.

@@ -39,12 +39,21 @@ impl Default for NewModelSettings {
     }
 }
 
+/// What colours the points on the map.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ColorBy {
+    #[default]
+    Label,
+    AnomalyScore,
+}
+
 /// The tab shown in the bottom panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BottomTab {
     #[default]
     Interpolation,
     Generate,
+    Anomalies,
     Export,
 }
 
@@ -70,6 +79,10 @@ pub struct Settings {
     pub export_scale: u32,
     pub bottom_tab: BottomTab,
     pub show_frame_time: bool,
+    pub color_by: ColorBy,
+    pub anomaly_score: crate::analysis::AnomalyScore,
+    /// Samples scoring above this are counted (and listed first).
+    pub anomaly_threshold: Option<f32>,
 }
 
 impl Default for Settings {
@@ -96,6 +109,9 @@ impl Default for Settings {
             export_scale: 4,
             bottom_tab: BottomTab::Interpolation,
             show_frame_time: true,
+            color_by: ColorBy::Label,
+            anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
+            anomaly_threshold: None,
         }
     }
 }

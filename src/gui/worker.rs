@@ -30,6 +30,13 @@ pub enum Job {
         data: Arc<Dataset>,
         indices: Arc<Vec<usize>>,
     },
+    /// Anomaly scores of the map's samples.
+    Score {
+        generation: u64,
+        model: Arc<Model>,
+        data: Arc<Dataset>,
+        indices: Arc<Vec<usize>>,
+    },
     Decode {
         purpose: DecodePurpose,
         generation: u64,
@@ -76,6 +83,10 @@ pub enum Event {
         purpose: DecodePurpose,
         generation: u64,
         images: Vec<f32>,
+    },
+    Scored {
+        generation: u64,
+        scores: crate::analysis::AnomalyScores,
     },
     ModelSaved(PathBuf),
     Exported {
@@ -271,6 +282,15 @@ fn run_job(job: Job, events: &EventSender) {
                 Err(e) => Event::Error(format!("could not encode the dataset: {e}")),
             }
         }
+        Job::Score {
+            generation,
+            model,
+            data,
+            indices,
+        } => match crate::analysis::score_anomalies(&model, &data, &indices, 2, 1) {
+            Ok(scores) => Event::Scored { generation, scores },
+            Err(e) => Event::Error(format!("could not score the samples: {e}")),
+        },
         Job::Decode {
             purpose,
             generation,

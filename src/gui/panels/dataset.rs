@@ -39,7 +39,13 @@ pub fn dataset_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
                             }
                             ui.end_row();
                             ui.label("source");
-                            ui.label(d.source.display().to_string());
+                            // The folder's name keeps the panel narrow; the whole path on hover.
+                            let name = d
+                                .source
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_else(|| d.source.display().to_string());
+                            ui.label(name).on_hover_text(d.source.display().to_string());
                             ui.end_row();
                         });
                 }

@@ -4,7 +4,7 @@
 
 use crate::gui::app::{Command, ExplorerApp};
 use crate::gui::map_view::class_colour;
-use crate::gui::state::Projection;
+use crate::gui::state::{ColorBy, Projection};
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Text};
 
@@ -51,16 +51,24 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         dragging_probe = false;
     }
 
-    // Points grouped by class, one series each (gives the legend).
+    // Points grouped by class (or by score band), one series each: that gives the legend.
+    let by_score = settings.color_by == ColorBy::AnomalyScore;
+    let score_groups = by_score
+        .then_some(app.session.anomalies.scores.as_ref())
+        .flatten()
+        .filter(|s| s.len() == map.coords.len())
+        .map(|s| score_bands(&s.values(settings.anomaly_score), &map.coords));
     let class_names = data.class_names().to_vec();
     let mut groups: Vec<Vec<[f64; 2]>> = vec![Vec::new(); class_names.len().max(1)];
-    for (k, &i) in map.indices.iter().enumerate() {
-        let g = data
-            .label(i)
-            .map(|l| l as usize)
-            .unwrap_or(0)
-            .min(groups.len() - 1);
-        groups[g].push(map.coords[k]);
+    if score_groups.is_none() {
+        for (k, &i) in map.indices.iter().enumerate() {
+            let g = data
+                .label(i)
+                .map(|l| l as usize)
+                .unwrap_or(0)
+                .min(groups.len() - 1);
+            groups[g].push(map.coords[k]);
+        }
     }
     let selection = app.session.selection.and_then(|i| map.coord_of(i));
     let anchors: Vec<[f64; 2]> = app
@@ -88,6 +96,16 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .x_axis_label(axis_name(&settings, model.latent(), 0))
         .y_axis_label(axis_name(&settings, model.latent(), 1))
         .show(ui, |plot| {
+            if let Some(bands) = score_groups {
+                for (name, colour, pts) in bands {
+                    plot.points(
+                        Points::new(name, PlotPoints::from(pts))
+                            .radius(radius)
+                            .color(colour)
+                            .allow_hover(false),
+                    );
+                }
+            }
             for (g, pts) in groups.into_iter().enumerate() {
                 if pts.is_empty() {
                     continue;
@@ -292,4 +310,33 @@ fn controls_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) 
         ui.add(egui::Slider::new(&mut app.settings.point_radius, 0.5..=5.0).text("point size"));
         let _ = commands;
     });
+}
+
+/// Points split into score bands by quantile, coloured from dark blue (well explained) to red
+/// (anomalous), drawn low to high so the anomalies sit on top.
+fn score_bands(values: &[f32], coords: &[[f64; 2]]) -> Vec<(String, Color32, Vec<[f64; 2]>)> {
+    let mut sorted: Vec<f32> = values.to_vec();
+    sorted.sort_by(f32::total_cmp);
+    let q = |f: f64| sorted[((sorted.len().max(1) - 1) as f64 * f) as usize];
+    let edges = [0.5, 0.75, 0.9, 0.97, 0.99].map(q);
+    let colours = [
+        Color32::from_rgb(40, 60, 140),
+        Color32::from_rgb(40, 130, 170),
+        Color32::from_rgb(90, 180, 120),
+        Color32::from_rgb(230, 200, 60),
+        Color32::from_rgb(240, 130, 40),
+        Color32::from_rgb(230, 40, 40),
+    ];
+    // Named so the legend (sorted by name) lists them in order.
+    let names = ["0-50%", "50-75%", "75-90%", "90-97%", "97-99%", "99-100%"];
+    let mut bands: Vec<(String, Color32, Vec<[f64; 2]>)> = names
+        .iter()
+        .zip(colours)
+        .map(|(n, c)| (n.to_string(), c, Vec::new()))
+        .collect();
+    for (v, c) in values.iter().zip(coords) {
+        let band = edges.iter().position(|e| v <= e).unwrap_or(edges.len());
+        bands[band].2.push(*c);
+    }
+    bands
 }

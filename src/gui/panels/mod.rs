@@ -1,6 +1,7 @@
 //! One file per panel. Each takes the app and a command list; cross-cutting changes go through
 //! commands applied after the frame is laid out.
 
+pub mod anomalies;
 pub mod dataset;
 pub mod export;
 pub mod generate;
@@ -70,12 +71,14 @@ pub fn bottom_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
         let tab = &mut app.settings.bottom_tab;
         ui.selectable_value(tab, BottomTab::Interpolation, "Interpolation");
         ui.selectable_value(tab, BottomTab::Generate, "Generate");
+        ui.selectable_value(tab, BottomTab::Anomalies, "Anomalies");
         ui.selectable_value(tab, BottomTab::Export, "Export");
     });
     ui.separator();
     match app.settings.bottom_tab {
         BottomTab::Interpolation => interpolation::interpolation_ui(app, ui, commands),
         BottomTab::Generate => generate::generate_ui(app, ui, commands),
+        BottomTab::Anomalies => anomalies::anomalies_ui(app, ui, commands),
         BottomTab::Export => export::export_ui(app, ui, commands),
     }
 }

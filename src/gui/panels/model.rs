@@ -26,12 +26,26 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                         ui.label(m.config().parameter_count().to_string());
                         ui.end_row();
                         ui.label("from");
-                        let from = match &app.session.model_path {
-                            Some(p) if !app.session.model_unsaved => p.display().to_string(),
-                            Some(p) => format!("{} (changed, not saved)", p.display()),
-                            None => "new, not saved".into(),
+                        // The file name keeps the panel narrow; the whole path is on hover.
+                        let name = |p: &std::path::Path| {
+                            p.file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default()
                         };
-                        ui.label(from);
+                        let (from, full) = match &app.session.model_path {
+                            Some(p) if !app.session.model_unsaved => {
+                                (name(p), p.display().to_string())
+                            }
+                            Some(p) => (
+                                format!("{} (changed, not saved)", name(p)),
+                                p.display().to_string(),
+                            ),
+                            None => ("new, not saved".into(), String::new()),
+                        };
+                        let l = ui.label(from);
+                        if !full.is_empty() {
+                            l.on_hover_text(full);
+                        }
                         ui.end_row();
                         ui.label("trained");
                         ui.label(format!(
