@@ -356,3 +356,63 @@ fn fused_gradients_match_candle_autograd() {
         }
     }
 }
+
+#[test]
+fn beta_schedules_warm_up_and_cycle() {
+    use latent_explorer::train::BetaSchedule;
+    let warm: BetaSchedule = "warmup:2".parse().unwrap();
+    assert_eq!(warm, BetaSchedule::LinearWarmup { epochs: 2.0 });
+    assert_eq!(warm.factor(0.0), 0.0);
+    assert_eq!(warm.factor(1.0), 0.5);
+    assert_eq!(warm.factor(5.0), 1.0);
+    let cyc: BetaSchedule = "cyclical:4".parse().unwrap();
+    assert_eq!(cyc.factor(1.0), 0.5);
+    assert_eq!(cyc.factor(3.0), 1.0);
+    assert_eq!(cyc.factor(4.0), 0.0, "a new cycle starts from zero");
+    assert_eq!(BetaSchedule::Constant.factor(7.3), 1.0);
+    assert!("warmup".parse::<BetaSchedule>().is_err());
+    assert!("sometimes".parse::<BetaSchedule>().is_err());
+
+    // In a run, the steps report the beta they used: 0 at the start of a warm-up, rising.
+    let data = subset(1280, 100);
+    let mut model = Model::new_random(VaeConfig::mnist(2), 1).unwrap();
+    let cfg = TrainConfig {
+        beta_schedule: warm,
+        ..quick(2, 1)
+    };
+    let (r, events) = run(&mut model, &data, &cfg);
+    r.unwrap();
+    let betas: Vec<f32> = events
+        .iter()
+        .filter_map(|e| match e {
+            TrainEvent::Step(s) => Some(s.beta),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(betas.len(), 20);
+    assert_eq!(betas[0], 0.0);
+    assert!(betas.windows(2).all(|w| w[1] > w[0]));
+    assert!((betas[19] - 0.95).abs() < 1e-6);
+}
+
+#[test]
+fn kl_per_dimension_finds_the_collapsed_dimensions() {
+    use latent_explorer::model::{ACTIVE_KL_THRESHOLD, Codes};
+    // Dimension 0 informative (means spread, small variance), dimension 1 collapsed to the prior.
+    let n = 1000;
+    let mut mean = Vec::new();
+    let mut logvar = Vec::new();
+    for i in 0..n {
+        mean.extend([((i % 20) as f32 - 10.0) / 5.0, 0.0]);
+        logvar.extend([-4.0, 0.0]);
+    }
+    let codes = Codes {
+        latent: 2,
+        mean,
+        logvar,
+    };
+    let kl = codes.kl_per_dim();
+    assert!(kl[0] > 1.0, "{kl:?}");
+    assert!(kl[1].abs() < 1e-6, "{kl:?}");
+    assert_eq!(kl.iter().filter(|&&k| k > ACTIVE_KL_THRESHOLD).count(), 1);
+}

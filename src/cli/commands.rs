@@ -119,6 +119,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         beta: a.beta,
         seed: a.seed,
         holdout_fraction: a.holdout,
+        beta_schedule: a.beta_schedule,
     };
     println!("data:  {}", data.summary());
     println!(

@@ -75,6 +75,9 @@ pub struct TrainArgs {
     pub likelihood: crate::model::Likelihood,
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
+    /// How beta moves: constant, warmup:EPOCHS (from 0 up to beta) or cyclical:EPOCHS.
+    #[arg(long, default_value = "constant")]
+    pub beta_schedule: crate::train::BetaSchedule,
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     #[arg(long, default_value_t = 128)]

@@ -74,7 +74,26 @@ impl Codes {
     pub fn mean_of(&self, i: usize) -> &[f32] {
         &self.mean[i * self.latent..(i + 1) * self.latent]
     }
+
+    /// Average KL(q(z|x) || N(0, 1)) of each latent dimension over these samples: a dimension
+    /// whose KL stays near zero carries no information (the posterior has collapsed onto the
+    /// prior there).
+    pub fn kl_per_dim(&self) -> Vec<f32> {
+        let l = self.latent.max(1);
+        let mut sums = vec![0f64; l];
+        for (m, lv) in self.mean.chunks_exact(l).zip(self.logvar.chunks_exact(l)) {
+            for d in 0..l {
+                let (m, lv) = (m[d] as f64, lv[d] as f64);
+                sums[d] += 0.5 * (m * m + lv.exp() - 1.0 - lv);
+            }
+        }
+        let n = self.len().max(1) as f64;
+        sums.into_iter().map(|s| (s / n) as f32).collect()
+    }
 }
+
+/// A latent dimension counts as active when its average KL exceeds this (nats).
+pub const ACTIVE_KL_THRESHOLD: f32 = 0.01;
 
 /// Batch size used for inference over many samples.
 pub const INFERENCE_BATCH: usize = 1024;

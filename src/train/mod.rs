@@ -23,6 +23,56 @@ use std::time::Instant;
 /// epoch's end, on stop and on error), so observers see a model at most this many steps old.
 pub const SYNC_EVERY_STEPS: usize = 25;
 
+/// How beta moves during a run (the weight of the KL term).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum BetaSchedule {
+    /// Beta throughout.
+    #[default]
+    Constant,
+    /// From 0 up to beta over the first `epochs` epochs, then beta (KL annealing).
+    LinearWarmup { epochs: f64 },
+    /// Cyclical annealing (Fu et al., 2019): in every period of `epochs` epochs, up from 0 to
+    /// beta over the first half, then beta for the second half.
+    Cyclical { epochs: f64 },
+}
+
+impl std::str::FromStr for BetaSchedule {
+    type Err = String;
+    /// "constant", "warmup:EPOCHS" or "cyclical:EPOCHS".
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (kind, arg) = s.split_once(':').unwrap_or((s, ""));
+        let epochs = || -> std::result::Result<f64, String> {
+            arg.parse::<f64>()
+                .ok()
+                .filter(|e| e.is_finite() && *e > 0.0)
+                .ok_or_else(|| format!("'{s}' needs a positive number of epochs, e.g. {kind}:5"))
+        };
+        match kind.to_ascii_lowercase().as_str() {
+            "constant" => Ok(BetaSchedule::Constant),
+            "warmup" => Ok(BetaSchedule::LinearWarmup { epochs: epochs()? }),
+            "cyclical" => Ok(BetaSchedule::Cyclical { epochs: epochs()? }),
+            _ => Err(format!(
+                "unknown beta schedule '{s}' (constant, warmup:N or cyclical:N)"
+            )),
+        }
+    }
+}
+
+impl BetaSchedule {
+    /// The multiplier of beta after `progress` epochs (fractional).
+    pub fn factor(&self, progress: f64) -> f64 {
+        match *self {
+            BetaSchedule::Constant => 1.0,
+            BetaSchedule::LinearWarmup { epochs } if epochs > 0.0 => (progress / epochs).min(1.0),
+            BetaSchedule::Cyclical { epochs } if epochs > 0.0 => {
+                let phase = (progress % epochs) / epochs;
+                (phase * 2.0).min(1.0)
+            }
+            _ => 1.0,
+        }
+    }
+}
+
 /// How to train.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -35,6 +85,8 @@ pub struct TrainConfig {
     pub seed: u64,
     /// For datasets without a test split: the fraction of samples held out.
     pub holdout_fraction: f64,
+    /// How beta moves during the run.
+    pub beta_schedule: BetaSchedule,
 }
 
 impl Default for TrainConfig {
@@ -47,6 +99,7 @@ impl Default for TrainConfig {
             beta: 1.0,
             seed: 1,
             holdout_fraction: 0.1,
+            beta_schedule: BetaSchedule::Constant,
         }
     }
 }
@@ -101,6 +154,8 @@ pub struct StepStats {
     pub loss: f32,
     pub recon: f32,
     pub kl: f32,
+    /// Beta used for this step (it moves under a schedule).
+    pub beta: f32,
     /// Training throughput of the epoch so far.
     pub samples_per_sec: f64,
 }
@@ -264,9 +319,11 @@ fn run(
             let x = buf.fill(data, chunk);
             eps.clear();
             eps.extend((0..n * latent).map(|_| -> f32 { StandardNormal.sample(&mut rng) }));
-            let sums = net.forward_backward(x, &eps, n, beta as f32);
+            let progress = (epoch - 1) as f64 + s as f64 / steps_per_epoch as f64;
+            let step_beta = beta * cfg.beta_schedule.factor(progress);
+            let sums = net.forward_backward(x, &eps, n, step_beta as f32);
             let (recon_v, kl_v) = (sums.recon as f32, sums.kl as f32);
-            let loss_v = (sums.recon + beta * sums.kl) as f32;
+            let loss_v = (sums.recon + step_beta * sums.kl) as f32;
             global_step += 1;
             // Only apply a step whose loss and gradients are finite, so the weights stay the
             // last good ones when training diverges.
@@ -297,6 +354,7 @@ fn run(
                     loss: loss_v / n as f32,
                     recon: recon_v / n as f32,
                     kl: kl_v / n as f32,
+                    beta: step_beta as f32,
                     samples_per_sec: seen as f64 / secs,
                 }),
                 model,

@@ -1,8 +1,10 @@
 //! The training panel: settings, Start / Pause / Resume / Stop, progress, and live loss curves.
 
 use crate::gui::app::{Command, ExplorerApp};
+use crate::model::ACTIVE_KL_THRESHOLD;
+use crate::train::BetaSchedule;
 use egui::Ui;
-use egui_plot::{Legend, Line, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 fn smooth(values: impl Iterator<Item = [f64; 2]>, alpha: f64, log: bool) -> Vec<[f64; 2]> {
     let mut state: Option<f64> = None;
@@ -48,6 +50,9 @@ pub fn training_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Comman
                         )
                     });
                     super::grid_row(ui, "seed", |ui| ui.add(egui::DragValue::new(&mut t.seed)));
+                    super::grid_row(ui, "beta schedule", |ui| {
+                        beta_schedule_ui(ui, &mut t.beta_schedule)
+                    });
                 });
             });
             ui.horizontal(|ui| {
@@ -70,6 +75,7 @@ pub fn training_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Comman
             });
             progress_ui(app, ui);
             loss_plot_ui(app, ui);
+            kl_bars_ui(app, ui);
         });
 }
 
@@ -135,5 +141,101 @@ fn loss_plot_ui(app: &mut ExplorerApp, ui: &mut Ui) {
                     Points::new("held-out (epoch)", PlotPoints::from(held_out)).radius(4.0),
                 );
             }
+        });
+}
+
+fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule) -> egui::Response {
+    let name = match schedule {
+        BetaSchedule::Constant => "constant",
+        BetaSchedule::LinearWarmup { .. } => "linear warm-up",
+        BetaSchedule::Cyclical { .. } => "cyclical",
+    };
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt("beta-schedule")
+            .selected_text(name)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(schedule, BetaSchedule::Constant, "constant");
+                if ui
+                    .selectable_label(
+                        matches!(schedule, BetaSchedule::LinearWarmup { .. }),
+                        "linear warm-up",
+                    )
+                    .clicked()
+                {
+                    *schedule = BetaSchedule::LinearWarmup { epochs: 2.0 };
+                }
+                if ui
+                    .selectable_label(
+                        matches!(schedule, BetaSchedule::Cyclical { .. }),
+                        "cyclical",
+                    )
+                    .clicked()
+                {
+                    *schedule = BetaSchedule::Cyclical { epochs: 2.0 };
+                }
+            });
+        match schedule {
+            BetaSchedule::LinearWarmup { epochs } | BetaSchedule::Cyclical { epochs } => {
+                ui.add(
+                    egui::DragValue::new(epochs)
+                        .range(0.1..=100.0)
+                        .speed(0.1)
+                        .suffix(" epochs"),
+                )
+                .on_hover_text("warm-up length, or the period of a cycle");
+            }
+            BetaSchedule::Constant => {}
+        }
+    })
+    .response
+}
+
+/// KL per latent dimension over the map's samples, the number of active dimensions, and a
+/// warning when the posterior collapses: the reconstruction/KL trade-off made visible.
+fn kl_bars_ui(app: &ExplorerApp, ui: &mut Ui) {
+    let Some(codes) = &app.session.map.codes else {
+        return;
+    };
+    let kl = codes.kl_per_dim();
+    let active = kl.iter().filter(|&&k| k > ACTIVE_KL_THRESHOLD).count();
+    ui.separator();
+    ui.label(format!(
+        "KL per latent dimension: {active} of {} active (> {ACTIVE_KL_THRESHOLD} nats), total {:.2} nats",
+        kl.len(),
+        kl.iter().sum::<f32>()
+    ));
+    if active == 0 || (kl.len() >= 4 && active * 2 < kl.len()) {
+        ui.colored_label(
+            egui::Color32::from_rgb(240, 170, 60),
+            "Posterior collapse: most dimensions carry no information. Lower beta or use a warm-up.",
+        );
+    }
+    if let Some(s) = &app.session.training.last_step {
+        ui.label(format!("beta now {:.3}", s.beta));
+    }
+    let bars: Vec<Bar> = kl
+        .iter()
+        .enumerate()
+        .map(|(d, &k)| {
+            let colour = if k > ACTIVE_KL_THRESHOLD {
+                egui::Color32::from_rgb(90, 160, 230)
+            } else {
+                egui::Color32::from_gray(110)
+            };
+            Bar::new(d as f64, k as f64)
+                .width(0.7)
+                .fill(colour)
+                .name(format!("z{d}"))
+        })
+        .collect();
+    Plot::new("kl-bars")
+        .height(110.0)
+        .allow_scroll(false)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .x_axis_label("latent dimension")
+        .y_axis_label("KL (nats)")
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new("KL per dimension", bars))
         });
 }
