@@ -617,3 +617,46 @@ fn the_anomalies_tab_ranks_samples_and_a_click_selects_one() {
         latent_explorer::gui::ColorBy::AnomalyScore
     );
 }
+
+#[test]
+fn the_nearest_samples_to_the_code_follow_the_probe() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let i = h.state().session.map.indices[123];
+    h.state_mut().apply(Command::Select(i));
+    h.step();
+    h.step();
+    let app = h.state();
+    assert_eq!(app.session.neighbours.len(), 8);
+    assert_eq!(
+        app.session.neighbours[0], i,
+        "a sample is its own nearest neighbour"
+    );
+    let code = app.code_of(i).unwrap();
+    let dist = |j: usize| {
+        app.code_of(j)
+            .unwrap()
+            .iter()
+            .zip(&code)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f32>()
+    };
+    let d: Vec<f32> = app.session.neighbours.iter().map(|&j| dist(j)).collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "nearest first: {d:?}");
+    // Every other sample on the map is at least as far as the 8th.
+    let eighth = d[7];
+    let closer = app
+        .session
+        .map
+        .indices
+        .iter()
+        .filter(|&&j| dist(j) < eighth)
+        .count();
+    assert!(closer <= 7);
+    assert_eq!(app.session.neighbour_images.count(), 8);
+    // Moving the probe moves them.
+    h.state_mut().apply(Command::SetProbe(vec![3.0, -3.0]));
+    h.step();
+    h.step();
+    assert_ne!(h.state().session.neighbours[0], i);
+}

@@ -109,6 +109,9 @@ pub struct Anomalies {
 /// While training, scores are refreshed at most this often (scoring competes for the cores).
 const RESCORE_WHILE_TRAINING: Duration = Duration::from_secs(3);
 
+/// How many nearest samples the decoder panel shows.
+pub const NEIGHBOURS: usize = 8;
+
 /// How many of the most anomalous samples the panel shows.
 pub const TOP_ANOMALIES: usize = 24;
 
@@ -140,6 +143,10 @@ pub struct Session {
     pub selection_scores: Option<(f32, f32)>,
     /// What is under the cursor on the map.
     pub hover: ImageView,
+    /// The dataset samples nearest to the probe, and their thumbnails.
+    pub neighbours: Vec<usize>,
+    pub neighbour_images: ImageView,
+    neighbours_for: Vec<f32>,
     /// The map's screen transform in the last frame (for tests and the probe drag).
     pub map_screen: Option<egui_plot::PlotTransform>,
     pub interp: Interpolation,
@@ -372,6 +379,7 @@ impl ExplorerApp {
                 if generation == self.session.map.generation {
                     self.session.map.encoding = false;
                     self.session.map.encode_secs = secs;
+                    self.session.neighbours_for.clear();
                     self.session.map.set_codes(codes, &self.settings);
                     if self.session.startup_secs.is_none() {
                         self.session.startup_secs = Some(self.started.elapsed().as_secs_f64());
@@ -442,8 +450,9 @@ impl ExplorerApp {
                 self.session.model = Some(model);
                 if let Some(codes) = codes {
                     self.session.map.set_codes(codes, &self.settings);
-                    // New codes: the scores are stale.
+                    // New codes: the scores and the neighbours are stale.
                     self.session.map.generation += 1;
+                    self.session.neighbours_for.clear();
                 }
                 self.after_model_change();
             }
@@ -680,6 +689,25 @@ impl ExplorerApp {
         let shape = data.shape;
         self.session.anomalies.thumbnails.set_grid(values, shape, 8);
         self.session.anomalies.top = top;
+    }
+
+    /// The nearest samples to the probe (a scan of the map's codes: 10k x latent, well under
+    /// a millisecond), recomputed when the probe or the codes change.
+    fn refresh_neighbours(&mut self) {
+        let s = &mut self.session;
+        let key_changed = s.neighbours_for != s.probe;
+        if (!key_changed && s.neighbour_images.version != 0 && !s.neighbours.is_empty())
+            || s.map.codes.is_none()
+        {
+            return;
+        }
+        let Some(data) = s.data.clone() else { return };
+        s.neighbours = s.map.nearest_codes(&s.probe, NEIGHBOURS);
+        s.neighbours_for = s.probe.clone();
+        let values: Vec<f32> = s.neighbours.iter().flat_map(|&i| data.image(i)).collect();
+        if !values.is_empty() {
+            s.neighbour_images.set_grid(values, data.shape, NEIGHBOURS);
+        }
     }
 
     fn refresh_selection_images(&mut self) {
@@ -996,6 +1024,7 @@ impl eframe::App for ExplorerApp {
         self.drain_events();
         self.handle_dropped_files(ctx);
         self.refresh_preview();
+        self.refresh_neighbours();
         self.request_scores_if_needed();
         if self.session.map.projection_stale(&self.settings) {
             self.apply(Command::ReprojectMap);

@@ -187,6 +187,36 @@ impl MapState {
         best
     }
 
+    /// The `k` samples whose codes are nearest to `code` (Euclidean, in the full latent
+    /// space), nearest first.
+    pub fn nearest_codes(&self, code: &[f32], k: usize) -> Vec<usize> {
+        let Some(codes) = &self.codes else {
+            return Vec::new();
+        };
+        if code.len() != codes.latent {
+            return Vec::new();
+        }
+        let mut dist: Vec<(f32, usize)> = (0..codes.len())
+            .map(|j| {
+                let d = codes
+                    .mean_of(j)
+                    .iter()
+                    .zip(code)
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum::<f32>();
+                (d, j)
+            })
+            .collect();
+        let k = k.min(dist.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        dist.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
+        dist.truncate(k);
+        dist.sort_by(|a, b| a.0.total_cmp(&b.0));
+        dist.into_iter().map(|(_, j)| self.indices[j]).collect()
+    }
+
     /// Bounds of all points: (min, max).
     pub fn bounds(&self) -> Option<([f64; 2], [f64; 2])> {
         let first = self.coords.first()?;

@@ -35,6 +35,7 @@ pub fn sliders_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
     if changed {
         commands.push(Command::SetProbe(probe));
     }
+    neighbours_ui(app, ui, commands);
     ui.separator();
     selection_ui(app, ui, commands);
 }
@@ -70,4 +71,34 @@ fn selection_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
             commands.push(Command::AddAnchor(i));
         }
     });
+}
+
+/// The dataset samples nearest to the probe's code; click one to select it.
+fn neighbours_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    if app.session.neighbours.is_empty() {
+        return;
+    }
+    ui.label("Nearest samples to this code:");
+    let ctx = ui.ctx().clone();
+    let neighbours = app.session.neighbours.clone();
+    let view = &mut app.session.neighbour_images;
+    let Some(tex) = view.texture(&ctx, "neighbours") else {
+        return;
+    };
+    let tex_size = tex.size_vec2();
+    let size = super::fit_size(tex, egui::vec2(ui.available_width().min(280.0), 60.0));
+    let response = ui
+        .add(egui::Image::from_texture((tex.id(), size)).sense(egui::Sense::click()))
+        .on_hover_text("Click one to select it");
+    if response.clicked()
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        let local = (p - response.rect.min) * (tex_size.x / size.x);
+        if let Some(&i) = view
+            .tile_at(local.x, local.y)
+            .and_then(|k| neighbours.get(k))
+        {
+            commands.push(Command::Select(i));
+        }
+    }
 }
