@@ -660,3 +660,58 @@ fn the_nearest_samples_to_the_code_follow_the_probe() {
     h.step();
     assert_ne!(h.state().session.neighbours[0], i);
 }
+
+#[test]
+fn the_selection_shows_its_uncertainty_as_an_ellipse_and_decoded_samples() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let i = h.state().session.map.indices[42];
+    h.state_mut().apply(Command::Select(i));
+    step_until(&mut h, "the posterior samples", |a| {
+        a.session.spread.count() == 8
+    });
+    let app = h.state();
+    let map = &app.session.map;
+    let k = map.position_of(i).unwrap();
+    let codes = map.codes.as_ref().unwrap();
+    let sigma: Vec<f64> = codes.logvar[2 * k..2 * k + 2]
+        .iter()
+        .map(|&v| (0.5 * v as f64).exp())
+        .collect();
+    let centre = map.coords[k];
+    for sigmas in [1.0, 2.0] {
+        let e = map.posterior_ellipse(k, &app.settings, sigmas);
+        let max_dx = e
+            .iter()
+            .map(|p| (p[0] - centre[0]).abs())
+            .fold(0.0, f64::max);
+        let max_dy = e
+            .iter()
+            .map(|p| (p[1] - centre[1]).abs())
+            .fold(0.0, f64::max);
+        assert!(
+            (max_dx - sigmas * sigma[0]).abs() < 1e-3 * sigmas,
+            "{max_dx} vs {}",
+            sigmas * sigma[0]
+        );
+        assert!(
+            (max_dy - sigmas * sigma[1]).abs() < 1e-3 * sigmas,
+            "{max_dy} vs {}",
+            sigmas * sigma[1]
+        );
+    }
+    // The decoded posterior samples differ from one another (the code is uncertain) but
+    // resemble the reconstruction.
+    let spread = &app.session.spread;
+    assert_ne!(spread.frame(0).unwrap(), spread.frame(1).unwrap());
+    let recon = app.session.selection_images.frame(1).unwrap();
+    let diff: f32 = spread
+        .frame(0)
+        .unwrap()
+        .iter()
+        .zip(recon)
+        .map(|(a, b)| (a - b).abs())
+        .sum::<f32>()
+        / 784.0;
+    assert!(diff < 0.2, "mean pixel difference {diff}");
+}

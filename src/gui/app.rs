@@ -109,6 +109,9 @@ pub struct Anomalies {
 /// While training, scores are refreshed at most this often (scoring competes for the cores).
 const RESCORE_WHILE_TRAINING: Duration = Duration::from_secs(3);
 
+/// How many samples of the selection's posterior are decoded.
+pub const SPREAD_SAMPLES: usize = 8;
+
 /// How many nearest samples the decoder panel shows.
 pub const NEIGHBOURS: usize = 8;
 
@@ -141,6 +144,9 @@ pub struct Session {
     pub selection_images: ImageView,
     /// Reconstruction error and KL of the selected sample.
     pub selection_scores: Option<(f32, f32)>,
+    /// Decoded samples z ~ q(z|x) of the selection: how uncertain its code is.
+    pub spread: ImageView,
+    spread_generation: u64,
     /// What is under the cursor on the map.
     pub hover: ImageView,
     /// The dataset samples nearest to the probe, and their thumbnails.
@@ -400,6 +406,9 @@ impl ExplorerApp {
                 match purpose {
                     DecodePurpose::Strip if generation == self.session.interp.generation => {
                         self.session.interp.strip.set_strip(images, shape);
+                    }
+                    DecodePurpose::Spread if generation == self.session.spread_generation => {
+                        self.session.spread.set_strip(images, shape);
                     }
                     DecodePurpose::Grid if generation == self.session.generated.generation => {
                         let cols = crate::render::grid_columns(self.session.generated.codes.len());
@@ -733,6 +742,26 @@ impl ExplorerApp {
         self.session
             .selection_images
             .set_grid(values, data.shape, n);
+        // Eight draws from q(z|x), decoded on the worker.
+        if let Some(k) = self.session.map.position_of(i)
+            && let Some(codes) = &self.session.map.codes
+        {
+            let l = codes.latent;
+            let (mean, logvar) = (codes.mean_of(k), &codes.logvar[k * l..(k + 1) * l]);
+            let noise = sample_prior(SPREAD_SAMPLES, l, 1.0, i as u64);
+            let z: Vec<f32> = noise
+                .iter()
+                .enumerate()
+                .map(|(j, e)| mean[j % l] + (0.5 * logvar[j % l]).exp() * e)
+                .collect();
+            self.session.spread_generation += 1;
+            self.jobs.submit(Job::Decode {
+                purpose: DecodePurpose::Spread,
+                generation: self.session.spread_generation,
+                model,
+                codes: z,
+            });
+        }
     }
 
     /// Decodes the probe for the preview when it changed (one sample: within the frame).

@@ -187,6 +187,66 @@ impl MapState {
         best
     }
 
+    /// The posterior q(z|x) of map point `k` as an ellipse on the map at `sigmas` standard
+    /// deviations: axis-aligned for latent axes, the projected covariance for PCA.
+    pub fn posterior_ellipse(&self, k: usize, settings: &Settings, sigmas: f64) -> Vec<[f64; 2]> {
+        let Some(codes) = &self.codes else {
+            return Vec::new();
+        };
+        if k >= codes.len() {
+            return Vec::new();
+        }
+        let l = codes.latent;
+        let mean = codes.mean_of(k);
+        let var: Vec<f64> = codes.logvar[k * l..(k + 1) * l]
+            .iter()
+            .map(|&v| (v as f64).exp())
+            .collect();
+        let centre = self.project(mean, settings);
+        // 2x2 covariance of the map position: P diag(var) P^T.
+        let (a, b, c) = match &self.pca {
+            Some(pca) => {
+                let (p0, p1) = (&pca.components[0], &pca.components[1]);
+                let dot = |x: &[f32], y: &[f32]| {
+                    x.iter()
+                        .zip(y)
+                        .zip(&var)
+                        .map(|((&x, &y), &v)| x as f64 * y as f64 * v)
+                        .sum::<f64>()
+                };
+                (dot(p0, p0), dot(p0, p1), dot(p1, p1))
+            }
+            None => {
+                let (ax, ay) = if l > 2 {
+                    (settings.axis_x.min(l - 1), settings.axis_y.min(l - 1))
+                } else {
+                    (0, 1.min(l - 1))
+                };
+                (var[ax], 0.0, if l > 1 { var[ay] } else { 0.0 })
+            }
+        };
+        let half = (a - c) / 2.0;
+        let root = (half * half + b * b).sqrt();
+        let (l1, l2) = (
+            ((a + c) / 2.0 + root).max(0.0),
+            ((a + c) / 2.0 - root).max(0.0),
+        );
+        let theta = 0.5 * (2.0 * b).atan2(a - c);
+        let (ct, st) = (theta.cos(), theta.sin());
+        (0..=48)
+            .map(|i| {
+                let t = i as f64 / 48.0 * std::f64::consts::TAU;
+                let (u, v) = (sigmas * l1.sqrt() * t.cos(), sigmas * l2.sqrt() * t.sin());
+                [centre[0] + ct * u - st * v, centre[1] + st * u + ct * v]
+            })
+            .collect()
+    }
+
+    /// Map position index of dataset sample `i`.
+    pub fn position_of(&self, i: usize) -> Option<usize> {
+        self.position.get(&i).copied()
+    }
+
     /// The `k` samples whose codes are nearest to `code` (Euclidean, in the full latent
     /// space), nearest first.
     pub fn nearest_codes(&self, code: &[f32], k: usize) -> Vec<usize> {

@@ -80,6 +80,8 @@ pub struct Settings {
     pub bottom_tab: BottomTab,
     pub show_frame_time: bool,
     pub color_by: ColorBy,
+    /// Draw every tenth point's posterior as a 1-sigma ellipse.
+    pub show_all_ellipses: bool,
     pub anomaly_score: crate::analysis::AnomalyScore,
     /// Samples scoring above this are counted (and listed first).
     pub anomaly_threshold: Option<f32>,
@@ -110,6 +112,7 @@ impl Default for Settings {
             bottom_tab: BottomTab::Interpolation,
             show_frame_time: true,
             color_by: ColorBy::Label,
+            show_all_ellipses: false,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
             anomaly_threshold: None,
         }

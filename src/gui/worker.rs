@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 pub enum DecodePurpose {
     Strip,
     Grid,
+    /// Samples from the selection's posterior.
+    Spread,
 }
 
 /// Work for the jobs thread.

@@ -86,6 +86,26 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .map(|c| map.project(c, &settings))
         .collect();
     let radius = settings.point_radius;
+    // Uncertainty: the selection's posterior at 1 and 2 sigma, and on demand every tenth point's.
+    let selection_ellipses: Vec<Vec<[f64; 2]>> = app
+        .session
+        .selection
+        .and_then(|i| map.position_of(i))
+        .map(|k| {
+            vec![
+                map.posterior_ellipse(k, &settings, 1.0),
+                map.posterior_ellipse(k, &settings, 2.0),
+            ]
+        })
+        .unwrap_or_default();
+    let all_ellipses: Vec<Vec<[f64; 2]>> = if settings.show_all_ellipses {
+        (0..map.coords.len())
+            .step_by(10)
+            .map(|k| map.posterior_ellipse(k, &settings, 1.0))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let labelled = data.labels().is_some();
     let response = Plot::new("latent-map")
         .data_aspect(1.0)
@@ -121,6 +141,21 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                         .radius(radius)
                         .color(Color32::from_rgb(r, gg, b))
                         .allow_hover(false),
+                );
+            }
+            for e in all_ellipses {
+                plot.line(
+                    Line::new("", PlotPoints::from(e))
+                        .color(Color32::from_white_alpha(40))
+                        .width(1.0),
+                );
+            }
+            for (k, e) in selection_ellipses.into_iter().enumerate() {
+                let alpha = if k == 0 { 220 } else { 120 };
+                plot.line(
+                    Line::new("", PlotPoints::from(e))
+                        .color(Color32::from_rgba_unmultiplied(255, 230, 0, alpha))
+                        .width(1.5),
                 );
             }
             if path.len() >= 2 {
@@ -308,6 +343,10 @@ fn controls_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) 
         }
         ui.separator();
         ui.add(egui::Slider::new(&mut app.settings.point_radius, 0.5..=5.0).text("point size"));
+        ui.checkbox(&mut app.settings.show_all_ellipses, "uncertainty ellipses")
+            .on_hover_text(
+                "Every tenth point's posterior at 1 sigma (the selection's is always drawn)",
+            );
         let _ = commands;
     });
 }

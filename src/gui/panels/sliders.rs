@@ -59,6 +59,12 @@ fn selection_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
             .unwrap_or_default();
         ui.label(format!("sample {i} ({}){label}", data.split_of(i).as_str()));
     }
+    if let Some(tex) = app.session.spread.texture(&ctx, "spread") {
+        let size = super::fit_size(tex, egui::vec2(ui.available_width().min(280.0), 40.0));
+        ui.add(egui::Image::from_texture((tex.id(), size)))
+            .on_hover_text("Decoded samples z ~ q(z|x): how uncertain this sample's code is");
+        ui.small("samples from its posterior q(z|x)");
+    }
     if let Some((recon, kl)) = app.session.selection_scores {
         ui.label(format!("reconstruction error {recon:.2}, KL {kl:.2}"));
     }
