@@ -27,6 +27,26 @@ pub fn strip(values: &[f32], shape: ImageShape, scale: u32) -> Result<DynamicIma
 
 /// Images laid out `columns` to a row, with a dark gap between tiles.
 pub fn grid(values: &[f32], shape: ImageShape, columns: usize, scale: u32) -> Result<DynamicImage> {
+    layout(values, shape, columns, scale, TILE_GAP)
+}
+
+/// Images laid out `columns` to a row with no gap: a seamless mosaic (the decoded manifold).
+pub fn mosaic(
+    values: &[f32],
+    shape: ImageShape,
+    columns: usize,
+    scale: u32,
+) -> Result<DynamicImage> {
+    layout(values, shape, columns, scale, 0)
+}
+
+fn layout(
+    values: &[f32],
+    shape: ImageShape,
+    columns: usize,
+    scale: u32,
+    tile_gap: u32,
+) -> Result<DynamicImage> {
     let d = shape.len();
     if d == 0 || values.is_empty() || !values.len().is_multiple_of(d) {
         return Err(Error::InvalidArgument(format!(
@@ -43,7 +63,7 @@ pub fn grid(values: &[f32], shape: ImageShape, columns: usize, scale: u32) -> Re
     let cols = columns.clamp(1, n);
     let rows = n.div_ceil(cols);
     let (tw, th) = (shape.width as u32 * scale, shape.height as u32 * scale);
-    let gap = if n > 1 { TILE_GAP } else { 0 };
+    let gap = if n > 1 { tile_gap } else { 0 };
     let width = cols as u32 * tw + (cols as u32 - 1) * gap;
     let height = rows as u32 * th + (rows as u32 - 1) * gap;
     if (width as u64) * (height as u64) > 1 << 28 {

@@ -715,3 +715,40 @@ fn the_selection_shows_its_uncertainty_as_an_ellipse_and_decoded_samples() {
         / 784.0;
     assert!(diff < 0.2, "mean pixel difference {diff}");
 }
+
+#[test]
+fn the_decoded_background_covers_the_view_with_the_decoder_output() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    h.state_mut().settings.show_manifold = true;
+    h.state_mut().settings.show_prior = true;
+    step_until(&mut h, "the mosaic", |a| {
+        a.session.manifold.count() == 256 && a.session.manifold_bounds.is_some()
+    });
+    let app = h.state();
+    let b = app.session.manifold_bounds.unwrap();
+    assert!(b[2] > b[0] && b[3] > b[1]);
+    // The top-left tile is the decoding of the top-left cell's centre.
+    let (x, y) = (b[0] + (b[2] - b[0]) / 32.0, b[3] - (b[3] - b[1]) / 32.0);
+    let code = app
+        .session
+        .map
+        .unproject([x, y], &app.session.probe, &app.settings);
+    let expect = app.session.model.as_ref().unwrap().decode(&code).unwrap();
+    let got = app.session.manifold.frame(0).unwrap();
+    let worst = got
+        .iter()
+        .zip(&expect)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "{worst}");
+    // The view did not run away (the mosaic must not push the plot's bounds).
+    for _ in 0..10 {
+        h.step();
+    }
+    let b2 = h.state().session.manifold_bounds.unwrap();
+    assert!(
+        (b2[2] - b2[0]) < 2.0 * (b[2] - b[0]) + 1e-9,
+        "{b:?} -> {b2:?}"
+    );
+}

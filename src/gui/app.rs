@@ -109,6 +109,9 @@ pub struct Anomalies {
 /// While training, scores are refreshed at most this often (scoring competes for the cores).
 const RESCORE_WHILE_TRAINING: Duration = Duration::from_secs(3);
 
+/// Tiles per side of the decoded grid behind the map.
+pub const MANIFOLD_TILES: usize = 16;
+
 /// How many samples of the selection's posterior are decoded.
 pub const SPREAD_SAMPLES: usize = 8;
 
@@ -144,6 +147,11 @@ pub struct Session {
     pub selection_images: ImageView,
     /// Reconstruction error and KL of the selected sample.
     pub selection_scores: Option<(f32, f32)>,
+    /// The decoded grid behind the map, and the plot bounds it was decoded for.
+    pub manifold: ImageView,
+    pub manifold_bounds: Option<[f64; 4]>,
+    manifold_asked: Option<[f64; 4]>,
+    manifold_generation: u64,
     /// Decoded samples z ~ q(z|x) of the selection: how uncertain its code is.
     pub spread: ImageView,
     spread_generation: u64,
@@ -407,6 +415,12 @@ impl ExplorerApp {
                     DecodePurpose::Strip if generation == self.session.interp.generation => {
                         self.session.interp.strip.set_strip(images, shape);
                     }
+                    DecodePurpose::Manifold if generation == self.session.manifold_generation => {
+                        self.session
+                            .manifold
+                            .set_tiles(images, shape, MANIFOLD_TILES);
+                        self.session.manifold_bounds = self.session.manifold_asked;
+                    }
                     DecodePurpose::Spread if generation == self.session.spread_generation => {
                         self.session.spread.set_strip(images, shape);
                     }
@@ -629,6 +643,7 @@ impl ExplorerApp {
     /// Everything decoded from the model is stale: redo the preview, strip and grid.
     fn after_model_change(&mut self) {
         self.session.preview.invalidate();
+        self.session.manifold_asked = None;
         self.refresh_selection_images();
         if self.session.interp.anchors.len() >= 2 {
             self.apply(Command::RebuildStrip);
@@ -645,6 +660,34 @@ impl ExplorerApp {
     /// The map's code for sample `i` of the dataset, if it is on the map.
     pub fn code_of(&self, i: usize) -> Option<Vec<f32>> {
         self.session.map.code_of(i)
+    }
+
+    /// Asks the worker to decode a grid covering the map's current view (x0, y0, x1, y1),
+    /// unless that view is already decoded or on its way.
+    pub fn request_manifold(&mut self, bounds: [f64; 4]) {
+        let s = &mut self.session;
+        if s.manifold_asked == Some(bounds) {
+            return;
+        }
+        let Some(model) = s.model.clone() else { return };
+        let n = MANIFOLD_TILES;
+        let mut codes = Vec::with_capacity(n * n * model.latent());
+        // Rows from the top of the view down, so the grid reads like the map.
+        for row in 0..n {
+            for col in 0..n {
+                let x = bounds[0] + (col as f64 + 0.5) / n as f64 * (bounds[2] - bounds[0]);
+                let y = bounds[3] - (row as f64 + 0.5) / n as f64 * (bounds[3] - bounds[1]);
+                codes.extend(s.map.unproject([x, y], &s.probe, &self.settings));
+            }
+        }
+        s.manifold_asked = Some(bounds);
+        s.manifold_generation += 1;
+        self.jobs.submit(Job::Decode {
+            purpose: DecodePurpose::Manifold,
+            generation: s.manifold_generation,
+            model,
+            codes,
+        });
     }
 
     /// Asks for anomaly scores when something shows them and they are missing or stale.

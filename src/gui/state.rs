@@ -82,6 +82,10 @@ pub struct Settings {
     pub color_by: ColorBy,
     /// Draw every tenth point's posterior as a 1-sigma ellipse.
     pub show_all_ellipses: bool,
+    /// Fill the map's background with images decoded on a grid (following zoom and pan).
+    pub show_manifold: bool,
+    /// Draw the prior's 1, 2 and 3 sigma circles: where the decoder was trained to be good.
+    pub show_prior: bool,
     pub anomaly_score: crate::analysis::AnomalyScore,
     /// Samples scoring above this are counted (and listed first).
     pub anomaly_threshold: Option<f32>,
@@ -113,6 +117,8 @@ impl Default for Settings {
             show_frame_time: true,
             color_by: ColorBy::Label,
             show_all_ellipses: false,
+            show_manifold: false,
+            show_prior: false,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
             anomaly_threshold: None,
         }

@@ -15,6 +15,8 @@ pub struct ImageView {
     code: Vec<f32>,
     texture: Option<TextureHandle>,
     dirty: bool,
+    /// Tiles touch (the manifold mosaic) instead of being separated by a gap.
+    gapless: bool,
     /// Bumped at every change, so tests and callers can tell pictures apart.
     pub version: u64,
 }
@@ -39,6 +41,12 @@ impl ImageView {
     }
 
     pub fn set_grid(&mut self, values: Vec<f32>, shape: ImageShape, columns: usize) {
+        self.set(values, shape, columns);
+    }
+
+    /// Images as tiles without gaps, `columns` to a row (a seamless mosaic).
+    pub fn set_tiles(&mut self, values: Vec<f32>, shape: ImageShape, columns: usize) {
+        self.gapless = true;
         self.set(values, shape, columns);
     }
 
@@ -84,6 +92,9 @@ impl ImageView {
     /// The picture at an integer scale, as the PNG export writes it.
     pub fn picture(&self, scale: u32) -> Option<image::DynamicImage> {
         let shape = self.shape?;
+        if self.gapless {
+            return render::mosaic(&self.values, shape, self.columns, scale).ok();
+        }
         render::grid(&self.values, shape, self.columns, scale).ok()
     }
 

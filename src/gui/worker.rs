@@ -19,6 +19,8 @@ pub enum DecodePurpose {
     Grid,
     /// Samples from the selection's posterior.
     Spread,
+    /// The decoded grid behind the map.
+    Manifold,
 }
 
 /// Work for the jobs thread.

@@ -6,7 +6,7 @@ use crate::gui::app::{Command, ExplorerApp};
 use crate::gui::map_view::class_colour;
 use crate::gui::state::{ColorBy, Projection};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Legend, Line, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Text};
+use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points, Text};
 
 /// Screen distance (points) within which a click or hover hits a sample.
 const HIT_RADIUS: f64 = 6.0;
@@ -86,6 +86,34 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .map(|c| map.project(c, &settings))
         .collect();
     let radius = settings.point_radius;
+    // The decoded manifold behind the points, and the prior's sigma circles.
+    let ctx = ui.ctx().clone();
+    let manifold_bounds = app.session.manifold_bounds;
+    let manifold_texture = if settings.show_manifold {
+        app.session
+            .manifold
+            .texture(&ctx, "manifold")
+            .map(|t| t.id())
+    } else {
+        None
+    };
+    let map = &app.session.map;
+    let prior_rings: Vec<Vec<[f64; 2]>> = if settings.show_prior {
+        let centre = map.project(&vec![0.0; model.latent()], &settings);
+        [1.0, 2.0, 3.0]
+            .iter()
+            .map(|r| {
+                (0..=64)
+                    .map(|i| {
+                        let t = i as f64 / 64.0 * std::f64::consts::TAU;
+                        [centre[0] + r * t.cos(), centre[1] + r * t.sin()]
+                    })
+                    .collect()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Uncertainty: the selection's posterior at 1 and 2 sigma, and on demand every tenth point's.
     let selection_ellipses: Vec<Vec<[f64; 2]>> = app
         .session
@@ -116,6 +144,25 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .x_axis_label(axis_name(&settings, model.latent(), 0))
         .y_axis_label(axis_name(&settings, model.latent(), 1))
         .show(ui, |plot| {
+            // The mosaic covers the view it was decoded for; letting it push the auto-bounds
+            // would zoom out, decode a larger view, and zoom out again.
+            if manifold_texture.is_some() {
+                plot.set_auto_bounds(false);
+            }
+            if let (Some(id), Some(b)) = (manifold_texture, manifold_bounds) {
+                let centre = PlotPoint::new((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
+                let size = egui::vec2((b[2] - b[0]) as f32, (b[3] - b[1]) as f32);
+                plot.image(
+                    PlotImage::new("", id, centre, size).tint(Color32::from_white_alpha(170)),
+                );
+            }
+            for ring in &prior_rings {
+                plot.line(
+                    Line::new("", PlotPoints::from(ring.clone()))
+                        .color(Color32::from_rgba_unmultiplied(255, 255, 255, 90))
+                        .style(egui_plot::LineStyle::dashed_loose()),
+                );
+            }
             if let Some(bands) = score_groups {
                 for (name, colour, pts) in bands {
                     plot.points(
@@ -193,9 +240,15 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                         .color(Color32::WHITE),
                 );
             }
-            (plot.pointer_coordinate(), plot.transform().dpos_dvalue())
+            let b = plot.plot_bounds();
+            let view = [b.min()[0], b.min()[1], b.max()[0], b.max()[1]];
+            (
+                plot.pointer_coordinate(),
+                plot.transform().dpos_dvalue(),
+                view,
+            )
         });
-    let (pointer, dpos_dvalue) = response.inner;
+    let (pointer, dpos_dvalue, view) = response.inner;
     let transform = response.transform;
     let scale = [dpos_dvalue[0].abs(), dpos_dvalue[1].abs()];
     if let Some(p) = probe_pos {
@@ -204,6 +257,9 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     }
     ui.data_mut(|d| d.insert_temp(probe_drag_id, dragging_probe));
     app.session.map_screen = Some(transform);
+    if app.settings.show_manifold {
+        app.request_manifold(view);
+    }
 
     let map = &app.session.map;
     if dragging_probe {
@@ -295,7 +351,7 @@ fn hover_preview(
 
 fn controls_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     let latent = app.latent();
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         ui.strong("Latent map");
         if let Some(d) = &app.session.data {
             ui.label(format!(
@@ -343,6 +399,10 @@ fn controls_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) 
         }
         ui.separator();
         ui.add(egui::Slider::new(&mut app.settings.point_radius, 0.5..=5.0).text("point size"));
+        ui.checkbox(&mut app.settings.show_manifold, "decoded background")
+            .on_hover_text("Fill the map with images decoded on a grid; follows zoom and pan");
+        ui.checkbox(&mut app.settings.show_prior, "prior circles")
+            .on_hover_text("The prior's 1, 2 and 3 sigma circles: data outside them decodes from regions the decoder rarely saw");
         ui.checkbox(&mut app.settings.show_all_ellipses, "uncertainty ellipses")
             .on_hover_text(
                 "Every tenth point's posterior at 1 sigma (the selection's is always drawn)",
