@@ -50,9 +50,9 @@ pub fn training_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Comman
                         )
                     });
                     super::grid_row(ui, "seed", |ui| ui.add(egui::DragValue::new(&mut t.seed)));
-                    super::grid_row(ui, "beta schedule", |ui| {
-                        beta_schedule_ui(ui, &mut t.beta_schedule)
-                    });
+                    let label = ui.label("beta schedule");
+                    beta_schedule_ui(ui, &mut t.beta_schedule, label.id);
+                    ui.end_row();
                 });
             });
             ui.horizontal(|ui| {
@@ -144,7 +144,7 @@ fn loss_plot_ui(app: &mut ExplorerApp, ui: &mut Ui) {
         });
 }
 
-fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule) -> egui::Response {
+fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule, label: egui::Id) -> egui::Response {
     let name = match schedule {
         BetaSchedule::Constant => "constant",
         BetaSchedule::LinearWarmup { .. } => "linear warm-up",
@@ -173,7 +173,9 @@ fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule) -> egui::Response 
                 {
                     *schedule = BetaSchedule::Cyclical { epochs: 2.0 };
                 }
-            });
+            })
+            .response
+            .labelled_by(label);
         match schedule {
             BetaSchedule::LinearWarmup { epochs } | BetaSchedule::Cyclical { epochs } => {
                 ui.add(
@@ -182,6 +184,7 @@ fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule) -> egui::Response 
                         .speed(0.1)
                         .suffix(" epochs"),
                 )
+                .labelled_by(label)
                 .on_hover_text("warm-up length, or the period of a cycle");
             }
             BetaSchedule::Constant => {}
