@@ -26,11 +26,11 @@ shot() { sleep "${2:-0.6}"; import -window root -crop 1400x900+0+0 "$out/$1"; ec
 click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep 0.3; }
 
 # 1. The map of the bundled latent-2 model, hovering a point.
-xdotool mousemove 571 337
+xdotool mousemove 571 357
 shot map.png 1
 
 # 2. Select that sample; drag the first slider; the preview follows.
-click 571 337
+click 571 357
 xdotool mousemove 1124 368; sleep 0.2; xdotool mousedown 1; sleep 0.2
 for x in 1135 1150 1165 1180 1195; do xdotool mousemove "$x" 368; sleep 0.1; done
 xdotool mouseup 1
@@ -39,7 +39,7 @@ shot sliders.png
 
 # 3. Interpolation: the selection as anchor A, an orange "1" as anchor B.
 click 499 847
-click 898 306
+click 898 327
 click 499 847
 xdotool mousemove 200 880
 shot interpolation.png 1
@@ -59,8 +59,8 @@ click 656 668
 
 # 6. Training in progress: loss curves and the map reorganising as it trains.
 click 384 636
-click 47 625
+click 47 649
 xdotool mousemove 200 880
 shot training.png 8
-click 105 625
+click 105 649
 sleep 1
