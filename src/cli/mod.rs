@@ -36,6 +36,8 @@ pub enum Command {
     Reconstruct(ReconstructArgs),
     /// Rank samples by how badly the model explains them: CSV of all, PNG grid of the top.
     Anomalies(AnomaliesArgs),
+    /// Hide part of a sample and fill it in: PNG of original, masked and completed.
+    Inpaint(InpaintArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -209,6 +211,27 @@ pub struct AnomaliesArgs {
     pub draws: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct InpaintArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// PNG: original, masked and completed, side by side (a row per sample).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Dataset indices to fill in (default: the first 8 of the test split).
+    #[arg(long, value_delimiter = ',')]
+    pub indices: Vec<usize>,
+    /// What to hide: left, right, top, bottom, random:FRACTION or rect:TOP,LEFT,H,W.
+    #[arg(long, default_value = "bottom")]
+    pub hide: crate::analysis::MaskKind,
+    #[arg(long, default_value_t = 20)]
+    pub iterations: usize,
     #[arg(long, default_value_t = 2)]
     pub scale: u32,
 }

@@ -263,6 +263,25 @@ impl Model {
         Ok(codes)
     }
 
+    /// Posterior parameters of images given as values in [0, 1] (row-major [n, D]).
+    pub fn encode_values(&self, values: &[f32]) -> Result<Codes> {
+        let d = self.config.input.len();
+        if values.is_empty() || values.len() % d != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "images must be a non-empty multiple of {d} values, got {}",
+                values.len()
+            )));
+        }
+        let n = values.len() / d;
+        let x = Tensor::from_slice(values, (n, d), &self.device)?;
+        let (m, lv) = self.vae.encode(&x)?;
+        Ok(Codes {
+            latent: self.latent(),
+            mean: m.flatten_all()?.to_vec1::<f32>()?,
+            logvar: lv.flatten_all()?.to_vec1::<f32>()?,
+        })
+    }
+
     /// Decodes codes (row-major [n, latent]) to images in [0, 1], row-major [n, D].
     pub fn decode(&self, z: &[f32]) -> Result<Vec<f32>> {
         let l = self.latent();
