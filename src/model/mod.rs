@@ -266,7 +266,7 @@ impl Model {
     /// Posterior parameters of images given as values in [0, 1] (row-major [n, D]).
     pub fn encode_values(&self, values: &[f32]) -> Result<Codes> {
         let d = self.config.input.len();
-        if values.is_empty() || values.len() % d != 0 {
+        if values.is_empty() || !values.len().is_multiple_of(d) {
             return Err(Error::InvalidArgument(format!(
                 "images must be a non-empty multiple of {d} values, got {}",
                 values.len()
