@@ -752,3 +752,28 @@ fn the_decoded_background_covers_the_view_with_the_decoder_output() {
         "{b:?} -> {b2:?}"
     );
 }
+
+#[test]
+fn the_missing_data_tab_fills_in_the_selection() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let i = h.state().session.map.indices[7];
+    h.state_mut().apply(Command::Select(i));
+    h.get_by_label("Missing data").click();
+    h.step();
+    h.step();
+    h.get_by_label("Fill in the selection").click();
+    h.step();
+    h.step();
+    let app = h.state();
+    let f = &app.session.filled;
+    assert_eq!(f.sample, Some(i));
+    assert_eq!(f.images.count(), 3);
+    assert_eq!(f.path.len(), app.settings.inpaint_iterations);
+    let (fill, mean) = f.errors.unwrap();
+    assert!(fill.is_finite() && mean.is_finite() && fill > 0.0);
+    // The seen half of the completion is the original's.
+    let (orig, done) = (f.images.frame(0).unwrap(), f.images.frame(2).unwrap());
+    assert_eq!(&orig[..392], &done[..392]);
+    h.get_by_label_contains("mean absolute error on the hidden pixels");
+}

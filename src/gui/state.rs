@@ -54,6 +54,7 @@ pub enum BottomTab {
     Interpolation,
     Generate,
     Anomalies,
+    MissingData,
     Export,
 }
 
@@ -86,6 +87,9 @@ pub struct Settings {
     pub show_manifold: bool,
     /// Draw the prior's 1, 2 and 3 sigma circles: where the decoder was trained to be good.
     pub show_prior: bool,
+    /// What the Missing data tab hides.
+    pub inpaint_mask: crate::analysis::MaskKind,
+    pub inpaint_iterations: usize,
     pub anomaly_score: crate::analysis::AnomalyScore,
     /// Samples scoring above this are counted (and listed first).
     pub anomaly_threshold: Option<f32>,
@@ -119,6 +123,8 @@ impl Default for Settings {
             show_all_ellipses: false,
             show_manifold: false,
             show_prior: false,
+            inpaint_mask: crate::analysis::MaskKind::BottomHalf,
+            inpaint_iterations: 20,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
             anomaly_threshold: None,
         }

@@ -85,6 +85,17 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .iter()
         .map(|c| map.project(c, &settings))
         .collect();
+    let fill_path: Vec<[f64; 2]> =
+        if settings.bottom_tab == crate::gui::state::BottomTab::MissingData {
+            app.session
+                .filled
+                .path
+                .iter()
+                .map(|c| map.project(c, &settings))
+                .collect()
+        } else {
+            Vec::new()
+        };
     let radius = settings.point_radius;
     // The decoded manifold behind the points, and the prior's sigma circles.
     let ctx = ui.ctx().clone();
@@ -203,6 +214,13 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                     Line::new("", PlotPoints::from(e))
                         .color(Color32::from_rgba_unmultiplied(255, 230, 0, alpha))
                         .width(1.5),
+                );
+            }
+            if fill_path.len() >= 2 {
+                plot.line(
+                    Line::new("", PlotPoints::from(fill_path))
+                        .color(Color32::WHITE)
+                        .width(2.0),
                 );
             }
             if path.len() >= 2 {

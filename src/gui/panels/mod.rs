@@ -7,6 +7,7 @@ pub mod export;
 pub mod generate;
 pub mod interpolation;
 pub mod map;
+pub mod missing_data;
 pub mod model;
 pub mod sliders;
 pub mod training;
@@ -72,6 +73,7 @@ pub fn bottom_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
         ui.selectable_value(tab, BottomTab::Interpolation, "Interpolation");
         ui.selectable_value(tab, BottomTab::Generate, "Generate");
         ui.selectable_value(tab, BottomTab::Anomalies, "Anomalies");
+        ui.selectable_value(tab, BottomTab::MissingData, "Missing data");
         ui.selectable_value(tab, BottomTab::Export, "Export");
     });
     ui.separator();
@@ -79,6 +81,7 @@ pub fn bottom_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
         BottomTab::Interpolation => interpolation::interpolation_ui(app, ui, commands),
         BottomTab::Generate => generate::generate_ui(app, ui, commands),
         BottomTab::Anomalies => anomalies::anomalies_ui(app, ui, commands),
+        BottomTab::MissingData => missing_data::missing_data_ui(app, ui, commands),
         BottomTab::Export => export::export_ui(app, ui, commands),
     }
 }
