@@ -777,3 +777,33 @@ fn the_missing_data_tab_fills_in_the_selection() {
     assert_eq!(&orig[..392], &done[..392]);
     h.get_by_label_contains("mean absolute error on the hidden pixels");
 }
+
+#[test]
+fn the_training_timeline_replays_how_the_map_organised() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let before = h.state().session.map.coords.clone();
+    h.get_by_label("Start").click();
+    step_until(&mut h, "three snapshots", |a| a.session.timeline.len() >= 3);
+    h.get_by_label("Stop").click();
+    step_until(&mut h, "the stop", |a| !a.is_training());
+    h.step();
+    let n = h.state().session.timeline.len();
+    let live = h.state().session.map.coords.clone();
+    assert_ne!(live, before, "training moved the points");
+    // Show the first frame: the map draws that frame's codes.
+    h.state_mut().apply(Command::ShowTimeline(Some(0)));
+    h.step();
+    let app = h.state();
+    let first = &app.session.timeline[0].codes;
+    assert_eq!(
+        app.session.map.coords[5],
+        [first.mean[10] as f64, first.mean[11] as f64]
+    );
+    h.get_by_label("Live");
+    // Back to live.
+    h.state_mut().apply(Command::ShowTimeline(None));
+    h.step();
+    assert_eq!(h.state().session.timeline_shown, None);
+    assert!(h.state().session.timeline.len() >= n);
+}

@@ -132,6 +132,17 @@ pub struct FilledIn {
     pub path: Vec<Vec<f32>>,
 }
 
+/// The map as training left it at one moment: the replayable history of a run.
+pub struct TimelineFrame {
+    pub step: usize,
+    pub epoch: usize,
+    pub codes: crate::model::Codes,
+}
+
+/// The most frames a run keeps; past it every other frame is dropped, so a long run keeps an
+/// even sample of its history in bounded memory.
+pub const TIMELINE_FRAMES: usize = 60;
+
 /// Samples from the prior.
 #[derive(Default)]
 pub struct Generated {
@@ -179,6 +190,11 @@ pub struct Session {
     pub anomalies: Anomalies,
     pub filled: FilledIn,
     pub training: TrainingView,
+    pub timeline: Vec<TimelineFrame>,
+    /// The frame shown on the map instead of the live codes, if replaying.
+    pub timeline_shown: Option<usize>,
+    /// The live codes while a past frame is shown.
+    live_codes: Option<crate::model::Codes>,
     pub notices: Vec<Notice>,
     pub loading: usize,
     /// Paths typed by the user (the fallback when no file dialog can be shown).
@@ -215,6 +231,8 @@ pub enum Command {
     RerollGrid,
     RebuildGrid,
     ReprojectMap,
+    /// Show a past frame of the training timeline on the map (None: the live codes).
+    ShowTimeline(Option<usize>),
     /// Hide part of the selected sample and fill it in.
     FillIn,
     DismissNotice(usize),
@@ -408,6 +426,10 @@ impl ExplorerApp {
                     self.session.map.encoding = false;
                     self.session.map.encode_secs = secs;
                     self.session.neighbours_for.clear();
+                    if self.session.timeline_shown.is_some() {
+                        self.session.live_codes = Some(codes);
+                        return;
+                    }
                     self.session.map.set_codes(codes, &self.settings);
                     if self.session.startup_secs.is_none() {
                         self.session.startup_secs = Some(self.started.elapsed().as_secs_f64());
@@ -486,6 +508,12 @@ impl ExplorerApp {
             Event::TrainSnapshot { model, codes } => {
                 self.session.model = Some(model);
                 if let Some(codes) = codes {
+                    self.record_timeline(&codes);
+                    if self.session.timeline_shown.is_some() {
+                        // Replaying: keep the new codes aside until "Live".
+                        self.session.live_codes = Some(codes);
+                        return;
+                    }
                     self.session.map.set_codes(codes, &self.settings);
                     // New codes: the scores and the neighbours are stale.
                     self.session.map.generation += 1;
@@ -610,6 +638,9 @@ impl ExplorerApp {
         self.session.history.clear();
         self.session.interp = Interpolation::default();
         self.session.anomalies = Anomalies::default();
+        self.session.timeline.clear();
+        self.session.timeline_shown = None;
+        self.session.live_codes = None;
         self.session.selection_images = ImageView::default();
         self.settings.dataset_path = Some(path.clone());
         self.session.data_path = Some(path);
@@ -958,9 +989,57 @@ impl ExplorerApp {
                 self.session.map.reproject(&settings);
             }
             Command::FillIn => self.fill_in(),
+            Command::ShowTimeline(frame) => self.show_timeline(frame),
             Command::DismissNotice(k) => {
                 if k < self.session.notices.len() {
                     self.session.notices.remove(k);
+                }
+            }
+        }
+    }
+
+    fn record_timeline(&mut self, codes: &crate::model::Codes) {
+        let t = &self.session.training;
+        let (step, epoch) = t
+            .last_step
+            .as_ref()
+            .map(|s| (s.global_step, s.epoch))
+            .unwrap_or((0, 0));
+        let tl = &mut self.session.timeline;
+        tl.push(TimelineFrame {
+            step,
+            epoch,
+            codes: crate::model::Codes {
+                latent: codes.latent,
+                mean: codes.mean.clone(),
+                // The replay draws means only; the variances would double the memory.
+                logvar: vec![0.0; codes.mean.len()],
+            },
+        });
+        if tl.len() > TIMELINE_FRAMES {
+            let mut k = 0;
+            tl.retain(|_| {
+                k += 1;
+                k % 2 == 1
+            });
+        }
+    }
+
+    fn show_timeline(&mut self, frame: Option<usize>) {
+        let s = &mut self.session;
+        match frame.and_then(|k| s.timeline.get(k).map(|f| (k, f))) {
+            Some((k, f)) => {
+                if s.timeline_shown.is_none() {
+                    s.live_codes = s.map.codes.clone();
+                }
+                s.timeline_shown = Some(k);
+                let codes = f.codes.clone();
+                s.map.set_codes(codes, &self.settings);
+            }
+            None => {
+                s.timeline_shown = None;
+                if let Some(codes) = s.live_codes.take() {
+                    s.map.set_codes(codes, &self.settings);
                 }
             }
         }
@@ -1094,6 +1173,8 @@ impl ExplorerApp {
             return;
         }
         self.session.training = TrainingView::default();
+        self.apply(Command::ShowTimeline(None));
+        self.session.timeline.clear();
         match TrainerHandle::spawn(
             &model,
             data,

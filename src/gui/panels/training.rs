@@ -74,6 +74,7 @@ pub fn training_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Comman
                 }
             });
             progress_ui(app, ui);
+            timeline_ui(app, ui, commands);
             loss_plot_ui(app, ui);
             kl_bars_ui(app, ui);
         });
@@ -241,4 +242,29 @@ fn kl_bars_ui(app: &ExplorerApp, ui: &mut Ui) {
         .show(ui, |plot| {
             plot.bar_chart(BarChart::new("KL per dimension", bars))
         });
+}
+
+/// Replays how the map organised during the run: a scrubber over the snapshots taken while
+/// training (about one a second, thinned to an even sample on long runs).
+fn timeline_ui(app: &ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    let tl = &app.session.timeline;
+    if tl.len() < 2 {
+        return;
+    }
+    let mut k = app.session.timeline_shown.unwrap_or(tl.len() - 1);
+    ui.horizontal(|ui| {
+        let label = ui.label("map timeline");
+        let f = &tl[k.min(tl.len() - 1)];
+        let changed = ui
+            .add(egui::Slider::new(&mut k, 0..=tl.len() - 1).show_value(false))
+            .labelled_by(label.id)
+            .changed();
+        ui.label(format!("step {} (epoch {})", f.step, f.epoch));
+        if changed {
+            commands.push(Command::ShowTimeline(Some(k)));
+        }
+        if app.session.timeline_shown.is_some() && ui.button("Live").clicked() {
+            commands.push(Command::ShowTimeline(None));
+        }
+    });
 }
