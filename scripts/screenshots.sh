@@ -31,8 +31,9 @@ shot map.png 1
 
 # 2. Select that sample; drag the first slider; the preview follows.
 click 571 357
-xdotool mousemove 1124 368; sleep 0.2; xdotool mousedown 1; sleep 0.2
-for x in 1135 1150 1165 1180 1195; do xdotool mousemove "$x" 368; sleep 0.1; done
+# A press on the rail moves the handle there; then drag a little further.
+xdotool mousemove 1170 368; sleep 0.2; xdotool mousedown 1; sleep 0.2
+for x in 1175 1180 1185; do xdotool mousemove "$x" 368; sleep 0.1; done
 xdotool mouseup 1
 xdotool mousemove 200 880
 shot sliders.png
