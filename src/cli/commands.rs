@@ -245,6 +245,21 @@ fn encode_cmd(a: EncodeArgs) -> Result<()> {
     Ok(())
 }
 
+/// The indices asked for, or else the first `n` held-out samples (the first `n` of all when the
+/// dataset has no held-out split).
+fn chosen_or_first_held_out(data: &Dataset, asked: &[usize], n: usize) -> Vec<usize> {
+    if !asked.is_empty() {
+        return asked.to_vec();
+    }
+    let test = data.indices(Split::Test);
+    let pool = if test.is_empty() {
+        (0..data.len()).collect()
+    } else {
+        test
+    };
+    pool.into_iter().take(n).collect()
+}
+
 fn check_scale(scale: u32) -> Result<()> {
     if !(1..=64).contains(&scale) {
         return Err(Error::InvalidArgument(format!(
@@ -321,17 +336,7 @@ fn reconstruct_cmd(a: ReconstructArgs) -> Result<()> {
     check_scale(a.scale)?;
     let data = load_data(&a.data)?;
     let model = load_model(&a.model)?;
-    let indices: Vec<usize> = if a.indices.is_empty() {
-        let test = data.indices(Split::Test);
-        let pool = if test.is_empty() {
-            (0..data.len()).collect()
-        } else {
-            test
-        };
-        pool.into_iter().take(a.count.clamp(1, 1024)).collect()
-    } else {
-        a.indices.clone()
-    };
+    let indices = chosen_or_first_held_out(&data, &a.indices, a.count.clamp(1, 1024));
     for &i in &indices {
         check_index(&data, i)?;
     }
@@ -417,17 +422,7 @@ fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
     let data = load_data(&a.data)?;
     let model = load_model(&a.model)?;
     model.check_fits(&data)?;
-    let indices: Vec<usize> = if a.indices.is_empty() {
-        let test = data.indices(Split::Test);
-        let pool = if test.is_empty() {
-            (0..data.len()).collect()
-        } else {
-            test
-        };
-        pool.into_iter().take(8).collect()
-    } else {
-        a.indices.clone()
-    };
+    let indices = chosen_or_first_held_out(&data, &a.indices, 8);
     for &i in &indices {
         check_index(&data, i)?;
     }
