@@ -807,3 +807,47 @@ fn the_training_timeline_replays_how_the_map_organised() {
     assert_eq!(h.state().session.timeline_shown, None);
     assert!(h.state().session.timeline.len() >= n);
 }
+
+#[test]
+fn an_attribute_vector_is_the_difference_of_class_means_and_moves_the_code() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    h.state_mut()
+        .apply(Command::MakeAttribute { plus: 7, minus: 1 });
+    h.step();
+    let app = h.state();
+    let attrs = app.attributes_for_model();
+    assert_eq!(attrs.len(), 1);
+    let a = &app.settings.attributes[attrs[0]];
+    assert_eq!(a.name, "7 minus 1");
+    let data = app.session.data.as_ref().unwrap();
+    let map = &app.session.map;
+    let mean = |c: u16| {
+        let ks: Vec<usize> = (0..map.indices.len())
+            .filter(|&k| data.label(map.indices[k]) == Some(c))
+            .collect();
+        let codes = map.codes.as_ref().unwrap();
+        (0..2)
+            .map(|d| ks.iter().map(|&k| codes.mean_of(k)[d]).sum::<f32>() / ks.len() as f32)
+            .collect::<Vec<_>>()
+    };
+    let (m7, m1) = (mean(7), mean(1));
+    for d in 0..2 {
+        assert!((a.vector[d] - (m7[d] - m1[d])).abs() < 1e-4);
+    }
+    // Adding the attribute to the code of a "1" moves it by the vector.
+    let before = app.session.probe.clone();
+    let v = a.vector.clone();
+    h.state_mut().apply(Command::ApplyAttribute {
+        k: attrs[0],
+        amount: 1.0,
+    });
+    let after = h.state().session.probe.clone();
+    for d in 0..2 {
+        assert!((after[d] - before[d] - v[d]).abs() < 1e-5);
+    }
+    // It is part of the saved settings.
+    let saved = serde_json::to_string(&h.state().settings).unwrap();
+    assert!(saved.contains("7 minus 1"));
+    h.get_by_label("Attribute vectors");
+}

@@ -231,6 +231,17 @@ pub enum Command {
     RerollGrid,
     RebuildGrid,
     ReprojectMap,
+    /// Make an attribute vector: the mean code of class `plus` minus that of class `minus`.
+    MakeAttribute {
+        plus: u16,
+        minus: u16,
+    },
+    /// Add `amount` times attribute `k` to the probe.
+    ApplyAttribute {
+        k: usize,
+        amount: f32,
+    },
+    RemoveAttribute(usize),
     /// Show a past frame of the training timeline on the map (None: the live codes).
     ShowTimeline(Option<usize>),
     /// Hide part of the selected sample and fill it in.
@@ -989,6 +1000,21 @@ impl ExplorerApp {
                 self.session.map.reproject(&settings);
             }
             Command::FillIn => self.fill_in(),
+            Command::MakeAttribute { plus, minus } => self.make_attribute(plus, minus),
+            Command::ApplyAttribute { k, amount } => {
+                if let Some(a) = self.settings.attributes.get(k)
+                    && a.vector.len() == self.session.probe.len()
+                {
+                    for (p, v) in self.session.probe.iter_mut().zip(&a.vector) {
+                        *p += amount * v;
+                    }
+                }
+            }
+            Command::RemoveAttribute(k) => {
+                if k < self.settings.attributes.len() {
+                    self.settings.attributes.remove(k);
+                }
+            }
             Command::ShowTimeline(frame) => self.show_timeline(frame),
             Command::DismissNotice(k) => {
                 if k < self.session.notices.len() {
@@ -996,6 +1022,55 @@ impl ExplorerApp {
                 }
             }
         }
+    }
+
+    /// The attribute vectors that belong to the current model.
+    pub fn attributes_for_model(&self) -> Vec<usize> {
+        let latent = self.latent();
+        (0..self.settings.attributes.len())
+            .filter(|&k| {
+                let a = &self.settings.attributes[k];
+                a.vector.len() == latent && a.model == self.session.model_path
+            })
+            .collect()
+    }
+
+    fn make_attribute(&mut self, plus: u16, minus: u16) {
+        let (Some(data), Some(codes)) =
+            (self.session.data.clone(), self.session.map.codes.as_ref())
+        else {
+            return;
+        };
+        let l = codes.latent;
+        let mean_of = |class: u16| -> Option<Vec<f32>> {
+            let mut sum = vec![0f32; l];
+            let mut n = 0usize;
+            for (k, &i) in self.session.map.indices.iter().enumerate() {
+                if data.label(i) == Some(class) {
+                    for (s, v) in sum.iter_mut().zip(codes.mean_of(k)) {
+                        *s += v;
+                    }
+                    n += 1;
+                }
+            }
+            (n > 0).then(|| sum.into_iter().map(|s| s / n as f32).collect())
+        };
+        let (Some(a), Some(b)) = (mean_of(plus), mean_of(minus)) else {
+            self.error("both classes need samples on the map");
+            return;
+        };
+        let name = |c: u16| {
+            data.class_names()
+                .get(c as usize)
+                .cloned()
+                .unwrap_or_else(|| c.to_string())
+        };
+        let attribute = super::state::AttributeVector {
+            name: format!("{} minus {}", name(plus), name(minus)),
+            vector: a.iter().zip(&b).map(|(x, y)| x - y).collect(),
+            model: self.session.model_path.clone(),
+        };
+        self.settings.attributes.push(attribute);
     }
 
     fn record_timeline(&mut self, codes: &crate::model::Codes) {

@@ -47,6 +47,16 @@ pub enum ColorBy {
     AnomalyScore,
 }
 
+/// A direction in latent space with a name ("7 minus 1"): the difference of two groups' mean
+/// codes; adding it to a code adds that attribute. Kept per model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttributeVector {
+    pub name: String,
+    pub vector: Vec<f32>,
+    /// The model file it was made with (None: an unsaved model).
+    pub model: Option<PathBuf>,
+}
+
 /// The tab shown in the bottom panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BottomTab {
@@ -87,6 +97,8 @@ pub struct Settings {
     pub show_manifold: bool,
     /// Draw the prior's 1, 2 and 3 sigma circles: where the decoder was trained to be good.
     pub show_prior: bool,
+    /// Attribute vectors made so far (saved with the session).
+    pub attributes: Vec<AttributeVector>,
     /// What the Missing data tab hides.
     pub inpaint_mask: crate::analysis::MaskKind,
     pub inpaint_iterations: usize,
@@ -123,6 +135,7 @@ impl Default for Settings {
             show_all_ellipses: false,
             show_manifold: false,
             show_prior: false,
+            attributes: Vec::new(),
             inpaint_mask: crate::analysis::MaskKind::BottomHalf,
             inpaint_iterations: 20,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,

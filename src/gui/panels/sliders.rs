@@ -35,6 +35,7 @@ pub fn sliders_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
     if changed {
         commands.push(Command::SetProbe(probe));
     }
+    attributes_ui(app, ui, commands);
     neighbours_ui(app, ui, commands);
     ui.separator();
     selection_ui(app, ui, commands);
@@ -107,4 +108,67 @@ fn neighbours_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
             commands.push(Command::Select(i));
         }
     }
+}
+
+/// Attribute vectors: the difference of two classes' mean codes, applied to the current code
+/// with a named slider ("7 minus 1": drag to add more "7-ness").
+fn attributes_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    let Some(data) = app.session.data.clone() else {
+        return;
+    };
+    if data.labels().is_none() {
+        return;
+    }
+    egui::CollapsingHeader::new("Attribute vectors").show(ui, |ui| {
+        let names = data.class_names().to_vec();
+        let id = ui.make_persistent_id("attribute-classes");
+        let (mut plus, mut minus): (usize, usize) = ui.data(|d| {
+            d.get_temp(id)
+                .unwrap_or((7.min(names.len() - 1), 1.min(names.len() - 1)))
+        });
+        // One per row: side by side they would widen the panel.
+        ui.vertical(|ui| {
+            for (label, value) in [("class", &mut plus), ("minus class", &mut minus)] {
+                egui::ComboBox::from_label(label)
+                    .selected_text(names.get(*value).cloned().unwrap_or_default())
+                    .show_ui(ui, |ui| {
+                        for (k, n) in names.iter().enumerate() {
+                            ui.selectable_value(value, k, n);
+                        }
+                    });
+            }
+        });
+        ui.data_mut(|d| d.insert_temp(id, (plus, minus)));
+        if ui.button("Make attribute vector").clicked() && plus != minus {
+            commands.push(Command::MakeAttribute {
+                plus: plus as u16,
+                minus: minus as u16,
+            });
+        }
+        for k in app.attributes_for_model() {
+            let name = app.settings.attributes[k].name.clone();
+            let amount_id = ui.make_persistent_id(("attribute-amount", k));
+            let mut amount: f32 = ui.data(|d| d.get_temp(amount_id).unwrap_or(0.0));
+            let before = amount;
+            ui.horizontal(|ui| {
+                if ui
+                    .add(egui::Slider::new(&mut amount, -2.0..=2.0).text(&name))
+                    .changed()
+                {
+                    commands.push(Command::ApplyAttribute {
+                        k,
+                        amount: amount - before,
+                    });
+                }
+                if ui
+                    .small_button("Remove")
+                    .on_hover_text(format!("Remove {name}"))
+                    .clicked()
+                {
+                    commands.push(Command::RemoveAttribute(k));
+                }
+            });
+            ui.data_mut(|d| d.insert_temp(amount_id, amount));
+        }
+    });
 }
