@@ -189,6 +189,9 @@ pub struct Session {
     pub generated: Generated,
     pub anomalies: Anomalies,
     pub filled: FilledIn,
+    /// The selected sample, large, to drag a rectangle on (Missing data tab).
+    pub erase_canvas: ImageView,
+    pub erase_sample: Option<usize>,
     pub training: TrainingView,
     pub timeline: Vec<TimelineFrame>,
     /// The frame shown on the map instead of the live codes, if replaying.

@@ -57,6 +57,7 @@ pub fn missing_data_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Co
             }
         }
     });
+    rectangle_ui(app, ui, commands);
     let f = &mut app.session.filled;
     let Some(i) = f.sample else {
         ui.label("Select a sample, choose what to hide, and fill it in: the model completes the hidden pixels by encoding and decoding with the seen ones held fixed.");
@@ -73,4 +74,66 @@ pub fn missing_data_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Co
         ui.add(egui::Image::from_texture((tex.id(), size)));
         ui.small("original · hidden · filled in");
     }
+}
+
+/// The selected sample, large: drag a rectangle on it to hide that region and fill it in.
+fn rectangle_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
+    let (Some(i), Some(data)) = (app.session.selection, app.session.data.clone()) else {
+        return;
+    };
+    let shape = data.shape;
+    let ctx = ui.ctx().clone();
+    let view = &mut app.session.erase_canvas;
+    if view.count() != 1 || app.session.erase_sample != Some(i) {
+        view.set_single(data.image(i), shape, &[]);
+        app.session.erase_sample = Some(i);
+    }
+    let Some(tex) = view.texture(&ctx, "erase-canvas") else {
+        return;
+    };
+    let scale = 5.0;
+    let size = tex.size_vec2() * scale;
+    ui.horizontal(|ui| {
+        let response = ui
+            .add(egui::Image::from_texture((tex.id(), size)).sense(egui::Sense::drag()))
+            .on_hover_text("Drag a rectangle to hide that region; it is filled in when you let go");
+        let to_pixel = |p: egui::Pos2| {
+            let local = (p - response.rect.min) / scale;
+            (
+                (local.y.max(0.0) as usize).min(shape.height),
+                (local.x.max(0.0) as usize).min(shape.width),
+            )
+        };
+        let drag_id = ui.make_persistent_id("erase-drag");
+        if response.drag_started()
+            && let Some(p) = response.interact_pointer_pos()
+        {
+            ui.data_mut(|d| d.insert_temp(drag_id, p));
+        }
+        let start: Option<egui::Pos2> = ui.data(|d| d.get_temp(drag_id));
+        if let (Some(a), Some(b)) = (start, response.interact_pointer_pos()) {
+            if response.dragged() {
+                ui.painter().rect_stroke(
+                    egui::Rect::from_two_pos(a, b),
+                    0.0,
+                    egui::Stroke::new(2.0, egui::Color32::YELLOW),
+                    egui::StrokeKind::Inside,
+                );
+            }
+            if response.drag_stopped() {
+                let ((y0, x0), (y1, x1)) = (to_pixel(a), to_pixel(b));
+                let (top, left) = (y0.min(y1), x0.min(x1));
+                let (height, width) = (y0.abs_diff(y1).max(1), x0.abs_diff(x1).max(1));
+                app.settings.inpaint_mask = MaskKind::Rect {
+                    top,
+                    left,
+                    height,
+                    width,
+                };
+                ui.data_mut(|d| d.remove::<egui::Pos2>(drag_id));
+                commands.push(Command::FillIn);
+            }
+        }
+        ui.label("Drag on the sample to hide a rectangle of your own.");
+    });
 }
