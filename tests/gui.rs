@@ -851,3 +851,51 @@ fn an_attribute_vector_is_the_difference_of_class_means_and_moves_the_code() {
     assert!(saved.contains("7 minus 1"));
     h.get_by_label("Attribute vectors");
 }
+
+#[test]
+fn dragging_a_rectangle_on_the_sample_hides_it_and_fills_it_in() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    let i = h.state().session.map.indices[3];
+    h.state_mut().apply(Command::Select(i));
+    h.get_by_label("Missing data").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    // The canvas (28 px at 5x) sits just left of its caption.
+    let caption = h.get_by_label_contains("Drag on the sample").rect();
+    let (x1, yc) = (caption.min.x - 20.0, caption.center().y);
+    let (a, b) = (
+        egui::pos2(x1 - 110.0, yc - 50.0),
+        egui::pos2(x1 - 30.0, yc + 10.0),
+    );
+    h.event(Event::PointerMoved(a));
+    h.step();
+    h.event(Event::PointerButton {
+        pos: a,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::default(),
+    });
+    h.step();
+    for t in [0.3f32, 0.6, 1.0] {
+        h.event(Event::PointerMoved(a + (b - a) * t));
+        h.step();
+    }
+    h.event(Event::PointerButton {
+        pos: b,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::default(),
+    });
+    h.step();
+    h.step();
+    let app = h.state();
+    let latent_explorer::analysis::MaskKind::Rect { height, width, .. } = app.settings.inpaint_mask
+    else {
+        panic!("the mask is {:?}", app.settings.inpaint_mask);
+    };
+    assert!(height >= 8 && width >= 8, "{height}x{width}");
+    assert_eq!(app.session.filled.sample, Some(i));
+    assert!(app.session.filled.errors.is_some());
+}
