@@ -2,9 +2,11 @@
 //! clicking the map selects, sliders change the preview, training starts and stops,
 //! interpolation and exports work, and bad files are refused without losing anything.
 
+mod gui_support;
 use egui::{Event, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::step_until;
 use latent_explorer::gui::{
     AppOptions, Command, DialogPurpose, ExplorerApp, ExportKind, FileDialogs, NoticeKind,
 };
@@ -52,24 +54,6 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
                 },
             )
         })
-}
-
-/// Steps the window (letting background threads work) until `done` or the timeout.
-fn step_until(
-    h: &mut Harness<'static, ExplorerApp>,
-    what: &str,
-    done: impl Fn(&ExplorerApp) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
 }
 
 fn ready(h: &mut Harness<'static, ExplorerApp>) {

@@ -1,14 +1,15 @@
 //! Faults in the window's background threads and a desktop without file dialogs. A separate
 //! test binary, because the training fault is switched on through the environment.
 
+mod gui_support;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use gui_support::step_until;
 use latent_explorer::gui::{
     AppOptions, Command, DialogPurpose, ExplorerApp, FileDialogs, NoticeKind,
 };
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A desktop with no portal: every dialog "returns" at once with nothing.
 struct NoDialogs;
@@ -38,23 +39,6 @@ fn harness() -> Harness<'static, ExplorerApp> {
                 },
             )
         })
-}
-
-fn step_until(
-    h: &mut Harness<'static, ExplorerApp>,
-    what: &str,
-    done: impl Fn(&ExplorerApp) -> bool,
-) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
 }
 
 fn errors(app: &ExplorerApp) -> Vec<String> {

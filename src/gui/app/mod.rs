@@ -375,6 +375,14 @@ impl ExplorerApp {
         self.trainer.is_some()
     }
 
+    /// True (and says so) when a run is training: the model and data must not change under it.
+    fn refused_while_training(&mut self, action: &str) -> bool {
+        if self.is_training() {
+            self.error(format!("stop training before {action}"));
+        }
+        self.is_training()
+    }
+
     /// True while anything the window asked for is still being loaded or computed.
     pub fn is_busy(&self) -> bool {
         self.session.loading > 0 || self.session.map.encoding
@@ -411,8 +419,7 @@ impl ExplorerApp {
     }
 
     fn set_dataset(&mut self, data: Arc<Dataset>, path: PathBuf, secs: f64) {
-        if self.is_training() {
-            self.error("stop training before opening another dataset");
+        if self.refused_while_training("opening another dataset") {
             return;
         }
         let summary = data.summary();
@@ -441,8 +448,7 @@ impl ExplorerApp {
 
     /// Replaces the model unless it does not fit the dataset (then the old one stays).
     fn set_model(&mut self, model: Arc<Model>, path: Option<PathBuf>, unsaved: bool) {
-        if self.is_training() {
-            self.error("stop training before changing the model");
+        if self.refused_while_training("changing the model") {
             return;
         }
         if let Some(data) = &self.session.data
@@ -565,17 +571,13 @@ impl ExplorerApp {
                 self.events.ctx().clone(),
             ),
             Command::OpenDataset(path) => {
-                if self.is_training() {
-                    self.error("stop training before opening another dataset");
-                } else {
+                if !self.refused_while_training("opening another dataset") {
                     self.session.loading += 1;
                     self.jobs.submit(Job::LoadDataset(path));
                 }
             }
             Command::OpenModel(path) => {
-                if self.is_training() {
-                    self.error("stop training before opening another model");
-                } else {
+                if !self.refused_while_training("opening another model") {
                     self.session.loading += 1;
                     self.jobs.submit(Job::LoadModel(path));
                 }
@@ -725,8 +727,7 @@ impl ExplorerApp {
     }
 
     fn new_model(&mut self) {
-        if self.is_training() {
-            self.error("stop training before creating a model");
+        if self.refused_while_training("creating a model") {
             return;
         }
         let Some(data) = self.session.data.clone() else {
