@@ -18,6 +18,7 @@ pub mod cli;
 pub mod data;
 pub mod error;
 pub mod gui;
+pub mod kernels;
 pub mod latent;
 pub mod model;
 pub mod render;

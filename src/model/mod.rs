@@ -3,6 +3,7 @@
 
 mod checkpoint;
 mod config;
+mod fast_encode;
 mod fused_loss;
 mod vae;
 
@@ -248,6 +249,14 @@ impl Model {
     /// Posterior means and log-variances of the samples at `indices`, batched.
     pub fn encode(&self, data: &Dataset, indices: &[usize]) -> Result<Codes> {
         self.check_fits(data)?;
+        if !self.config.hidden.is_empty() {
+            let (mean, logvar) = fast_encode::FlatEncoder::from_model(self)?.encode(data, indices);
+            return Ok(Codes {
+                latent: self.latent(),
+                mean,
+                logvar,
+            });
+        }
         let mut buf = BatchBuffer::new();
         let mut codes = Codes {
             latent: self.latent(),

@@ -5,9 +5,11 @@
 
 mod control;
 mod fused;
+mod shard;
 
 pub use control::{RunState, TrainControl};
-pub use fused::{Adam, FusedVae, StepSums};
+pub use fused::{Adam, FusedVae};
+pub use shard::StepSums;
 
 use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
