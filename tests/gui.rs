@@ -111,7 +111,7 @@ fn starts_on_the_bundled_data_and_model_with_the_map_drawn() {
     assert_eq!(data.len(), 70_000);
     let model = app.session.model.as_ref().unwrap();
     assert_eq!(model.latent(), 2);
-    assert_eq!(app.session.map.coords.len(), 10_000);
+    assert_eq!(app.session.map.coords.len(), 70_000);
     assert!(app.session.startup_secs.unwrap() < 10.0);
     assert!(
         app.session
@@ -343,7 +343,7 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
         lines[0],
         "index,split,label,class,map_x,map_y,mean_0,mean_1,logvar_0,logvar_1"
     );
-    assert_eq!(lines.len(), 10_001);
+    assert_eq!(lines.len(), 70_001);
     assert!(
         h.state()
             .session
@@ -389,7 +389,7 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
         70_000,
         "MNIST is still loaded"
     );
-    assert_eq!(app.session.map.coords.len(), 10_000);
+    assert_eq!(app.session.map.coords.len(), 70_000);
     h.get_by_label_contains("broken-images-idx3-ubyte");
     h.get_by_label("Dismiss").click();
     // One frame applies the dismissal, the next lays the panels out without the notice.
@@ -485,14 +485,15 @@ fn a_folder_dropped_on_the_window_replaces_the_dataset_and_the_map() {
             .data
             .as_ref()
             .is_some_and(|d| d.name == "dropped-digits")
-            && a.session.map.coords.len() == 120
+            && a.session.map.coords.len() == 420
     });
     let app = h.state();
     assert_eq!(app.session.data.as_ref().unwrap().len(), 420);
     assert_eq!(app.session.selection, None);
     assert_eq!(
-        app.session.map.indices[0], 300,
-        "the map shows the held-out split"
+        app.session.map.indices[299..301],
+        [299, 300],
+        "the map shows the training and the held-out samples"
     );
     assert!(
         app.session
@@ -578,7 +579,7 @@ fn the_anomalies_tab_ranks_samples_and_a_click_selects_one() {
     h.step();
     let app = h.state();
     let scores = app.session.anomalies.scores.as_ref().unwrap();
-    assert_eq!(scores.len(), 10_000);
+    assert_eq!(scores.len(), 70_000);
     let kind = app.settings.anomaly_score;
     // The list is the ranking: the first is the highest score of all.
     let first = app.session.anomalies.top[0];

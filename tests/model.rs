@@ -417,7 +417,13 @@ fn dataset_encoding_matches_candle_for_sparse_and_dense_images() {
     let idx: Vec<usize> = (0..1500).map(|i| i * 37).collect();
     let sparse = mnist.subset(&idx).unwrap();
     let inverted_pixels: Vec<u8> = (0..sparse.len())
-        .flat_map(|i| sparse.image_bytes(i).iter().map(|b| 255 - b).collect::<Vec<_>>())
+        .flat_map(|i| {
+            sparse
+                .image_bytes(i)
+                .iter()
+                .map(|b| 255 - b)
+                .collect::<Vec<_>>()
+        })
         .collect();
     let dense = Dataset::new(
         "inverted",
@@ -449,7 +455,11 @@ fn dataset_encoding_matches_candle_for_sparse_and_dense_images() {
                 ("logvar", &fast.logvar, &reference.logvar),
             ] {
                 assert_eq!(a.len(), b.len());
-                let worst = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+                let worst = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
                 assert!(worst < 1e-3, "{} {what}: differs by {worst}", data.name);
             }
         }

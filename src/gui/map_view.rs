@@ -2,6 +2,7 @@
 //! (the codes themselves at latent 2, PCA or two chosen axes above). Kept apart from drawing so
 //! the export and the tests use the same positions the window shows.
 
+use super::map_raster::PointGrid;
 use super::state::{Projection, Settings};
 use crate::data::Dataset;
 use crate::latent::Pca;
@@ -54,6 +55,10 @@ pub struct MapState {
     key: Option<ProjectionKey>,
     /// Bumped whenever positions change (drawing caches key on it).
     pub version: u64,
+    /// Spatial index of `coords` for picking.
+    grid: PointGrid,
+    /// Set when the view should fit the points again (new codes from another model or data).
+    pub fit_view: bool,
 }
 
 fn key_of(settings: &Settings) -> ProjectionKey {
@@ -70,6 +75,7 @@ impl MapState {
         Self {
             indices,
             position,
+            fit_view: true,
             ..Self::default()
         }
     }
@@ -108,6 +114,7 @@ impl MapState {
             })
             .collect();
         self.key = Some(key_of(settings));
+        self.grid = PointGrid::build(&self.coords);
         self.version += 1;
     }
 
@@ -173,18 +180,8 @@ impl MapState {
     /// The dataset index of the point nearest to `pos` (in map units scaled per axis by
     /// `scale`, i.e. screen pixels), if within `max_dist`.
     pub fn nearest(&self, pos: [f64; 2], scale: [f64; 2], max_dist: f64) -> Option<usize> {
-        let mut best = None;
-        let mut best_d = max_dist * max_dist;
-        for (k, c) in self.coords.iter().enumerate() {
-            let dx = (c[0] - pos[0]) * scale[0];
-            let dy = (c[1] - pos[1]) * scale[1];
-            let d = dx * dx + dy * dy;
-            if d <= best_d {
-                best_d = d;
-                best = Some(self.indices[k]);
-            }
-        }
-        best
+        let k = self.grid.nearest(&self.coords, pos, scale, max_dist)?;
+        self.indices.get(k).copied()
     }
 
     /// The posterior q(z|x) of map point `k` as an ellipse on the map at `sigmas` standard

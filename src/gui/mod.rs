@@ -3,6 +3,7 @@
 
 mod app;
 mod dialogs;
+pub mod map_raster;
 mod map_view;
 mod panels;
 mod state;

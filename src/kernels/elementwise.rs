@@ -42,7 +42,12 @@ fn ln_1p_unit(e: f32) -> f32 {
 
 /// Per-pixel loss and d(loss)/d(logit) of one row.
 #[inline(always)]
-fn loss_and_grad_body(likelihood: Likelihood, logits: &[f32], target: &[f32], grad: &mut [f32]) -> f32 {
+fn loss_and_grad_body(
+    likelihood: Likelihood,
+    logits: &[f32],
+    target: &[f32],
+    grad: &mut [f32],
+) -> f32 {
     let mut acc = [0f32; LANES];
     let blocks = logits.len() / LANES * LANES;
     let pixel = |lg: f32, t: f32| -> (f32, f32) {
@@ -177,7 +182,10 @@ mod tests {
                 want += loss;
                 assert!((grad[k] as f64 - g).abs() < 1e-6, "{likelihood} grad {k}");
             }
-            assert!(((got as f64 - want) / want).abs() < 1e-5, "{likelihood}: {got} vs {want}");
+            assert!(
+                ((got as f64 - want) / want).abs() < 1e-5,
+                "{likelihood}: {got} vs {want}"
+            );
         }
     }
 }

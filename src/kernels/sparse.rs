@@ -28,7 +28,11 @@ pub struct SparseRows {
 impl SparseRows {
     /// Indexes the non-zeros of x[n, d] by row.
     pub fn fill(&mut self, x: &[f32], n: usize, d: usize) {
-        assert!(x.len() >= n * d, "x holds {} values, not {n} x {d}", x.len());
+        assert!(
+            x.len() >= n * d,
+            "x holds {} values, not {n} x {d}",
+            x.len()
+        );
         assert!(n * d <= u32::MAX as usize, "batch too large to index");
         self.n = n;
         self.d = d;
@@ -127,7 +131,10 @@ fn gather_accumulate(
     init: Option<&[f32]>,
     dst: &mut [f32],
 ) {
-    debug_assert!(idx.iter().all(|&i| i as usize * stride + dst.len() <= src.len()));
+    debug_assert!(
+        idx.iter()
+            .all(|&i| i as usize * stride + dst.len() <= src.len())
+    );
     #[cfg(target_arch = "x86_64")]
     if Simd::detect() == Simd::Avx512 {
         // SAFETY: the CPU has AVX-512F; bounds as promised by the callers (their asserts).
@@ -287,7 +294,13 @@ mod tests {
         // Widths that exercise every block size and the masked tail.
         for &(n, d, out) in &[(5, 37, 400), (3, 20, 7), (4, 9, 150), (2, 11, 16)] {
             let x: Vec<f32> = (0..n * d)
-                .map(|i| if i % 3 == 0 { (i % 11) as f32 / 10.0 } else { 0.0 })
+                .map(|i| {
+                    if i % 3 == 0 {
+                        (i % 11) as f32 / 10.0
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             let w: Vec<f32> = (0..d * out).map(|i| ((i * 13) % 17) as f32 - 8.0).collect();
             let bias: Vec<f32> = (0..out).map(|j| j as f32 * 0.5).collect();

@@ -114,7 +114,11 @@ impl Dense {
 
     fn write_to(&self, vars: &HashMap<String, Var>) -> Result<()> {
         for (suffix, values, shape) in [
-            ("weight", self.weight_out_major(&self.w), vec![self.out, self.inp]),
+            (
+                "weight",
+                self.weight_out_major(&self.w),
+                vec![self.out, self.inp],
+            ),
             ("bias", self.b.clone(), vec![self.out]),
         ] {
             let name = format!("{}.{suffix}", self.name);
@@ -187,7 +191,13 @@ impl FusedVae {
         // Without hidden layers the heads read the images themselves: they stay out-major and
         // dense (a toy configuration; the sparse path is for the first hidden layer).
         all.push(Dense::from_vars(&vars, "encoder.mean", h, c.latent, false)?);
-        all.push(Dense::from_vars(&vars, "encoder.logvar", h, c.latent, false)?);
+        all.push(Dense::from_vars(
+            &vars,
+            "encoder.logvar",
+            h,
+            c.latent,
+            false,
+        )?);
         let mut dwidths = vec![c.latent];
         dwidths.extend(c.hidden.iter().rev());
         for (i, w) in dwidths.windows(2).enumerate() {
@@ -195,7 +205,13 @@ impl FusedVae {
             all.push(Dense::from_vars(&vars, &name, w[0], w[1], false)?);
         }
         let dh = *dwidths.last().unwrap_or(&c.latent);
-        all.push(Dense::from_vars(&vars, "decoder.out", dh, c.input.len(), false)?);
+        all.push(Dense::from_vars(
+            &vars,
+            "decoder.out",
+            dh,
+            c.input.len(),
+            false,
+        )?);
         Ok(Self {
             layers: Layers {
                 likelihood: c.likelihood,
@@ -238,7 +254,14 @@ impl FusedVae {
                 .enumerate()
                 .map(|(s, shard)| {
                     let (a, b) = (s * rows, ((s + 1) * rows).min(n));
-                    shard.forward_backward(layers, &x[a * d..b * d], &eps[a * l..b * l], b - a, beta, false)
+                    shard.forward_backward(
+                        layers,
+                        &x[a * d..b * d],
+                        &eps[a * l..b * l],
+                        b - a,
+                        beta,
+                        false,
+                    )
                 })
                 .reduce(StepSums::default, |a, b| StepSums {
                     recon: a.recon + b.recon,

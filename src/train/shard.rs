@@ -210,15 +210,44 @@ impl Shard {
                 None => &mut self.d_z,
             };
             let grad = &mut self.grads[out_index];
-            backward(layers.out(), input, &self.d_logits, n, grad, Some((&mut dx[..], false)), par, None);
+            backward(
+                layers.out(),
+                input,
+                &self.d_logits,
+                n,
+                grad,
+                Some((&mut dx[..], false)),
+                par,
+                None,
+            );
         }
         for i in (0..layers.dec_depth).rev() {
-            relu_mask(&mut self.dec_grad[i][..n * layers.dec(i).out], &self.dec_act[i]);
+            relu_mask(
+                &mut self.dec_grad[i][..n * layers.dec(i).out],
+                &self.dec_act[i],
+            );
             let (before, this) = self.dec_grad.split_at_mut(i);
-            let input: &[f32] = if i == 0 { &self.z } else { &self.dec_act[i - 1] };
-            let dx = if i == 0 { &mut self.d_z } else { &mut before[i - 1] };
+            let input: &[f32] = if i == 0 {
+                &self.z
+            } else {
+                &self.dec_act[i - 1]
+            };
+            let dx = if i == 0 {
+                &mut self.d_z
+            } else {
+                &mut before[i - 1]
+            };
             let grad = &mut self.grads[layers.dec_index(i)];
-            backward(layers.dec(i), input, &this[0], n, grad, Some((&mut dx[..], false)), par, None);
+            backward(
+                layers.dec(i),
+                input,
+                &this[0],
+                n,
+                grad,
+                Some((&mut dx[..], false)),
+                par,
+                None,
+            );
         }
 
         // Through the sample to the posterior's mean and log-variance.
@@ -248,12 +277,33 @@ impl Shard {
             let (g_mean, g_logvar) = head_grads.split_at_mut(1);
             let mut dh = self.enc_grad.last_mut();
             let dx = dh.as_deref_mut().map(|g| (&mut g[..], false));
-            backward(layers.mean(), h, &self.d_mu, n, &mut g_mean[0], dx, par, None);
+            backward(
+                layers.mean(),
+                h,
+                &self.d_mu,
+                n,
+                &mut g_mean[0],
+                dx,
+                par,
+                None,
+            );
             let dx = dh.map(|g| (&mut g[..], true));
-            backward(layers.logvar(), h, &self.d_lv, n, &mut g_logvar[0], dx, par, None);
+            backward(
+                layers.logvar(),
+                h,
+                &self.d_lv,
+                n,
+                &mut g_logvar[0],
+                dx,
+                par,
+                None,
+            );
         }
         for i in (0..depth).rev() {
-            relu_mask(&mut self.enc_grad[i][..n * layers.enc(i).out], &self.enc_act[i]);
+            relu_mask(
+                &mut self.enc_grad[i][..n * layers.enc(i).out],
+                &self.enc_act[i],
+            );
             let (before, this) = self.enc_grad.split_at_mut(i);
             let input: &[f32] = if i == 0 { x } else { &self.enc_act[i - 1] };
             // The input images need no gradient.
@@ -266,7 +316,16 @@ impl Shard {
                 self.sparse.index_columns();
             }
             let sparse = (i == 0 && first_sparse).then_some(&self.sparse);
-            backward(layers.enc(i), input, &this[0], n, &mut self.grads[i], dx, par, sparse);
+            backward(
+                layers.enc(i),
+                input,
+                &this[0],
+                n,
+                &mut self.grads[i],
+                dx,
+                par,
+                sparse,
+            );
         }
         StepSums { recon, kl }
     }

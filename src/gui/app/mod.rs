@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 
 /// How long `logic()` may spend draining events per frame.
 const EVENT_BUDGET: Duration = Duration::from_millis(4);
-/// The most points the map shows (the held-out split, or the first samples).
-pub const MAP_POINTS: usize = 10_000;
+/// The most points the map shows: all of MNIST (train and test) and more. The points are drawn
+/// as one raster and picked through a grid, so the frame cost barely depends on this.
+pub const MAP_POINTS: usize = 200_000;
 
 /// Where the app starts and which dialogs it uses (tests pass their own).
 pub struct AppOptions {
@@ -188,6 +189,8 @@ pub struct Session {
     neighbours_for: Vec<f32>,
     /// The map's screen transform in the last frame (for tests and the probe drag).
     pub map_screen: Option<egui_plot::PlotTransform>,
+    /// The map's points drawn into a texture for the current view.
+    pub map_raster: crate::gui::map_raster::PointRaster,
     pub interp: Interpolation,
     pub generated: Generated,
     pub anomalies: Anomalies,
@@ -388,15 +391,9 @@ impl ExplorerApp {
         self.session.loading > 0 || self.session.map.encoding
     }
 
-    /// Indices the map shows: the held-out split (or the first samples), at most MAP_POINTS.
+    /// Indices the map shows: every sample (train and held-out), up to MAP_POINTS.
     fn map_indices(data: &Dataset) -> Vec<usize> {
-        let test = data.indices(Split::Test);
-        let pool = if test.is_empty() {
-            (0..data.len()).collect()
-        } else {
-            test
-        };
-        pool.into_iter().take(MAP_POINTS).collect()
+        (0..data.len().min(MAP_POINTS)).collect()
     }
 
     /// Re-encodes the map with the current model and data.
@@ -464,6 +461,7 @@ impl ExplorerApp {
         self.session.model_unsaved = unsaved;
         let latent = model.latent();
         self.session.model = Some(model);
+        self.session.map.fit_view = true;
         self.session.probe = vec![0.0; latent];
         self.session.training = TrainingView::default();
         if self.settings.axis_x >= latent || self.settings.axis_y >= latent {

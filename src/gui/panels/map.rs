@@ -3,10 +3,14 @@
 //! (the sliders' code) around.
 
 use crate::gui::app::{Command, ExplorerApp};
+use crate::gui::map_raster::{RasterKey, rasterize_points};
 use crate::gui::map_view::class_colour;
 use crate::gui::state::{ColorBy, Projection};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points, Text};
+use egui_plot::{
+    ItemId, Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points, Text,
+};
+use std::hash::{Hash, Hasher};
 
 /// Screen distance (points) within which a click or hover hits a sample.
 const HIT_RADIUS: f64 = 6.0;
@@ -28,6 +32,7 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         return;
     }
     let settings = app.settings.clone();
+    let fit_view = std::mem::take(&mut app.session.map.fit_view);
     let map = &app.session.map;
     let probe = app.session.probe.clone();
     let probe_pos = (probe.len() == model.latent()).then(|| map.project(&probe, &settings));
@@ -51,25 +56,47 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         dragging_probe = false;
     }
 
-    // Points grouped by class (or by score band), one series each: that gives the legend.
+    // Each point's colour: its class, or its anomaly-score band. One empty series per class
+    // (or band) gives the legend, whose check boxes hide classes from the raster.
     let by_score = settings.color_by == ColorBy::AnomalyScore;
-    let score_groups = by_score
+    let bands = by_score
         .then_some(app.session.anomalies.scores.as_ref())
         .flatten()
         .filter(|s| s.len() == map.coords.len())
-        .map(|s| score_bands(&s.values(settings.anomaly_score), &map.coords));
+        .map(|s| score_bands(&s.values(settings.anomaly_score)));
     let class_names = data.class_names().to_vec();
-    let mut groups: Vec<Vec<[f64; 2]>> = vec![Vec::new(); class_names.len().max(1)];
-    if score_groups.is_none() {
-        for (k, &i) in map.indices.iter().enumerate() {
-            let g = data
-                .label(i)
-                .map(|l| l as usize)
-                .unwrap_or(0)
-                .min(groups.len() - 1);
-            groups[g].push(map.coords[k]);
+    let labelled = data.labels().is_some();
+    let legend: Vec<(String, Color32, ItemId)> = match &bands {
+        Some(_) => BAND_NAMES
+            .iter()
+            .zip(BAND_COLOURS)
+            .enumerate()
+            .map(|(k, (n, c))| (n.to_string(), c, ItemId::new(("band", k))))
+            .collect(),
+        None if labelled => (0..class_names.len().max(1))
+            .map(|g| {
+                let [r, gg, b] = class_colour(Some(g as u16));
+                let name = class_names.get(g).cloned().unwrap_or_else(|| g.to_string());
+                (name, Color32::from_rgb(r, gg, b), ItemId::new(("class", g)))
+            })
+            .collect(),
+        None => {
+            let [r, g, b] = class_colour(None);
+            vec![(
+                "samples".into(),
+                Color32::from_rgb(r, g, b),
+                ItemId::new(("class", 0)),
+            )]
         }
-    }
+    };
+    let plot_id = ui.make_persistent_id("latent-map");
+    let hidden: Vec<bool> = {
+        let memory = egui_plot::PlotMemory::load(ui.ctx(), plot_id);
+        legend
+            .iter()
+            .map(|(_, _, id)| memory.as_ref().is_some_and(|m| m.hidden_items.contains(id)))
+            .collect()
+    };
     let selection = app.session.selection.and_then(|i| map.coord_of(i));
     let anchors: Vec<[f64; 2]> = app
         .session
@@ -99,6 +126,7 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     let radius = settings.point_radius;
     // The decoded manifold behind the points, and the prior's sigma circles.
     let ctx = ui.ctx().clone();
+    let ppp = ctx.pixels_per_point();
     let manifold_bounds = app.session.manifold_bounds;
     let manifold_texture = if settings.show_manifold {
         app.session
@@ -145,8 +173,23 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     } else {
         Vec::new()
     };
-    let labelled = data.labels().is_some();
+    let (lo, hi) = fitted_bounds(map.bounds(), app.session.map_screen.map(|t| *t.frame()));
+    let raster_content = {
+        let mut h = std::hash::DefaultHasher::new();
+        (map.generation, map.version, by_score, &hidden).hash(&mut h);
+        if let Some(b) = &bands {
+            (b.len(), b.first(), b.last()).hash(&mut h);
+        }
+        h.finish()
+    };
+    let mut raster = std::mem::take(&mut app.session.map_raster);
+    let map = &app.session.map;
     let response = Plot::new("latent-map")
+        .id(plot_id)
+        // The points come as one image covering the view; the view itself is fitted to the
+        // points (these bounds), never to the image.
+        .default_x_bounds(lo[0], hi[0])
+        .default_y_bounds(lo[1], hi[1])
         .data_aspect(1.0)
         .legend(Legend::default())
         .allow_drag(!dragging_probe)
@@ -155,10 +198,8 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .x_axis_label(axis_name(&settings, model.latent(), 0))
         .y_axis_label(axis_name(&settings, model.latent(), 1))
         .show(ui, |plot| {
-            // The mosaic covers the view it was decoded for; letting it push the auto-bounds
-            // would zoom out, decode a larger view, and zoom out again.
-            if manifold_texture.is_some() {
-                plot.set_auto_bounds(false);
+            if fit_view {
+                plot.set_auto_bounds(true);
             }
             if let (Some(id), Some(b)) = (manifold_texture, manifold_bounds) {
                 let centre = PlotPoint::new((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
@@ -174,32 +215,64 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                         .style(egui_plot::LineStyle::dashed_loose()),
                 );
             }
-            if let Some(bands) = score_groups {
-                for (name, colour, pts) in bands {
-                    plot.points(
-                        Points::new(name, PlotPoints::from(pts))
-                            .radius(radius)
-                            .color(colour)
-                            .allow_hover(false),
-                    );
-                }
-            }
-            for (g, pts) in groups.into_iter().enumerate() {
-                if pts.is_empty() {
-                    continue;
-                }
-                let name = if labelled {
-                    class_names.get(g).cloned().unwrap_or_else(|| g.to_string())
-                } else {
-                    "samples".to_string()
-                };
-                let [r, gg, b] = class_colour(labelled.then_some(g as u16));
+            for (name, colour, id) in &legend {
                 plot.points(
-                    Points::new(name, PlotPoints::from(pts))
+                    Points::new(name.clone(), PlotPoints::default())
+                        .id(*id)
                         .radius(radius)
-                        .color(Color32::from_rgb(r, gg, b))
-                        .allow_hover(false),
+                        .color(*colour),
                 );
+            }
+            let b = plot.plot_bounds();
+            let view = [b.min()[0], b.min()[1], b.max()[0], b.max()[1]];
+            let frame = plot.transform().frame().size() * ppp;
+            let size = [
+                frame.x.round().max(1.0) as usize,
+                frame.y.round().max(1.0) as usize,
+            ];
+            if view.iter().all(|v| v.is_finite()) && view[2] > view[0] && view[3] > view[1] {
+                let key = RasterKey {
+                    view,
+                    size,
+                    radius_px: radius * ppp,
+                    content: raster_content,
+                };
+                let (texture, covers) = raster.texture_for(&ctx, key, || {
+                    let colour = |k: usize| -> Option<Color32> {
+                        let group = match &bands {
+                            Some(b) => b[k] as usize,
+                            None => data
+                                .label(map.indices[k])
+                                .map(|l| l as usize)
+                                .unwrap_or(0)
+                                .min(legend.len() - 1),
+                        };
+                        (!hidden[group]).then_some(legend[group].1)
+                    };
+                    // Score bands are drawn low to high so the anomalies sit on top.
+                    let order: Option<Vec<u32>> = bands.as_ref().map(|b| {
+                        (0..BAND_NAMES.len() as u8)
+                            .flat_map(|band| {
+                                (0..b.len() as u32).filter(move |&k| b[k as usize] == band)
+                            })
+                            .collect()
+                    });
+                    rasterize_points(
+                        &map.coords,
+                        order.as_deref(),
+                        colour,
+                        view,
+                        size,
+                        radius * ppp,
+                    )
+                });
+                let centre =
+                    PlotPoint::new((covers[0] + covers[2]) / 2.0, (covers[1] + covers[3]) / 2.0);
+                let extent = egui::vec2(
+                    (covers[2] - covers[0]) as f32,
+                    (covers[3] - covers[1]) as f32,
+                );
+                plot.image(PlotImage::new("", texture, centre, extent));
             }
             for e in all_ellipses {
                 plot.line(
@@ -258,14 +331,13 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                         .color(Color32::WHITE),
                 );
             }
-            let b = plot.plot_bounds();
-            let view = [b.min()[0], b.min()[1], b.max()[0], b.max()[1]];
             (
                 plot.pointer_coordinate(),
                 plot.transform().dpos_dvalue(),
                 view,
             )
         });
+    app.session.map_raster = raster;
     let (pointer, dpos_dvalue, view) = response.inner;
     let transform = response.transform;
     let scale = [dpos_dvalue[0].abs(), dpos_dvalue[1].abs()];
@@ -429,31 +501,50 @@ fn controls_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) 
     });
 }
 
-/// Points split into score bands by quantile, coloured from dark blue (well explained) to red
-/// (anomalous), drawn low to high so the anomalies sit on top.
-fn score_bands(values: &[f32], coords: &[[f64; 2]]) -> Vec<(String, Color32, Vec<[f64; 2]>)> {
+/// The view that fits every point with a 5% margin, widened along one axis to the plot's
+/// aspect ratio (known from the last frame) so that keeping the map's 1:1 scale cuts nothing off.
+fn fitted_bounds(
+    points: Option<([f64; 2], [f64; 2])>,
+    frame: Option<egui::Rect>,
+) -> ([f64; 2], [f64; 2]) {
+    let (lo, hi) = points.unwrap_or(([-1.0, -1.0], [1.0, 1.0]));
+    let centre = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0];
+    let mut half = [
+        ((hi[0] - lo[0]) * 0.55).max(1e-3),
+        ((hi[1] - lo[1]) * 0.55).max(1e-3),
+    ];
+    if let Some(f) = frame.filter(|f| f.width() > 1.0 && f.height() > 1.0) {
+        let units_per_px = (half[0] / f.width() as f64).max(half[1] / f.height() as f64);
+        half = [
+            units_per_px * f.width() as f64,
+            units_per_px * f.height() as f64,
+        ];
+    }
+    (
+        [centre[0] - half[0], centre[1] - half[1]],
+        [centre[0] + half[0], centre[1] + half[1]],
+    )
+}
+
+const BAND_NAMES: [&str; 6] = ["0-50%", "50-75%", "75-90%", "90-97%", "97-99%", "99-100%"];
+const BAND_COLOURS: [Color32; 6] = [
+    Color32::from_rgb(40, 60, 140),
+    Color32::from_rgb(40, 130, 170),
+    Color32::from_rgb(90, 180, 120),
+    Color32::from_rgb(230, 200, 60),
+    Color32::from_rgb(240, 130, 40),
+    Color32::from_rgb(230, 40, 40),
+];
+
+/// Each point's score band by quantile (0: the best explained half ... 5: the top 1%),
+/// coloured from dark blue to red by `BAND_COLOURS`.
+fn score_bands(values: &[f32]) -> Vec<u8> {
     let mut sorted: Vec<f32> = values.to_vec();
     sorted.sort_by(f32::total_cmp);
     let q = |f: f64| sorted[((sorted.len().max(1) - 1) as f64 * f) as usize];
     let edges = [0.5, 0.75, 0.9, 0.97, 0.99].map(q);
-    let colours = [
-        Color32::from_rgb(40, 60, 140),
-        Color32::from_rgb(40, 130, 170),
-        Color32::from_rgb(90, 180, 120),
-        Color32::from_rgb(230, 200, 60),
-        Color32::from_rgb(240, 130, 40),
-        Color32::from_rgb(230, 40, 40),
-    ];
-    // Named so the legend (sorted by name) lists them in order.
-    let names = ["0-50%", "50-75%", "75-90%", "90-97%", "97-99%", "99-100%"];
-    let mut bands: Vec<(String, Color32, Vec<[f64; 2]>)> = names
+    values
         .iter()
-        .zip(colours)
-        .map(|(n, c)| (n.to_string(), c, Vec::new()))
-        .collect();
-    for (v, c) in values.iter().zip(coords) {
-        let band = edges.iter().position(|e| v <= e).unwrap_or(edges.len());
-        bands[band].2.push(*c);
-    }
-    bands
+        .map(|v| edges.iter().position(|e| v <= e).unwrap_or(edges.len()) as u8)
+        .collect()
 }
