@@ -20,6 +20,7 @@ pub mod error;
 pub mod gui;
 pub mod latent;
 pub mod model;
+pub mod npy;
 pub mod render;
 pub mod soak;
 pub mod train;
