@@ -445,7 +445,13 @@ fn sklearn_digits_style_and_unit_scale_csv() {
     let dir = tempfile::tempdir().unwrap();
     // 8x8 values 0..16 with the target last, as np.savetxt writes floats. As in the real set,
     // the corner pixel is always 0 (which tells the first column from the label column).
-    let values = |i: usize, k: usize| if k == 0 { 0 } else { ((i * 3 + k * 5) % 17) as u8 };
+    let values = |i: usize, k: usize| {
+        if k == 0 {
+            0
+        } else {
+            ((i * 3 + k * 5) % 17) as u8
+        }
+    };
     let csv: String = (0..30)
         .map(|i| {
             let mut f: Vec<String> = (0..64)
