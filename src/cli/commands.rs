@@ -51,7 +51,7 @@ fn load_data(arg: &DataArg) -> Result<Dataset> {
         && (data.shape.height, data.shape.width) != (h, w)
     {
         return Err(Error::InvalidArgument(format!(
-            "--image-size {h}x{w} resizes image folders only; {} holds {} IDX images",
+            "--image-size {h}x{w} resizes image folders only; {} holds {} images",
             path.display(),
             data.shape
         )));
