@@ -26,7 +26,7 @@ pub enum Error {
         found: u64,
     },
 
-    #[error("{}: not an IDX file (magic number {magic:#010x}; expected 2051 for images or 2049 for labels)", path.display())]
+    #[error("{}: not an IDX file (magic number {magic:#010x}; expected 2051 for images or 2049 for labels), a .npy / .npz array or a CSV of pixel rows", path.display())]
     WrongMagic { path: PathBuf, magic: u32 },
 
     #[error("{}: {reason}", path.display())]

@@ -21,6 +21,7 @@ pub mod gui;
 pub mod kernels;
 pub mod latent;
 pub mod model;
+pub mod npy;
 pub mod render;
 pub mod soak;
 pub mod train;

@@ -314,6 +314,11 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
         (ExportKind::Grid, "Generated grid as PNG…", "grid.png"),
         (ExportKind::Map, "Latent map as PNG…", "map.png"),
         (ExportKind::Codes, "Latent codes as CSV…", "codes.csv"),
+        (
+            ExportKind::CodesNumpy,
+            "Latent codes as NumPy…",
+            "codes.npy",
+        ),
     ];
     for (kind, label, file) in kinds {
         let path = dir.path().join(file);
@@ -344,6 +349,24 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
         "index,split,label,class,map_x,map_y,mean_0,mean_1,logvar_0,logvar_1"
     );
     assert_eq!(lines.len(), 70_001);
+    // The same codes for numpy: means as float32 70000 x 2, labels beside them.
+    let npy = latent_explorer::npy::read_npy(&dir.path().join("codes.npy")).unwrap();
+    assert_eq!(
+        (npy.shape.as_slice(), npy.dtype.as_str()),
+        (&[70_000, 2][..], "<f4")
+    );
+    let first_mean: Vec<f32> = lines[1]
+        .split(',')
+        .skip(6)
+        .take(2)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    assert_eq!(
+        npy.to_f64()[..2],
+        [first_mean[0] as f64, first_mean[1] as f64]
+    );
+    let labels = latent_explorer::npy::read_npy(&dir.path().join("codes.labels.npy")).unwrap();
+    assert_eq!(labels.shape, [70_000]);
     assert!(
         h.state()
             .session

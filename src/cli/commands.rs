@@ -51,7 +51,7 @@ fn load_data(arg: &DataArg) -> Result<Dataset> {
         && (data.shape.height, data.shape.width) != (h, w)
     {
         return Err(Error::InvalidArgument(format!(
-            "--image-size {h}x{w} resizes image folders only; {} holds {} IDX images",
+            "--image-size {h}x{w} resizes image folders only; {} holds {} images",
             path.display(),
             data.shape
         )));
@@ -209,11 +209,31 @@ fn split_indices(data: &Dataset, split: SplitArg) -> Vec<usize> {
 }
 
 fn encode_cmd(a: EncodeArgs) -> Result<()> {
+    use crate::latent::{CodesFormat, numpy_files};
+    check_out_dir(&a.out)?;
     let data = load_data(&a.data)?;
     let model = load_model(&a.model)?;
     let indices = split_indices(&data, a.split);
     let codes = model.encode(&data, &indices)?;
     let l = model.latent();
+    if CodesFormat::of(&a.out) != CodesFormat::Csv {
+        let labels: Option<Vec<i64>> = data
+            .labels()
+            .map(|all| indices.iter().map(|&i| all[i] as i64).collect());
+        let files = numpy_files(&a.out, &codes, &indices, labels.as_deref())?;
+        // The labels file first: a means file never appears beside labels of an older run.
+        for (path, bytes) in files.iter().rev() {
+            write_atomically(path, bytes)?;
+        }
+        let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
+        println!(
+            "wrote {} codes of {} dims to {}",
+            indices.len(),
+            l,
+            names.join(" and ")
+        );
+        return Ok(());
+    }
     let mut csv = String::with_capacity(indices.len() * (24 + 24 * l));
     csv.push_str("index,split,label,class");
     for k in 0..l {
@@ -521,4 +541,9 @@ fn print_info(path: &Path, model: &Model) {
     println!("train loss:   {} per sample", opt(h.train_loss));
     println!("held-out:     {} per sample", opt(h.test_loss));
     println!("created with: {}", h.created_with);
+    if let Some(from) = &h.imported_from {
+        println!(
+            "imported:     from a {from}; config inferred from the weights' shapes (Bernoulli likelihood, beta 1)"
+        );
+    }
 }

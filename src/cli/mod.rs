@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Train a VAE (new, or continue a checkpoint) and save it.
     Train(TrainArgs),
-    /// Write each sample's posterior mean and log-variance to CSV, with labels.
+    /// Write each sample's posterior mean and log-variance to CSV, .npy or .npz, with labels.
     Encode(EncodeArgs),
     /// Decode samples from the prior into a PNG grid.
     Sample(SampleArgs),
@@ -48,7 +48,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct DataArg {
-    /// Dataset: an IDX file, a folder of IDX files, or a folder of images (default: bundled MNIST).
+    /// Dataset: an IDX file, a .npy / .npz array, a CSV of pixel rows, a folder of IDX files, or
+    /// a folder of images (default: bundled MNIST).
     #[arg(long, value_name = "PATH")]
     pub data: Option<PathBuf>,
     /// Resize folder images to this size, e.g. 32x32 (default: their most common size).
@@ -113,7 +114,8 @@ pub struct EncodeArgs {
     /// Checkpoint to use (default: the bundled latent-2 MNIST model).
     #[arg(long, value_name = "PATH")]
     pub model: Option<PathBuf>,
-    /// CSV file to write.
+    /// File to write, by extension: .csv; .npy (means, float32 N x L, labels in
+    /// <stem>.labels.npy); .npz (mean, logvar, index, labels).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
     #[arg(long, value_enum, default_value = "all")]

@@ -1,14 +1,19 @@
 //! Datasets: N images of H x W x C (C = 1 or 3) stored as bytes, read as values in [0, 1],
 //! with optional labels, class names, a train / held-out split and a record of where they came
-//! from. Loaders recognise files by content (IDX magic numbers, image signatures), not by name.
+//! from. Loaders recognise files by content (IDX magic numbers, numpy and zip signatures, CSV
+//! text, image signatures), not by name.
 
 mod batch;
+mod csv;
 mod idx;
 mod image_dir;
+mod numpy;
 
 pub use batch::BatchBuffer;
+pub use csv::load_csv;
 pub use idx::{IdxFile, load_idx_dir, load_idx_pair, read_idx};
 pub use image_dir::{ImageDirOptions, ImageDirReport, load_image_dir};
+pub use numpy::{load_npy, load_npz};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -280,7 +285,8 @@ pub struct LoadOptions {
     pub image_size: Option<(usize, usize)>,
 }
 
-/// Loads a dataset from an IDX file, a folder holding IDX files, or a folder of images.
+/// Loads a dataset from an IDX file, a `.npy` / `.npz` file, a CSV of pixel rows, a folder
+/// holding IDX files, or a folder of images.
 /// Datasets without their own test split get none here; the trainer holds out a fraction.
 pub fn load_dataset(path: &Path, options: &LoadOptions) -> Result<Dataset> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
@@ -293,7 +299,18 @@ pub fn load_dataset(path: &Path, options: &LoadOptions) -> Result<Dataset> {
         };
         return load_image_dir(path, &opts).map(|(ds, _report)| ds);
     }
-    // A single file: IDX images (with labels beside it when they pair up by name), or refuse.
+    // A single file, by its first bytes: numpy, zip (an .npz), CSV text, else IDX images (with
+    // labels beside it when they pair up by name), which refuses anything else by its magic.
+    let prefix = crate::npy::peek(path)?;
+    if crate::npy::is_npy(&prefix) {
+        return load_npy(path);
+    }
+    if crate::npy::is_zip(&prefix) {
+        return load_npz(path);
+    }
+    if csv::looks_like_csv(path) {
+        return load_csv(path);
+    }
     match read_idx(path)? {
         IdxFile::Images { .. } => load_idx_pair(path, None),
         IdxFile::Labels { .. } => Err(Error::UnsupportedFormat {

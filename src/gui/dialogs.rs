@@ -27,6 +27,8 @@ pub enum ExportKind {
     Grid,
     Map,
     Codes,
+    /// The codes as numpy: .npy (with labels beside it) or .npz, by the chosen extension.
+    CodesNumpy,
 }
 
 impl ExportKind {
@@ -37,6 +39,7 @@ impl ExportKind {
             ExportKind::Grid => "samples.png",
             ExportKind::Map => "latent-map.png",
             ExportKind::Codes => "codes.csv",
+            ExportKind::CodesNumpy => "codes.npy",
         }
     }
 }
@@ -55,7 +58,11 @@ impl FileDialogs for NativeDialogs {
         let dialog = rfd::FileDialog::new();
         match purpose {
             DialogPurpose::OpenDatasetFile => {
-                dialog.set_title("Open dataset (IDX file)").pick_file()
+                // No extension filter: rfd's filters are "*.ext" patterns, which would hide
+                // MNIST's extension-less IDX files; files are recognised by content anyway.
+                dialog
+                    .set_title("Open dataset (IDX, .npy / .npz or CSV file)")
+                    .pick_file()
             }
             DialogPurpose::OpenDatasetFolder => dialog
                 .set_title("Open dataset folder (IDX files or images in class folders)")
@@ -70,14 +77,14 @@ impl FileDialogs for NativeDialogs {
                 .set_file_name("model.safetensors")
                 .save_file(),
             DialogPurpose::Export(kind) => {
-                let (name, ext) = if kind == ExportKind::Codes {
-                    ("CSV", "csv")
-                } else {
-                    ("PNG", "png")
+                let (name, exts): (&str, &[&str]) = match kind {
+                    ExportKind::Codes => ("CSV", &["csv"]),
+                    ExportKind::CodesNumpy => ("NumPy", &["npy", "npz"]),
+                    _ => ("PNG", &["png"]),
                 };
                 dialog
                     .set_title("Export")
-                    .add_filter(name, &[ext])
+                    .add_filter(name, exts)
                     .set_file_name(kind.default_file_name())
                     .save_file()
             }

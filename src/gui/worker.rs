@@ -65,6 +65,8 @@ pub enum Job {
 pub enum ExportContents {
     Png(image::DynamicImage),
     Text(String),
+    /// Whole files (a .npy with its labels beside it), each written atomically.
+    Files(Vec<(PathBuf, Vec<u8>)>),
 }
 
 /// Everything background work tells the window.
@@ -322,6 +324,11 @@ fn run_job(job: Job, events: &EventSender) {
                 ExportContents::Text(text) => {
                     crate::atomic::write_atomically(&path, text.as_bytes())
                 }
+                // The labels file first, so the main file never sits beside stale labels.
+                ExportContents::Files(files) => files
+                    .iter()
+                    .rev()
+                    .try_for_each(|(p, bytes)| crate::atomic::write_atomically(p, bytes)),
             };
             match written {
                 Ok(()) => Event::Exported { kind, path },

@@ -1,8 +1,11 @@
-//! Latent-space maths: sampling the prior, paths between codes, and 2D projections.
+//! Latent-space maths: sampling the prior, paths between codes, and 2D projections; codes
+//! written for numpy.
 
+mod export;
 mod interpolate;
 mod pca;
 
+pub use export::{CodesFormat, labels_path, numpy_files};
 pub use interpolate::{InterpolationKind, interpolate, interpolate_path, lerp, slerp};
 pub use pca::Pca;
 

@@ -1,7 +1,8 @@
 //! Checkpoints: one `.safetensors` file with the weights and, in its metadata, the config and
 //! history. Loading reads and validates everything before building a model, so a bad file
 //! never leaves a half-loaded one; saving writes a temp file beside the target and renames it,
-//! so a crash mid-save leaves the previous file intact.
+//! so a crash mid-save leaves the previous file intact. A file without a config in its metadata
+//! is tried as a PyTorch state dict (see `import.rs`).
 
 use super::{Model, ModelHistory, VaeConfig};
 use crate::atomic::write_atomically;
@@ -34,20 +35,37 @@ impl Model {
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e}")))?;
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e}")))?;
         let info = header.metadata().clone().unwrap_or_default();
-        let config_json = info.get("config").ok_or_else(|| {
-            bad("no latent-explorer model config in its metadata (a checkpoint from another program?)".into())
-        })?;
-        let config: VaeConfig =
-            serde_json::from_str(config_json).map_err(|e| bad(format!("config: {e}")))?;
-        config.validate().map_err(|e| bad(format!("config: {e}")))?;
-        let history: ModelHistory = match info.get("history") {
-            Some(h) => serde_json::from_str(h).map_err(|e| bad(format!("history: {e}")))?,
-            None => ModelHistory::default(),
+        // Our weight names and each one's name in the file (the same, except for imports).
+        let (config, history, file_names, imported) = match info.get("config") {
+            Some(config_json) => {
+                let config: VaeConfig =
+                    serde_json::from_str(config_json).map_err(|e| bad(format!("config: {e}")))?;
+                config.validate().map_err(|e| bad(format!("config: {e}")))?;
+                let history: ModelHistory = match info.get("history") {
+                    Some(h) => serde_json::from_str(h).map_err(|e| bad(format!("history: {e}")))?,
+                    None => ModelHistory::default(),
+                };
+                let names: HashMap<String, String> = st
+                    .names()
+                    .into_iter()
+                    .map(|n| (n.to_string(), n.to_string()))
+                    .collect();
+                (config, history, names, false)
+            }
+            None => {
+                let import = super::import::infer(path, &st)?;
+                let history = ModelHistory {
+                    imported_from: Some(import.description),
+                    created_with: "PyTorch (imported)".into(),
+                    ..Default::default()
+                };
+                (import.config, history, import.file_names, true)
+            }
         };
 
         let expected = config.param_shapes();
         let mut problems = Vec::new();
-        let present: HashSet<String> = st.names().into_iter().map(String::from).collect();
+        let present: HashSet<String> = file_names.keys().cloned().collect();
         let wanted: HashSet<String> = expected.iter().map(|(n, _)| n.clone()).collect();
         let mut missing: Vec<&String> = wanted.difference(&present).collect();
         missing.sort();
@@ -61,26 +79,54 @@ impl Model {
         }
         let mut tensors = Vec::with_capacity(expected.len());
         for (name, shape) in &expected {
-            let Ok(view) = st.tensor(name) else { continue };
-            if view.dtype() != Dtype::F32 {
-                problems.push(format!("{name} is {:?}, expected F32", view.dtype()));
+            let Some(file_name) = file_names.get(name) else {
                 continue;
-            }
+            };
+            let Ok(view) = st.tensor(file_name) else {
+                continue;
+            };
             if view.shape() != shape.as_slice() {
                 problems.push(format!(
-                    "{name} has shape {:?}, the config needs {:?}",
+                    "{file_name} has shape {:?}, the config needs {:?}",
                     view.shape(),
                     shape
                 ));
                 continue;
             }
-            let values: Vec<f32> = view
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
+            let data = view.data();
+            // Our own checkpoints are always F32; PyTorch's may be saved in other precisions.
+            let values: Vec<f32> = match (view.dtype(), imported) {
+                (Dtype::F32, _) => data
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect(),
+                (Dtype::F16, true) => data
+                    .chunks_exact(2)
+                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                (Dtype::BF16, true) => data
+                    .chunks_exact(2)
+                    .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+                    .collect(),
+                (Dtype::F64, true) => data
+                    .chunks_exact(8)
+                    .map(|c| {
+                        f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                    })
+                    .collect(),
+                (other, true) => {
+                    problems.push(format!(
+                        "{file_name} is {other:?}; F32, F16, BF16 or F64 weights can be imported"
+                    ));
+                    continue;
+                }
+                (other, false) => {
+                    problems.push(format!("{name} is {other:?}, expected F32"));
+                    continue;
+                }
+            };
             if values.iter().any(|v| !v.is_finite()) {
-                problems.push(format!("{name} holds NaN or infinite values"));
+                problems.push(format!("{file_name} holds NaN or infinite values"));
                 continue;
             }
             tensors.push((

@@ -5,6 +5,7 @@ mod checkpoint;
 mod config;
 mod fast_encode;
 mod fused_loss;
+mod import;
 mod vae;
 
 pub use checkpoint::CHECKPOINT_FORMAT;
@@ -37,6 +38,9 @@ pub struct ModelHistory {
     pub seed: Option<u64>,
     /// "latent-explorer 0.1.0".
     pub created_with: String,
+    /// Set when the weights came from a file without our config: what kind of file it was
+    /// ("PyTorch state dict (fc1, fc21, fc22, fc3, fc4)"). Kept when the model is saved again.
+    pub imported_from: Option<String>,
 }
 
 /// Per-sample scores for a set of samples (same order as the indices asked for).

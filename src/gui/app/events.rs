@@ -199,7 +199,7 @@ impl ExplorerApp {
             }
             DialogPurpose::OpenModel => self.apply(Command::OpenModel(path)),
             DialogPurpose::SaveModel => self.apply(Command::SaveModelTo(path)),
-            DialogPurpose::Export(kind) => match self.export_contents(kind) {
+            DialogPurpose::Export(kind) => match self.export_contents(kind, &path) {
                 Ok(contents) => self.jobs.submit(Job::WriteFile {
                     kind,
                     path,
@@ -210,7 +210,11 @@ impl ExplorerApp {
         }
     }
 
-    pub(super) fn export_contents(&self, kind: ExportKind) -> Result<ExportContents, String> {
+    pub(super) fn export_contents(
+        &self,
+        kind: ExportKind,
+        path: &std::path::Path,
+    ) -> Result<ExportContents, String> {
         let scale = self.settings.export_scale.clamp(1, 32);
         let s = &self.session;
         let png = |view: &ImageView| -> Result<ExportContents, String> {
@@ -235,6 +239,16 @@ impl ExplorerApp {
                     .codes_csv(data)
                     .map(ExportContents::Text)
                     .ok_or_else(|| "the map has no codes yet".to_string())
+            }
+            ExportKind::CodesNumpy => {
+                let data = s.data.as_ref().ok_or("no dataset")?;
+                let codes = s.map.codes.as_ref().ok_or("the map has no codes yet")?;
+                let labels: Option<Vec<i64>> = data
+                    .labels()
+                    .map(|all| s.map.indices.iter().map(|&i| all[i] as i64).collect());
+                crate::latent::numpy_files(path, codes, &s.map.indices, labels.as_deref())
+                    .map(ExportContents::Files)
+                    .map_err(|e| e.to_string())
             }
         }
     }

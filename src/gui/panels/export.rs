@@ -1,5 +1,6 @@
 //! Export: the preview, the strip, the grid and the map as PNG (with a scale factor), the map's
-//! codes as CSV, each through a save dialog; a cancelled dialog does nothing.
+//! codes as CSV or NumPy (.npy / .npz), each through a save dialog; a cancelled dialog does
+//! nothing.
 
 use crate::gui::app::{Command, ExplorerApp};
 use crate::gui::dialogs::{DialogPurpose, ExportKind};
@@ -28,6 +29,11 @@ pub fn export_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>
         (
             ExportKind::Codes,
             "Latent codes as CSV…",
+            s.map.codes.is_some(),
+        ),
+        (
+            ExportKind::CodesNumpy,
+            "Latent codes as NumPy…",
             s.map.codes.is_some(),
         ),
     ];
