@@ -2,6 +2,7 @@
 //! clicking the map selects, sliders change the preview, training starts and stops,
 //! interpolation and exports work, and bad files are refused without losing anything.
 
+mod common;
 mod gui_support;
 use egui::{Event, Modifiers, PointerButton, Pos2};
 use egui_kittest::Harness;
@@ -906,4 +907,91 @@ fn dragging_a_rectangle_on_the_sample_hides_it_and_fills_it_in() {
     assert!(height >= 8 && width >= 8, "{height}x{width}");
     assert_eq!(app.session.filled.sample, Some(i));
     assert!(app.session.filled.errors.is_some());
+}
+
+#[test]
+fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = common::write_colour_shapes(&dir.path().join("shapes"), 12);
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    h.input_mut().dropped_files.push(Arc::new(Dropped(folder)));
+    h.step();
+    step_until(&mut h, "the colour dataset", |a| {
+        a.session
+            .data
+            .as_ref()
+            .is_some_and(|d| d.shape.channels == 3)
+    });
+    h.get_by_label("New model").click();
+    h.step();
+    h.step();
+    // The likelihood is chosen from the data until someone picks one.
+    let combo = egui::accesskit::Role::ComboBox;
+    let shown = |h: &Harness<'static, ExplorerApp>, label: &str| {
+        h.get_by_role_and_label(combo, label)
+            .value()
+            .unwrap_or_default()
+    };
+    let likelihood = shown(&h, "likelihood");
+    assert!(likelihood.starts_with("auto: gaussian"), "{likelihood}");
+    assert_eq!(shown(&h, "architecture"), "MLP");
+    h.get_by_role_and_label(combo, "architecture").click();
+    h.step();
+    h.step();
+    h.get_by_label("Conv").click();
+    h.step();
+    h.step();
+    h.get_by_label("conv channels");
+    h.state_mut().settings.train.epochs = 1;
+    h.state_mut().settings.train.batch_size = 16;
+    h.get_by_label("Create new model").click();
+    step_until(&mut h, "the conv model and its map", |a| {
+        a.session
+            .model
+            .as_ref()
+            .is_some_and(|m| m.config().arch == latent_explorer::model::Architecture::Conv)
+            && a.session.map.codes.is_some()
+    });
+    let config = h.state().session.model.as_ref().unwrap().config().clone();
+    assert_eq!(
+        (
+            config.input.height,
+            config.input.width,
+            config.input.channels
+        ),
+        (32, 32, 3)
+    );
+    assert_eq!(config.hidden, vec![32, 64, 64]);
+    assert_eq!(
+        config.likelihood,
+        latent_explorer::model::Likelihood::Gaussian
+    );
+    h.step();
+    h.get_by_label("Conv (strided convolutions)");
+    h.get_by_label("Start").click();
+    step_until(&mut h, "an epoch of conv training", |a| {
+        !a.is_training() && !a.session.training.epochs.is_empty()
+    });
+    step_until(&mut h, "a colour preview", |a| {
+        a.session.preview.shape().is_some_and(|s| s.channels == 3)
+    });
+    let app = h.state();
+    let model = app.session.model.as_ref().unwrap();
+    assert_eq!(model.history.epochs, 1);
+    assert!(model.history.test_loss.is_some_and(f64::is_finite));
+    assert!(
+        app.session
+            .notices
+            .iter()
+            .all(|n| n.kind != NoticeKind::Error || n.text.contains("expects images of")),
+        "{:?}",
+        app.session
+            .notices
+            .iter()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>()
+    );
+    let picture = app.session.preview.picture(1).unwrap();
+    assert_eq!(picture.color(), image::ColorType::Rgb8);
 }

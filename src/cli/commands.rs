@@ -6,7 +6,7 @@ use crate::atomic::write_atomically;
 use crate::data::{Dataset, LoadOptions, Split, load_dataset};
 use crate::error::{Error, Result};
 use crate::latent::{InterpolationKind, interpolate_path, sample_prior};
-use crate::model::{Model, VaeConfig};
+use crate::model::{Architecture, Likelihood, Model, VaeConfig};
 use crate::render::{grid, grid_columns, save_png, strip};
 use crate::train::{TrainConfig, TrainControl, TrainEvent, train};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -103,9 +103,22 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let mut model = match &a.model {
         Some(p) => Model::load(p)?,
         None => {
+            let likelihood = a.likelihood.unwrap_or_else(|| {
+                let (suggested, fraction) = Likelihood::suggested_for(&data);
+                println!(
+                    "likelihood: {suggested} ({:.0}% of the values are near 0 or 1)",
+                    fraction * 100.0
+                );
+                suggested
+            });
+            let hidden = match a.arch {
+                Architecture::Mlp => a.hidden.clone(),
+                Architecture::Conv => a.channels.clone(),
+            };
             let config = VaeConfig {
-                hidden: a.hidden.clone(),
-                likelihood: a.likelihood,
+                arch: a.arch,
+                hidden,
+                likelihood,
                 beta: a.beta,
                 ..VaeConfig::for_shape(data.shape, a.latent)
             };

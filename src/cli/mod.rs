@@ -70,12 +70,19 @@ pub struct TrainArgs {
     /// Latent dimensions of a new model (1..=64).
     #[arg(long, default_value_t = 20)]
     pub latent: usize,
-    /// Hidden layer widths of a new model, comma-separated.
+    /// Architecture of a new model: mlp (fully connected) or conv (strided convolutions).
+    #[arg(long, default_value = "mlp")]
+    pub arch: crate::model::Architecture,
+    /// Hidden layer widths of a new MLP model, comma-separated.
     #[arg(long, default_value = "400", value_delimiter = ',')]
     pub hidden: Vec<usize>,
-    /// bernoulli (binary cross-entropy) or gaussian (squared error).
-    #[arg(long, default_value = "bernoulli")]
-    pub likelihood: crate::model::Likelihood,
+    /// Channels of a new conv model's stride-2 convolutions, comma-separated (1 to 4 layers).
+    #[arg(long, default_value = "32,64,64", value_delimiter = ',')]
+    pub channels: Vec<usize>,
+    /// bernoulli (binary cross-entropy) or gaussian (squared error); default: chosen from the
+    /// data (bernoulli when most values are near 0 or 1, as in MNIST, else gaussian).
+    #[arg(long)]
+    pub likelihood: Option<crate::model::Likelihood>,
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
     /// How beta moves: constant, warmup:EPOCHS (from 0 up to beta) or cyclical:EPOCHS.

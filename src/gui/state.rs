@@ -2,7 +2,7 @@
 //! loaded data, models and textures are runtime-only and live in [`super::app::Session`].
 
 use crate::latent::InterpolationKind;
-use crate::model::Likelihood;
+use crate::model::{Architecture, Likelihood};
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -21,19 +21,25 @@ pub enum Projection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NewModelSettings {
+    pub arch: Architecture,
     pub latent: usize,
-    /// Hidden layer widths, comma-separated.
+    /// Hidden layer widths of an MLP, comma-separated.
     pub hidden: String,
-    pub likelihood: Likelihood,
+    /// Channels of a conv model's stride-2 convolutions, comma-separated.
+    pub channels: String,
+    /// None: chosen from the dataset when the model is created.
+    pub likelihood: Option<Likelihood>,
     pub beta: f64,
 }
 
 impl Default for NewModelSettings {
     fn default() -> Self {
         Self {
+            arch: Architecture::Mlp,
             latent: 2,
             hidden: "400".into(),
-            likelihood: Likelihood::Bernoulli,
+            channels: "32,64,64".into(),
+            likelihood: None,
             beta: 1.0,
         }
     }

@@ -3,13 +3,14 @@
 
 mod checkpoint;
 mod config;
+pub mod conv;
 mod fast_encode;
 mod fused_loss;
 mod import;
 mod vae;
 
 pub use checkpoint::CHECKPOINT_FORMAT;
-pub use config::{Likelihood, MAX_LATENT, VaeConfig};
+pub use config::{Architecture, Likelihood, MAX_LATENT, NEAR_BINARY_FRACTION, VaeConfig};
 pub use fused_loss::bce_with_logits_rows;
 pub use vae::{BatchLosses, Vae, kl_divergence, kl_per_dim, reconstruction_error};
 
@@ -114,22 +115,22 @@ pub struct Model {
 }
 
 impl Model {
-    /// A freshly initialised model. Weights follow PyTorch's nn.Linear default
-    /// (uniform in +-1/sqrt(fan_in)) drawn from a seeded generator, because candle's CPU
-    /// generator cannot be seeded.
+    /// A freshly initialised model. Weights follow PyTorch's nn.Linear / nn.Conv2d default
+    /// (uniform in +-1/sqrt(fan_in), fan_in = every dim of the weight but the first) drawn from
+    /// a seeded generator, because candle's CPU generator cannot be seeded.
     pub fn new_random(config: VaeConfig, seed: u64) -> Result<Self> {
         config.validate()?;
         let mut rng = StdRng::seed_from_u64(seed);
         let device = Device::Cpu;
         let mut tensors = Vec::new();
         for (name, shape) in config.param_shapes() {
-            let fan_in = if shape.len() == 2 {
-                shape[1]
+            let fan_in: usize = if shape.len() >= 2 {
+                shape[1..].iter().product()
             } else {
-                // A bias shares its layer's fan-in: the weight's second dim, just listed.
+                // A bias shares its layer's fan-in: that of the weight just listed.
                 tensors
                     .last()
-                    .map(|(_, t): &(String, Tensor)| t.dims()[1])
+                    .map(|(_, t): &(String, Tensor)| t.dims()[1..].iter().product())
                     .unwrap_or(1)
             };
             let bound = 1.0 / (fan_in as f32).sqrt();
@@ -253,7 +254,7 @@ impl Model {
     /// Posterior means and log-variances of the samples at `indices`, batched.
     pub fn encode(&self, data: &Dataset, indices: &[usize]) -> Result<Codes> {
         self.check_fits(data)?;
-        if !self.config.hidden.is_empty() {
+        if self.config.arch == Architecture::Mlp && !self.config.hidden.is_empty() {
             let (mean, logvar) = fast_encode::FlatEncoder::from_model(self)?.encode(data, indices);
             return Ok(Codes {
                 latent: self.latent(),

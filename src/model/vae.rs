@@ -1,7 +1,8 @@
-//! The VAE network in candle: an MLP encoder to (mean, log-variance), the reparameterised
-//! sample, an MLP decoder to logits, and per-sample losses.
+//! The VAE network in candle: an encoder to (mean, log-variance) (an MLP, or convolutions as
+//! in `conv.rs`), the reparameterised sample, a decoder to logits, and per-sample losses.
 
-use super::config::{Likelihood, VaeConfig};
+use super::config::{Architecture, Likelihood, VaeConfig};
+use super::conv::ConvNet;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
 
@@ -11,6 +12,15 @@ const LOGVAR_LIMIT: f64 = 30.0;
 
 pub struct Vae {
     config: VaeConfig,
+    network: Network,
+}
+
+enum Network {
+    Mlp(Mlp),
+    Conv(ConvNet),
+}
+
+struct Mlp {
     enc_hidden: Vec<Linear>,
     enc_mean: Linear,
     enc_logvar: Linear,
@@ -36,6 +46,47 @@ fn linear(vb: &VarBuilder, name: &str, inp: usize, out: usize) -> Result<Linear>
 impl Vae {
     /// Builds the network from weights named as in [`VaeConfig::param_shapes`].
     pub fn new(config: &VaeConfig, vb: VarBuilder) -> Result<Self> {
+        let network = match config.arch {
+            Architecture::Mlp => Network::Mlp(Mlp::new(config, vb)?),
+            Architecture::Conv => {
+                let geometry = config
+                    .conv_geometry()
+                    .map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+                Network::Conv(ConvNet::new(geometry, &config.hidden, config.latent, &vb)?)
+            }
+        };
+        Ok(Self {
+            config: config.clone(),
+            network,
+        })
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.config
+    }
+
+    /// x: [batch, D] in [0, 1] (D = H*W*C, H x W x C order) -> (mean, logvar), each
+    /// [batch, latent].
+    pub fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        match &self.network {
+            Network::Mlp(m) => m.encode(x),
+            Network::Conv(c) => c.encode(x),
+        }
+    }
+
+    /// z: [batch, latent] -> decoder output before the sigmoid, [batch, D].
+    pub fn decode_logits(&self, z: &Tensor) -> Result<Tensor> {
+        match &self.network {
+            Network::Mlp(m) => m.decode_logits(z),
+            Network::Conv(c) => c.decode_logits(z),
+        }
+    }
+}
+
+/// The fully connected network: input -> hidden... -> (mean, logvar), latent -> hidden
+/// (reversed) -> logits.
+impl Mlp {
+    fn new(config: &VaeConfig, vb: VarBuilder) -> Result<Self> {
         let enc = vb.pp("encoder");
         let dec = vb.pp("decoder");
         let mut widths = vec![config.input.len()];
@@ -58,7 +109,6 @@ impl Vae {
         let dec_last = *dwidths.last().unwrap_or(&config.latent);
         let dec_out = linear(&dec, "out", dec_last, config.input.len())?;
         Ok(Self {
-            config: config.clone(),
             enc_hidden,
             enc_mean,
             enc_logvar,
@@ -67,12 +117,7 @@ impl Vae {
         })
     }
 
-    pub fn config(&self) -> &VaeConfig {
-        &self.config
-    }
-
-    /// x: [batch, D] in [0, 1] -> (mean, logvar), each [batch, latent].
-    pub fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+    fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let mut h = x.clone();
         for layer in &self.enc_hidden {
             h = layer.forward(&h)?.relu()?;
@@ -80,15 +125,16 @@ impl Vae {
         Ok((self.enc_mean.forward(&h)?, self.enc_logvar.forward(&h)?))
     }
 
-    /// z: [batch, latent] -> decoder output before the sigmoid, [batch, D].
-    pub fn decode_logits(&self, z: &Tensor) -> Result<Tensor> {
+    fn decode_logits(&self, z: &Tensor) -> Result<Tensor> {
         let mut h = z.clone();
         for layer in &self.dec_hidden {
             h = layer.forward(&h)?.relu()?;
         }
         self.dec_out.forward(&h)
     }
+}
 
+impl Vae {
     /// z: [batch, latent] -> images in [0, 1], [batch, D].
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         candle_nn::ops::sigmoid(&self.decode_logits(z)?)

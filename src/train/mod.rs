@@ -3,6 +3,7 @@
 //! directly. Every random draw (shuffles, reparameterisation noise) comes from one seeded
 //! generator: the same seed gives the same weights.
 
+mod autograd;
 mod control;
 mod fused;
 mod shard;
@@ -13,7 +14,7 @@ pub use shard::StepSums;
 
 use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
-use crate::model::{INFERENCE_BATCH, Model};
+use crate::model::{Architecture, INFERENCE_BATCH, Model};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -267,9 +268,14 @@ fn run(
     h.dataset_size = Some(data.len());
     h.seed = Some(cfg.seed);
     h.created_with = crate::model::version_string();
+    let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
+    // The fused step covers MLPs only; other architectures train through candle's autograd.
+    if model.config().arch != Architecture::Mlp {
+        let split = (train_idx, test_idx);
+        return autograd::run(model, data, cfg, control, sink, split, &mut rng);
+    }
     let mut net = FusedVae::from_model(model)?;
     let adam = Adam::new(cfg.learning_rate);
-    let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
     let bs = cfg.batch_size;
     let steps_per_epoch = train_idx.len().div_ceil(bs);
     sink(

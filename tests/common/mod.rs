@@ -213,3 +213,51 @@ pub fn png_bytes(width: u32, height: u32) -> Vec<u8> {
         .expect("encode png");
     out.into_inner()
 }
+
+/// The colours of [`write_colour_shapes`]' classes, in channel order R, G, B.
+pub const SHAPE_COLOURS: [&str; 3] = ["red", "green", "blue"];
+
+/// A folder of 32x32 RGB PNGs: red, green and blue circles and squares of varying size, place
+/// and shade on a noisy grey background (so, like natural images, few values are near 0 or
+/// 1), `per_class` of each, in class folders such as `red-circle`. Returns the folder.
+pub fn write_colour_shapes(dir: &Path, per_class: usize) -> PathBuf {
+    let mut state = 0x2545_f491_u64;
+    let mut rand = move |n: u32| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) % n as u64) as u32
+    };
+    for (c, colour) in SHAPE_COLOURS.iter().enumerate() {
+        for shape in ["circle", "square"] {
+            for k in 0..per_class {
+                let (cx, cy) = (11 + rand(10) as i32, 11 + rand(10) as i32);
+                let size = 6 + rand(4) as i32;
+                let bright = 170 + rand(50) as u8;
+                let img = image::RgbImage::from_fn(32, 32, |x, y| {
+                    let (dx, dy) = (x as i32 - cx, y as i32 - cy);
+                    let inside = match shape {
+                        "circle" => dx * dx + dy * dy <= size * size,
+                        _ => dx.abs() <= size && dy.abs() <= size,
+                    };
+                    if inside {
+                        let mut px = [0u8; 3];
+                        for (ch, v) in px.iter_mut().enumerate() {
+                            *v = if ch == c {
+                                bright + rand(10) as u8
+                            } else {
+                                40 + rand(30) as u8
+                            };
+                        }
+                        image::Rgb(px)
+                    } else {
+                        let g = 100 + rand(50) as u8;
+                        image::Rgb([g, g + rand(6) as u8, g + rand(6) as u8])
+                    }
+                });
+                save_image(dir, &format!("{colour}-{shape}/{k:03}.png"), &img);
+            }
+        }
+    }
+    dir.to_path_buf()
+}

@@ -15,7 +15,7 @@ use crate::gui::worker::{
     DecodePurpose, Event, EventSender, ExportContents, Job, JobsWorker, TrainerHandle,
 };
 use crate::latent::{interpolate_path, sample_prior};
-use crate::model::{Model, VaeConfig};
+use crate::model::{Architecture, Likelihood, Model, VaeConfig};
 use crate::train::{EpochStats, RunInfo, StepStats, TrainEvent};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -215,6 +215,8 @@ pub struct Session {
     pub dialogs_unavailable: bool,
     /// Seconds from start to the first drawn map.
     pub startup_secs: Option<f64>,
+    /// The likelihood that suits the loaded dataset, and its fraction of values near 0 or 1.
+    pub suggested_likelihood: Option<(crate::model::Likelihood, f64)>,
 }
 
 /// What panels ask for; applied after the frame is laid out.
@@ -431,6 +433,7 @@ impl ExplorerApp {
         self.session.selection_images = ImageView::default();
         self.settings.dataset_path = Some(path.clone());
         self.session.data_path = Some(path);
+        self.session.suggested_likelihood = Some(crate::model::Likelihood::suggested_for(&data));
         self.session.data = Some(data.clone());
         if let Some(model) = &self.session.model
             && let Err(e) = model.check_fits(&data)
@@ -733,22 +736,28 @@ impl ExplorerApp {
             return;
         };
         let s = &self.settings.new_model;
-        let hidden: Result<Vec<usize>, _> = s
-            .hidden
+        let (what, widths) = match s.arch {
+            Architecture::Mlp => ("hidden sizes", &s.hidden),
+            Architecture::Conv => ("conv channels", &s.channels),
+        };
+        let hidden: Result<Vec<usize>, _> = widths
             .split(',')
             .filter(|t| !t.trim().is_empty())
             .map(|t| t.trim().parse::<usize>())
             .collect();
         let Ok(hidden) = hidden else {
             self.error(format!(
-                "hidden sizes '{}' are not numbers separated by commas",
-                s.hidden
+                "{what} '{widths}' are not numbers separated by commas"
             ));
             return;
         };
+        let likelihood = s
+            .likelihood
+            .unwrap_or_else(|| Likelihood::suggested_for(&data).0);
         let config = VaeConfig {
+            arch: s.arch,
             hidden,
-            likelihood: s.likelihood,
+            likelihood,
             beta: s.beta,
             ..VaeConfig::for_shape(data.shape, s.latent)
         };

@@ -2,7 +2,7 @@
 
 use crate::gui::app::{Command, ExplorerApp};
 use crate::gui::dialogs::DialogPurpose;
-use crate::model::{Likelihood, MAX_LATENT};
+use crate::model::{Architecture, Likelihood, MAX_LATENT};
 use egui::Ui;
 
 pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
@@ -16,6 +16,12 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                     let opt =
                         |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());
                     egui::Grid::new("model-grid").num_columns(2).show(ui, |ui| {
+                        ui.label("type");
+                        ui.label(match m.config().arch {
+                            Architecture::Mlp => "MLP (fully connected)",
+                            Architecture::Conv => "Conv (strided convolutions)",
+                        });
+                        ui.end_row();
                         ui.label("architecture");
                         ui.label(m.config().summary());
                         ui.end_row();
@@ -101,30 +107,65 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                     });
                 egui::CollapsingHeader::new("New model").show(ui, |ui| {
                     let s = &mut app.settings.new_model;
+                    let suggested = app.session.suggested_likelihood;
+                    let auto = match suggested {
+                        Some((l, fraction)) => format!(
+                            "auto: {l} ({:.0}% of values near 0 or 1)",
+                            fraction * 100.0
+                        ),
+                        None => "auto (from the data)".into(),
+                    };
                     egui::Grid::new("new-model-grid")
                         .num_columns(2)
                         .show(ui, |ui| {
+                            super::grid_row(ui, "architecture", |ui| {
+                                egui::ComboBox::from_id_salt("architecture")
+                                    .selected_text(arch_name(s.arch))
+                                    .show_ui(ui, |ui| {
+                                        for arch in [Architecture::Mlp, Architecture::Conv] {
+                                            ui.selectable_value(&mut s.arch, arch, arch_name(arch));
+                                        }
+                                    })
+                                    .response
+                            });
                             super::grid_row(ui, "latent dims", |ui| {
                                 ui.add(egui::DragValue::new(&mut s.latent).range(1..=MAX_LATENT))
                             });
-                            super::grid_row(ui, "hidden sizes", |ui| {
-                                ui.add(
-                                    egui::TextEdit::singleline(&mut s.hidden).desired_width(100.0),
-                                )
-                                .on_hover_text("Comma-separated widths, e.g. 400 or 512,256")
-                            });
+                            match s.arch {
+                                Architecture::Mlp => super::grid_row(ui, "hidden sizes", |ui| {
+                                    ui.add(
+                                        egui::TextEdit::singleline(&mut s.hidden)
+                                            .desired_width(100.0),
+                                    )
+                                    .on_hover_text("Comma-separated widths, e.g. 400 or 512,256")
+                                }),
+                                Architecture::Conv => super::grid_row(ui, "conv channels", |ui| {
+                                    ui.add(
+                                        egui::TextEdit::singleline(&mut s.channels)
+                                            .desired_width(100.0),
+                                    )
+                                    .on_hover_text(
+                                        "Channels of each 4x4 stride-2 convolution (1 to 4), e.g. 32,64,64; images are padded to a multiple of 2^layers",
+                                    )
+                                }),
+                            };
                             super::grid_row(ui, "likelihood", |ui| {
+                                let shown = match s.likelihood {
+                                    Some(l) => l.to_string(),
+                                    None => auto.clone(),
+                                };
                                 egui::ComboBox::from_id_salt("likelihood")
-                                    .selected_text(s.likelihood.to_string())
+                                    .selected_text(shown)
                                     .show_ui(ui, |ui| {
+                                        ui.selectable_value(&mut s.likelihood, None, auto);
                                         ui.selectable_value(
                                             &mut s.likelihood,
-                                            Likelihood::Bernoulli,
+                                            Some(Likelihood::Bernoulli),
                                             "bernoulli (BCE)",
                                         );
                                         ui.selectable_value(
                                             &mut s.likelihood,
-                                            Likelihood::Gaussian,
+                                            Some(Likelihood::Gaussian),
                                             "gaussian (MSE)",
                                         );
                                     })
@@ -144,4 +185,11 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                 });
             });
         });
+}
+
+fn arch_name(arch: Architecture) -> &'static str {
+    match arch {
+        Architecture::Mlp => "MLP",
+        Architecture::Conv => "Conv",
+    }
 }
