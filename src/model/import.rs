@@ -98,6 +98,7 @@ pub(super) fn infer(path: &Path, st: &SafeTensors) -> Result<Import> {
     })?;
     let config = VaeConfig {
         input,
+        arch: super::Architecture::Mlp,
         hidden,
         latent,
         likelihood: Likelihood::Bernoulli,

@@ -14,6 +14,9 @@ use rayon::prelude::*;
 /// Same clamp as the candle path (`model::vae`): keeps exp(logvar) finite on a bad batch.
 const LOGVAR_LIMIT: f32 = 30.0;
 
+/// One row's (logit gradient, logits, target, loss sum) in the loss pass.
+type RowParts<'a> = (((&'a mut [f32], &'a [f32]), &'a [f32]), &'a mut f32);
+
 /// Per-sample sums of one step, over the batch.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StepSums {
@@ -191,7 +194,7 @@ impl Shard {
             .zip(self.logits[..n * d].chunks(d))
             .zip(x[..n * d].chunks(d))
             .zip(&mut self.row_recon[..n]);
-        let row_loss = |(((g, lo), xo), sum): (((&mut [f32], &[f32]), &[f32]), &mut f32)| {
+        let row_loss = |(((g, lo), xo), sum): RowParts| {
             *sum = loss_and_grad(likelihood, lo, xo, g);
         };
         if matches!(par, Parallelism::None) {
