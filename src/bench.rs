@@ -33,7 +33,7 @@ pub fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-fn emit(v: serde_json::Value) {
+pub fn emit(v: serde_json::Value) {
     println!("{v}");
     let _ = std::io::stdout().flush();
 }

@@ -14,6 +14,7 @@
 pub mod analysis;
 pub mod atomic;
 pub mod bench;
+pub mod bench_scale;
 pub mod cli;
 pub mod data;
 pub mod error;

@@ -52,6 +52,7 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
                     dataset: None,
                     model: None,
                     restore_settings: false,
+                    map_points: None,
                 },
             )
         })

@@ -25,6 +25,15 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Inpaint(a) => inpaint_cmd(a),
         Command::Info(a) => info_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
+        Command::BenchScale(a) => crate::bench_scale::run(&crate::bench_scale::ScaleOptions {
+            data: a.data.unwrap_or_else(default_data_path),
+            model: a
+                .model
+                .unwrap_or_else(|| bundled_path("models/mnist-latent2.safetensors")),
+            sizes: a.sizes,
+            frames: a.frames.max(1),
+            latent: a.latent,
+        }),
         Command::Soak(a) => crate::soak::run(
             &a.data.unwrap_or_else(default_data_path),
             a.minutes,

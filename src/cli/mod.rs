@@ -42,6 +42,9 @@ pub enum Command {
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
     Bench(BenchArgs),
+    /// Measure how costs grow with the number of samples: a training epoch, encoding, and the
+    /// window's frame time with that many points on the map; prints JSON lines.
+    BenchScale(BenchScaleArgs),
     /// Run the window's background load headless for a while and watch memory (JSON lines).
     Soak(SoakArgs),
 }
@@ -276,6 +279,25 @@ pub struct BenchArgs {
     pub decode_calls: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchScaleArgs {
+    /// Dataset (default: bundled MNIST, 70,000 images).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Checkpoint the window maps with (default: the bundled latent-2 model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Sample counts to measure, comma-separated.
+    #[arg(long, default_value = "10000,35000,70000", value_delimiter = ',')]
+    pub sizes: Vec<usize>,
+    /// Frames timed per phase (pan, zoom, idle, pan while training).
+    #[arg(long, default_value_t = 240)]
+    pub frames: usize,
+    /// Latent size of the model trained for the epoch timing.
+    #[arg(long, default_value_t = 2)]
+    pub latent: usize,
 }
 
 #[derive(Args, Debug)]

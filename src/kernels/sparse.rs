@@ -52,6 +52,40 @@ impl SparseRows {
         self.col_start.clear();
     }
 
+    /// Indexes the non-zeros of images stored as bytes, each byte read as `table[byte]`
+    /// (skips building the dense float batch when the images are sparse).
+    pub fn fill_from_bytes<'a>(
+        &mut self,
+        images: impl Iterator<Item = &'a [u8]>,
+        d: usize,
+        table: &[f32; 256],
+    ) {
+        self.d = d;
+        self.n = 0;
+        self.row_start.clear();
+        self.cols.clear();
+        self.vals.clear();
+        self.row_start.push(0);
+        for image in images {
+            assert_eq!(
+                image.len(),
+                d,
+                "image of {} bytes, expected {d}",
+                image.len()
+            );
+            for (c, &b) in image.iter().enumerate() {
+                if b != 0 {
+                    self.cols.push(c as u32);
+                    self.vals.push(table[b as usize]);
+                }
+            }
+            self.row_start.push(self.cols.len() as u32);
+            self.n += 1;
+        }
+        assert!(self.n * d <= u32::MAX as usize, "batch too large to index");
+        self.col_start.clear();
+    }
+
     /// Fraction of entries that are non-zero.
     pub fn density(&self) -> f64 {
         self.cols.len() as f64 / (self.n * self.d).max(1) as f64
@@ -181,7 +215,7 @@ multiversion! {
 mod avx512 {
     use std::arch::x86_64::*;
 
-    /// Columns of `dst` are done in blocks of up to 8 registers of 16 floats that stay in
+    /// Columns of `dst` are done in blocks of up to 16 registers of 16 floats that stay in
     /// registers while every source row is added, so each non-zero costs one load and one
     /// fused multiply-add per register, with no stores until the block is done.
     #[target_feature(enable = "avx512f")]
@@ -197,15 +231,23 @@ mod avx512 {
         let mut j = 0;
         // SAFETY (all calls): j + the block's width <= w, and the caller's bounds.
         unsafe {
-            while j + 128 <= w {
+            while j + 256 <= w {
+                block::<16>(idx, vals, src, stride, init, dst, j);
+                j += 256;
+            }
+            if j + 128 <= w {
                 block::<8>(idx, vals, src, stride, init, dst, j);
                 j += 128;
             }
-            while j + 64 <= w {
+            if j + 64 <= w {
                 block::<4>(idx, vals, src, stride, init, dst, j);
                 j += 64;
             }
-            while j + 16 <= w {
+            if j + 32 <= w {
+                block::<2>(idx, vals, src, stride, init, dst, j);
+                j += 32;
+            }
+            if j + 16 <= w {
                 block::<1>(idx, vals, src, stride, init, dst, j);
                 j += 16;
             }

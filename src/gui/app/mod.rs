@@ -37,6 +37,9 @@ pub struct AppOptions {
     pub model: Option<PathBuf>,
     /// Read settings saved by an earlier run.
     pub restore_settings: bool,
+    /// Show at most this many samples on the map (benchmarks use it to measure how the cost
+    /// grows); default MAP_POINTS.
+    pub map_points: Option<usize>,
 }
 
 impl Default for AppOptions {
@@ -46,6 +49,7 @@ impl Default for AppOptions {
             dataset: None,
             model: None,
             restore_settings: true,
+            map_points: None,
         }
     }
 }
@@ -274,6 +278,7 @@ pub struct ExplorerApp {
     /// CPU time of the previous whole frame, as eframe measures it.
     pub frame_ms: f32,
     probe_rng_seed: u64,
+    map_points: usize,
 }
 
 fn bundled(relative: &str) -> PathBuf {
@@ -316,6 +321,7 @@ impl ExplorerApp {
             ui_ms: 0.0,
             frame_ms: 0.0,
             probe_rng_seed: 1,
+            map_points: options.map_points.unwrap_or(MAP_POINTS),
         };
         let dataset = app.startup_path(
             options.dataset,
@@ -394,8 +400,8 @@ impl ExplorerApp {
     }
 
     /// Indices the map shows: every sample (train and held-out), up to MAP_POINTS.
-    fn map_indices(data: &Dataset) -> Vec<usize> {
-        (0..data.len().min(MAP_POINTS)).collect()
+    fn map_indices(&self, data: &Dataset) -> Vec<usize> {
+        (0..data.len().min(self.map_points)).collect()
     }
 
     /// Re-encodes the map with the current model and data.
@@ -422,7 +428,7 @@ impl ExplorerApp {
             return;
         }
         let summary = data.summary();
-        self.session.map = MapState::new(Arc::new(Self::map_indices(&data)));
+        self.session.map = MapState::new(Arc::new(self.map_indices(&data)));
         self.session.selection = None;
         self.session.history.clear();
         self.session.interp = Interpolation::default();

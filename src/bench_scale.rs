@@ -1,0 +1,235 @@
+//! `latent-explorer bench-scale`: how the cost grows with the number of samples. For each size
+//! it times one training epoch on that many images, encoding them all, and the window's frames
+//! with that many points on the map: the real app, headless, fed pointer drags (pan), zoom
+//! gestures, and pans again while a training run updates the map. A frame's time is the CPU
+//! time of egui's pass over the app plus tessellation, what eframe reports as `cpu_usage`;
+//! drawing the triangles is the GPU's (or, under Xvfb, the software rasteriser's) business.
+
+use crate::bench::{emit, loadavg_1m, peak_rss_mib};
+use crate::data::{LoadOptions, Split, load_dataset};
+use crate::error::{Error, Result};
+use crate::gui::{AppOptions, Command, ExplorerApp};
+use crate::model::{Model, VaeConfig};
+use crate::train::{TrainConfig, TrainControl, train};
+use eframe::App;
+use egui::{Event, Modifiers, PointerButton, Pos2, RawInput, Rect, Vec2, vec2};
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The window size the frames are measured at (the README screenshots' size).
+const SCREEN: Vec2 = vec2(1400.0, 900.0);
+
+pub struct ScaleOptions {
+    pub data: PathBuf,
+    pub model: PathBuf,
+    pub sizes: Vec<usize>,
+    pub frames: usize,
+    pub latent: usize,
+}
+
+pub fn run(opts: &ScaleOptions) -> Result<()> {
+    let data = Arc::new(load_dataset(&opts.data, &LoadOptions::default())?);
+    emit(json!({
+        "kind": "config",
+        "dataset": data.summary(),
+        "threads": rayon::current_num_threads(),
+        "frames_per_phase": opts.frames,
+        "loadavg_1m_at_start": loadavg_1m(),
+        "version": crate::model::version_string(),
+    }));
+    for &n in &opts.sizes {
+        let n = n.min(data.len());
+        let indices: Vec<usize> = (0..n).collect();
+        let subset = Arc::new(data.subset(&indices)?);
+
+        // One epoch on n training images (no held-out evaluation).
+        let mut model = Model::new_random(VaeConfig::for_shape(data.shape, opts.latent), 1)?;
+        let cfg = TrainConfig {
+            epochs: 1,
+            holdout_fraction: 0.0,
+            ..TrainConfig::default()
+        };
+        let train_set = subset_as_train(&subset)?;
+        let summary = train(
+            &mut model,
+            &train_set,
+            &cfg,
+            &TrainControl::new(),
+            &mut |_, _| {},
+        )?;
+        let epoch_secs = summary.last_epoch.map(|e| e.epoch_secs).unwrap_or(f64::NAN);
+
+        let bundled = Model::load(&opts.model)?;
+        let start = Instant::now();
+        bundled.encode(&subset, &indices)?;
+        let encode_secs = start.elapsed().as_secs_f64();
+
+        let frames = measure_frames(opts, n)?;
+        emit(json!({
+            "kind": "scale",
+            "points": n,
+            "train_epoch_seconds": epoch_secs,
+            "train_samples_per_sec": n as f64 / epoch_secs,
+            "encode_seconds": encode_secs,
+            "frame_ms": frames,
+            "loadavg_1m": loadavg_1m(),
+            "peak_rss_mib": peak_rss_mib(),
+        }));
+    }
+    Ok(())
+}
+
+/// The same images, all marked for training.
+fn subset_as_train(d: &crate::data::Dataset) -> Result<crate::data::Dataset> {
+    let pixels: Vec<u8> = (0..d.len())
+        .flat_map(|i| d.image_bytes(i).to_vec())
+        .collect();
+    crate::data::Dataset::new(
+        &d.name,
+        d.source.clone(),
+        d.shape,
+        pixels,
+        d.labels().map(|l| l.to_vec()),
+        d.class_names().to_vec(),
+        vec![Split::Train; d.len()],
+    )
+}
+
+/// The benchmark opens no files through dialogs.
+struct NoDialogs;
+
+impl crate::gui::FileDialogs for NoDialogs {
+    fn pick(&self, _: crate::gui::DialogPurpose) -> Option<PathBuf> {
+        None
+    }
+}
+
+/// Runs one headless frame of the app and returns its CPU milliseconds.
+struct Headless {
+    ctx: egui::Context,
+    frame: eframe::Frame,
+    app: ExplorerApp,
+    time: f64,
+}
+
+impl Headless {
+    fn frame(&mut self, events: Vec<Event>) -> f64 {
+        self.time += 1.0 / 60.0;
+        let input = RawInput {
+            screen_rect: Some(Rect::from_min_size(Pos2::ZERO, SCREEN)),
+            time: Some(self.time),
+            predicted_dt: 1.0 / 60.0,
+            events,
+            ..Default::default()
+        };
+        let start = Instant::now();
+        let (app, frame) = (&mut self.app, &mut self.frame);
+        let out = self.ctx.run_ui(input, |ui| {
+            app.logic(ui.ctx(), frame);
+            app.ui(ui, frame);
+        });
+        let _ = self.ctx.tessellate(out.shapes, out.pixels_per_point);
+        start.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn until(&mut self, what: &str, done: impl Fn(&ExplorerApp) -> bool) -> Result<()> {
+        let start = Instant::now();
+        while !done(&self.app) {
+            if start.elapsed() > Duration::from_secs(120) {
+                return Err(Error::InvalidArgument(format!(
+                    "timed out waiting for {what}"
+                )));
+            }
+            self.frame(Vec::new());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    }
+}
+
+fn stats(mut ms: Vec<f64>) -> serde_json::Value {
+    ms.sort_by(f64::total_cmp);
+    let q = |f: f64| ms[((ms.len() - 1) as f64 * f).round() as usize];
+    json!({"median": q(0.5), "p90": q(0.9), "max": q(1.0)})
+}
+
+fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
+    let ctx = egui::Context::default();
+    let cc = eframe::CreationContext::_new_kittest(ctx.clone());
+    let app = ExplorerApp::new(
+        &cc,
+        AppOptions {
+            dialogs: Arc::new(NoDialogs),
+            dataset: Some(opts.data.clone()),
+            model: Some(opts.model.clone()),
+            restore_settings: false,
+            map_points: Some(n),
+        },
+    );
+    let mut h = Headless {
+        ctx,
+        frame: eframe::Frame::_new_kittest(),
+        app,
+        time: 0.0,
+    };
+    h.until("the map", |a| {
+        a.session.map.codes.is_some() && a.session.map_screen.is_some() && !a.is_busy()
+    })?;
+    let centre = h
+        .app
+        .session
+        .map_screen
+        .map(|t| t.frame().center())
+        .unwrap_or(Pos2::new(700.0, 450.0));
+    // Warm-up: a few idle frames.
+    for _ in 0..10 {
+        h.frame(Vec::new());
+    }
+    let pan = pan_frames(&mut h, centre, opts.frames);
+    let zoom: Vec<f64> = (0..opts.frames)
+        .map(|k| {
+            let factor = if (k / 20) % 2 == 0 { 1.03 } else { 1.0 / 1.03 };
+            h.frame(vec![Event::PointerMoved(centre), Event::Zoom(factor)])
+        })
+        .collect();
+    let redraws_before = h.app.session.map_raster.redraws;
+    let idle: Vec<f64> = (0..opts.frames).map(|_| h.frame(Vec::new())).collect();
+    let idle_redraws = h.app.session.map_raster.redraws - redraws_before;
+    h.app.apply(Command::StartTraining);
+    h.until("training to start", |a| a.is_training())?;
+    let training = pan_frames(&mut h, centre, opts.frames);
+    h.app.apply(Command::StopTraining);
+    h.until("training to stop", |a| !a.is_training())?;
+    Ok(json!({
+        "map_ready_seconds": h.app.session.startup_secs,
+        "pan": stats(pan),
+        "zoom": stats(zoom),
+        "idle": stats(idle),
+        "pan_while_training": stats(training),
+        "raster_redraws_while_idle": idle_redraws,
+        "last_raster_ms": h.app.session.map_raster.last_redraw_ms,
+    }))
+}
+
+/// Drags the map back and forth by a few pixels a frame.
+fn pan_frames(h: &mut Headless, centre: Pos2, frames: usize) -> Vec<f64> {
+    let press = |pos, pressed| Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::default(),
+    };
+    h.frame(vec![Event::PointerMoved(centre), press(centre, true)]);
+    let mut pos = centre;
+    let ms = (0..frames)
+        .map(|k| {
+            let dir = if (k / 30) % 2 == 0 { 1.0 } else { -1.0 };
+            pos += vec2(4.0 * dir, 2.5 * dir);
+            h.frame(vec![Event::PointerMoved(pos)])
+        })
+        .collect();
+    h.frame(vec![press(pos, false)]);
+    ms
+}
