@@ -17,6 +17,7 @@ pub mod bench;
 pub mod bench_scale;
 pub mod cli;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod gui;
 pub mod kernels;

@@ -470,3 +470,27 @@ fn dataset_encoding_matches_candle_for_sparse_and_dense_images() {
         }
     }
 }
+
+/// The default build computes on the CPU; asking for a GPU this build lacks falls back to the
+/// CPU and says why (the same path a GPU build takes when no GPU is present).
+#[test]
+fn the_device_is_the_cpu_unless_a_gpu_build_finds_one() {
+    use latent_explorer::device::choose;
+    let auto = choose(None);
+    assert!(
+        auto.is_cpu() && auto.description.starts_with("CPU ("),
+        "{}",
+        auto.description
+    );
+    assert!(auto.fallback_reason.is_none());
+    if !cfg!(feature = "cuda") {
+        let asked = choose(Some("cuda"));
+        assert!(asked.is_cpu());
+        let why = asked.fallback_reason.unwrap();
+        assert!(why.contains("--features cuda"), "{why}");
+    }
+    let unknown = choose(Some("tpu"));
+    assert!(unknown.is_cpu() && unknown.fallback_reason.unwrap().contains("'tpu'"));
+    let model = Model::new_random(VaeConfig::mnist(2), 1).unwrap();
+    assert!(model.device().is_cpu());
+}

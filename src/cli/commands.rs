@@ -528,11 +528,17 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
             "history": model.history,
             "dataset": data.as_ref().map(|d| d.summary()),
             "fits_dataset": fits.as_ref().map(|f| f.is_ok()),
+            "device": crate::device::compute().description,
         });
         println!("{v}");
         return Ok(());
     }
     print_info(&path, &model);
+    let device = crate::device::compute();
+    match &device.fallback_reason {
+        Some(why) => println!("device:       {} ({why})", device.description),
+        None => println!("device:       {}", device.description),
+    }
     if let (Some(d), Some(f)) = (&data, &fits) {
         println!("dataset:      {}", d.summary());
         match f {

@@ -154,7 +154,8 @@ impl Model {
         tensors: Vec<(String, Tensor)>,
         history: ModelHistory,
     ) -> Result<Self> {
-        let device = Device::Cpu;
+        // Weights are read and initialised on the CPU, then moved to the chosen device.
+        let device = crate::device::compute().device.clone();
         let varmap = VarMap::new();
         {
             let mut data = varmap
@@ -162,7 +163,7 @@ impl Model {
                 .lock()
                 .map_err(|_| Error::InvalidConfig("weight store is poisoned".into()))?;
             for (name, t) in tensors {
-                data.insert(name, Var::from_tensor(&t)?);
+                data.insert(name, Var::from_tensor(&t.to_device(&device)?)?);
             }
         }
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);

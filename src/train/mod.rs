@@ -269,8 +269,9 @@ fn run(
     h.seed = Some(cfg.seed);
     h.created_with = crate::model::version_string();
     let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
-    // The fused step covers MLPs only; other architectures train through candle's autograd.
-    if model.config().arch != Architecture::Mlp {
+    // The fused step covers MLPs on the CPU; other architectures, and any model on a GPU,
+    // train through candle's autograd.
+    if model.config().arch != Architecture::Mlp || !model.device().is_cpu() {
         let split = (train_idx, test_idx);
         return autograd::run(model, data, cfg, control, sink, split, &mut rng);
     }

@@ -30,6 +30,15 @@ pub fn top_bar_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
             ui.label("working…");
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let device = crate::device::compute();
+            let device_label = ui.label(
+                RichText::new(format!("on {}", device.description))
+                    .small()
+                    .color(Color32::GRAY),
+            );
+            if let Some(why) = &device.fallback_reason {
+                device_label.on_hover_text(why);
+            }
             if app.settings.show_frame_time {
                 let startup = app
                     .session
@@ -38,8 +47,8 @@ pub fn top_bar_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command
                     .unwrap_or_default();
                 ui.label(
                     RichText::new(format!(
-                        "ui {:.1} ms · frame {:.1} ms{startup}",
-                        app.ui_ms, app.frame_ms
+                        "ui {:.1} ms · frame {:.1} ms · map raster {:.1} ms{startup}",
+                        app.ui_ms, app.frame_ms, app.session.map_raster.last_redraw_ms
                     ))
                     .small()
                     .color(Color32::GRAY),
