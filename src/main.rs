@@ -10,6 +10,13 @@ use std::process::ExitCode;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Like any Unix tool, stop quietly when the reader of our output goes away
+    // (`latent-explorer bench | head`) instead of panicking on the broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restores the default action for one signal before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
         if n == 0 {

@@ -805,7 +805,7 @@ fn the_training_timeline_replays_how_the_map_organised() {
     h.state_mut().apply(Command::ShowTimeline(Some(0)));
     h.step();
     let app = h.state();
-    let first = &app.session.timeline[0].codes;
+    let first = &app.session.timeline[0];
     assert_eq!(
         app.session.map.coords[5],
         [first.mean[10] as f64, first.mean[11] as f64]

@@ -165,14 +165,11 @@ impl ExplorerApp {
         tl.push(TimelineFrame {
             step,
             epoch,
-            codes: crate::model::Codes {
-                latent: codes.latent,
-                mean: codes.mean.clone(),
-                // The replay draws means only; the variances would double the memory.
-                logvar: vec![0.0; codes.mean.len()],
-            },
+            latent: codes.latent,
+            mean: codes.mean.clone(),
         });
-        if tl.len() > TIMELINE_FRAMES {
+        let most = (TIMELINE_VALUES / codes.mean.len().max(1)).clamp(8, TIMELINE_FRAMES);
+        if tl.len() > most {
             let mut k = 0;
             tl.retain(|_| {
                 k += 1;
@@ -189,7 +186,11 @@ impl ExplorerApp {
                     s.live_codes = s.map.codes.clone();
                 }
                 s.timeline_shown = Some(k);
-                let codes = f.codes.clone();
+                let codes = crate::model::Codes {
+                    latent: f.latent,
+                    mean: f.mean.clone(),
+                    logvar: vec![0.0; f.mean.len()],
+                };
                 s.map.set_codes(codes, &self.settings);
             }
             None => {

@@ -144,12 +144,17 @@ pub struct FilledIn {
 pub struct TimelineFrame {
     pub step: usize,
     pub epoch: usize,
-    pub codes: crate::model::Codes,
+    pub latent: usize,
+    /// The map points' posterior means, [points, latent] (the replay draws means only).
+    pub mean: Vec<f32>,
 }
 
 /// The most frames a run keeps; past it every other frame is dropped, so a long run keeps an
 /// even sample of its history in bounded memory.
 pub const TIMELINE_FRAMES: usize = 60;
+/// ...and at most this many code values in all (128 MiB): 60 frames of 70,000 2-D codes fit,
+/// while 16-D codes keep 30 frames.
+pub const TIMELINE_VALUES: usize = 32 << 20;
 
 /// Samples from the prior.
 #[derive(Default)]
