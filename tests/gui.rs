@@ -996,3 +996,81 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     let picture = app.session.preview.picture(1).unwrap();
     assert_eq!(picture.color(), image::ColorType::Rgb8);
 }
+
+/// All 70,000 points are drawn as one raster: an idle map is not redrawn, dragging it redraws
+/// it for the new view, the legend's check box hides a class from it, and picking still finds
+/// a point through the grid index.
+#[test]
+fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
+    let mut h = harness(Arc::default());
+    ready(&mut h);
+    for _ in 0..3 {
+        h.step();
+    }
+    let redraws = h.state().session.map_raster.redraws;
+    for _ in 0..10 {
+        h.step();
+    }
+    assert_eq!(
+        h.state().session.map_raster.redraws,
+        redraws,
+        "idle frames redraw nothing"
+    );
+
+    // Drag the map: the view moves and the raster follows it.
+    let frame = *h.state().session.map_screen.unwrap().frame();
+    let start = frame.center();
+    let before = *h.state().session.map_screen.unwrap().bounds();
+    h.event(Event::PointerMoved(start));
+    h.event(Event::PointerButton {
+        pos: start,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::default(),
+    });
+    h.step();
+    for k in 1..=10 {
+        h.event(Event::PointerMoved(start + egui::vec2(8.0 * k as f32, 0.0)));
+        h.step();
+    }
+    let end = start + egui::vec2(80.0, 0.0);
+    h.event(Event::PointerButton {
+        pos: end,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::default(),
+    });
+    h.step();
+    h.step();
+    let after = *h.state().session.map_screen.unwrap().bounds();
+    assert!(
+        after.min()[0] < before.min()[0],
+        "dragging right shows what lies left"
+    );
+    assert!(h.state().session.map_raster.redraws > redraws + 3);
+
+    // Hide class 7 from the legend.
+    let redraws = h.state().session.map_raster.redraws;
+    h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "7")
+        .click();
+    h.step();
+    h.step();
+    assert!(
+        h.state().session.map_raster.redraws > redraws,
+        "hiding a class redraws"
+    );
+
+    // Picking goes through the grid: the outlier is still found where it is drawn.
+    let target = outlier(h.state());
+    let pos = screen_pos(h.state(), target);
+    let hit = h.state().session.map.nearest(
+        {
+            let t = h.state().session.map_screen.unwrap();
+            let p = t.value_from_position(pos);
+            [p.x, p.y]
+        },
+        [1.0, 1.0],
+        f64::INFINITY,
+    );
+    assert_eq!(hit, Some(target));
+}

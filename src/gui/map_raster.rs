@@ -217,13 +217,30 @@ impl PointGrid {
         scale: [f64; 2],
         max_dist: f64,
     ) -> Option<usize> {
+        self.nearest_where(coords, pos, scale, max_dist, |_| true)
+    }
+
+    /// As `nearest`, among the points `keep` accepts (e.g. those of classes not hidden).
+    pub fn nearest_where(
+        &self,
+        coords: &[[f64; 2]],
+        pos: [f64; 2],
+        scale: [f64; 2],
+        max_dist: f64,
+        keep: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         let [cx, cy] = self.cell_xy(pos)?;
         if scale[0] <= 0.0 || scale[1] <= 0.0 {
             return None;
         }
         // Cells reached by the search radius, per axis.
-        let rx = (max_dist / scale[0] / self.cell[0]).ceil() as i64;
-        let ry = (max_dist / scale[1] / self.cell[1]).ceil() as i64;
+        // (At most the whole grid: an unbounded radius must not overflow the cell maths.)
+        let rx = (max_dist / scale[0] / self.cell[0])
+            .ceil()
+            .min(self.dims[0] as f64) as i64;
+        let ry = (max_dist / scale[1] / self.cell[1])
+            .ceil()
+            .min(self.dims[1] as f64) as i64;
         let (w, h) = (self.dims[0] as i64, self.dims[1] as i64);
         let mut best = None;
         let mut best_d = max_dist * max_dist;
@@ -231,6 +248,9 @@ impl PointGrid {
             for x in (cx - rx).max(0)..=(cx + rx).min(w - 1) {
                 let c = (y * w + x) as usize;
                 for &k in &self.order[self.starts[c] as usize..self.starts[c + 1] as usize] {
+                    if !keep(k as usize) {
+                        continue;
+                    }
                     let p = coords[k as usize];
                     let dx = (p[0] - pos[0]) * scale[0];
                     let dy = (p[1] - pos[1]) * scale[1];
@@ -280,6 +300,8 @@ mod tests {
                 .min_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
                 .map(|(_, k)| k);
             assert_eq!(grid.nearest(&coords, pos, scale, 6.0), scan, "query {q}");
+            // An unbounded search finds the nearest point of all.
+            assert!(grid.nearest(&coords, pos, scale, f64::INFINITY).is_some());
         }
     }
 

@@ -180,7 +180,20 @@ impl MapState {
     /// The dataset index of the point nearest to `pos` (in map units scaled per axis by
     /// `scale`, i.e. screen pixels), if within `max_dist`.
     pub fn nearest(&self, pos: [f64; 2], scale: [f64; 2], max_dist: f64) -> Option<usize> {
-        let k = self.grid.nearest(&self.coords, pos, scale, max_dist)?;
+        self.nearest_where(pos, scale, max_dist, |_| true)
+    }
+
+    /// As `nearest`, among the map positions `keep` accepts.
+    pub fn nearest_where(
+        &self,
+        pos: [f64; 2],
+        scale: [f64; 2],
+        max_dist: f64,
+        keep: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
+        let k = self
+            .grid
+            .nearest_where(&self.coords, pos, scale, max_dist, keep)?;
         self.indices.get(k).copied()
     }
 

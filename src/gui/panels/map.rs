@@ -66,27 +66,35 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         .map(|s| score_bands(&s.values(settings.anomaly_score)));
     let class_names = data.class_names().to_vec();
     let labelled = data.labels().is_some();
-    let legend: Vec<(String, Color32, ItemId)> = match &bands {
+    let legend: Vec<(String, Color32, (&str, usize))> = match &bands {
         Some(_) => BAND_NAMES
             .iter()
             .zip(BAND_COLOURS)
             .enumerate()
-            .map(|(k, (n, c))| (n.to_string(), c, ItemId::new(("band", k))))
+            .map(|(k, (n, c))| (n.to_string(), c, ("band", k)))
             .collect(),
         None if labelled => (0..class_names.len().max(1))
             .map(|g| {
                 let [r, gg, b] = class_colour(Some(g as u16));
                 let name = class_names.get(g).cloned().unwrap_or_else(|| g.to_string());
-                (name, Color32::from_rgb(r, gg, b), ItemId::new(("class", g)))
+                (name, Color32::from_rgb(r, gg, b), ("class", g))
             })
             .collect(),
         None => {
             let [r, g, b] = class_colour(None);
-            vec![(
-                "samples".into(),
-                Color32::from_rgb(r, g, b),
-                ItemId::new(("class", 0)),
-            )]
+            vec![("samples".into(), Color32::from_rgb(r, g, b), ("class", 0))]
+        }
+    };
+    // The legend entry (class or score band) of map position k.
+    let indices = map.indices.clone();
+    let group_of = |k: usize| -> usize {
+        match &bands {
+            Some(b) => b.get(k).copied().unwrap_or(0) as usize,
+            None => data
+                .label(indices[k])
+                .map(|l| l as usize)
+                .unwrap_or(0)
+                .min(legend.len() - 1),
         }
     };
     let plot_id = ui.make_persistent_id("latent-map");
@@ -94,7 +102,11 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         let memory = egui_plot::PlotMemory::load(ui.ctx(), plot_id);
         legend
             .iter()
-            .map(|(_, _, id)| memory.as_ref().is_some_and(|m| m.hidden_items.contains(id)))
+            .map(|(_, _, id)| {
+                memory
+                    .as_ref()
+                    .is_some_and(|m| m.hidden_items.contains(&ItemId::new(id)))
+            })
             .collect()
     };
     let selection = app.session.selection.and_then(|i| map.coord_of(i));
@@ -216,7 +228,9 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                 );
             }
             for (name, colour, id) in &legend {
-                plot.points(
+                // `add`, not `points`: `points` drops a series without points, and these
+                // exist only for their legend entries.
+                plot.add(
                     Points::new(name.clone(), PlotPoints::default())
                         .id(*id)
                         .radius(radius)
@@ -239,14 +253,7 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
                 };
                 let (texture, covers) = raster.texture_for(&ctx, key, || {
                     let colour = |k: usize| -> Option<Color32> {
-                        let group = match &bands {
-                            Some(b) => b[k] as usize,
-                            None => data
-                                .label(map.indices[k])
-                                .map(|l| l as usize)
-                                .unwrap_or(0)
-                                .min(legend.len() - 1),
-                        };
+                        let group = group_of(k);
                         (!hidden[group]).then_some(legend[group].1)
                     };
                     // Score bands are drawn low to high so the anomalies sit on top.
@@ -363,7 +370,10 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
         return;
     }
     let Some(pos) = pointer else { return };
-    let hit = map.nearest([pos.x, pos.y], scale, HIT_RADIUS);
+    // Points of hidden classes (or bands) cannot be hit.
+    let hit = map.nearest_where([pos.x, pos.y], scale, HIT_RADIUS, |k| {
+        !hidden.get(group_of(k)).copied().unwrap_or(false)
+    });
     if response.response.clicked() {
         match hit {
             Some(i) => commands.push(Command::Select(i)),
