@@ -52,7 +52,8 @@ shot generate.png 1.5
 
 # 5. Anomalies: the ranked list, and the map coloured by score (the tabs moved up again).
 click 554 615
-sleep 1.5
+# Scoring all 70,000 samples takes a few seconds on the worker; the tab's layout settles after.
+sleep 5
 click 656 668
 xdotool mousemove 200 880
 shot anomalies.png 1.5
@@ -60,8 +61,8 @@ click 656 668
 
 # 6. Training in progress: loss curves and the map reorganising as it trains.
 click 384 636
-click 47 649
+click 47 671
 xdotool mousemove 200 880
 shot training.png 8
-click 105 649
+click 105 671
 sleep 1
