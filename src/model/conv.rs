@@ -2,12 +2,13 @@
 //! feature map, one linear layer to (mean, log-variance), and the mirror image back up with
 //! transposed 4x4 convolutions (each doubles it) to logits.
 //!
-//! Images arrive as rows of H x W x C values (the dataset's layout); candle's convolutions want
-//! N x C x H x W, so the encoder permutes on the way in and the decoder permutes back. A side
+//! Images arrive as rows of H x W x C values (the dataset's layout) and stay N x H x W x C
+//! through the convolutions, which are matrix products (`conv_gemm`). A side
 //! that is not a multiple of 2^layers is zero-padded (centred) before the first convolution
 //! and the decoder's output is cropped back to it, so every size from 2^layers up (28x28,
 //! 32x32, 45x61, ...) works without resizing the data.
 
+use super::conv_gemm::{conv_down, conv_up};
 use crate::data::ImageShape;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -140,7 +141,6 @@ pub fn param_shapes(
 /// A convolution's kernel and its per-channel bias.
 struct ConvLayer {
     weight: Tensor,
-    /// [1, channels, 1, 1], ready to broadcast over N x C x H x W.
     bias: Tensor,
 }
 
@@ -149,7 +149,7 @@ impl ConvLayer {
         let vb = vb.pp(name);
         Ok(Self {
             weight: vb.get(weight, "weight")?,
-            bias: vb.get(channels, "bias")?.reshape((1, channels, 1, 1))?,
+            bias: vb.get(channels, "bias")?,
         })
     }
 }
@@ -213,24 +213,19 @@ impl ConvNet {
         let g = &self.geometry;
         let s = g.input;
         let n = x.dim(0)?;
-        let mut h = x
-            .reshape((n, s.height, s.width, s.channels))?
-            .permute((0, 3, 1, 2))?
-            .contiguous()?;
+        let mut h = x.reshape((n, s.height, s.width, s.channels))?;
         if g.is_padded() {
             let bottom = g.padded_height - s.height - g.pad_top;
             let right = g.padded_width - s.width - g.pad_left;
             h = h
-                .pad_with_zeros(2, g.pad_top, bottom)?
-                .pad_with_zeros(3, g.pad_left, right)?;
+                .pad_with_zeros(1, g.pad_top, bottom)?
+                .pad_with_zeros(2, g.pad_left, right)?;
         }
         for layer in &self.encoder {
-            // padding 1, stride 2, dilation 1, groups 1: halves each side.
-            h = h
-                .conv2d(&layer.weight, 1, 2, 1, 1)?
-                .broadcast_add(&layer.bias)?
-                .relu()?;
+            h = conv_down(&h, &layer.weight, &layer.bias)?.relu()?;
         }
+        // The linear layers read the feature map in C x H x W order (PyTorch's flattening).
+        let h = h.permute((0, 3, 1, 2))?.contiguous()?;
         let flat = h.flatten_from(1)?;
         Ok((self.mean.forward(&flat)?, self.logvar.forward(&flat)?))
     }
@@ -240,27 +235,25 @@ impl ConvNet {
         let g = &self.geometry;
         let s = g.input;
         let n = z.dim(0)?;
-        let mut h = self.decoder_input.forward(z)?.relu()?.reshape((
-            n,
-            g.feature_channels,
-            g.feature_height,
-            g.feature_width,
-        ))?;
+        let mut h = self
+            .decoder_input
+            .forward(z)?
+            .relu()?
+            .reshape((n, g.feature_channels, g.feature_height, g.feature_width))?
+            .permute((0, 2, 3, 1))?
+            .contiguous()?;
         let last = self.decoder.len() - 1;
         for (i, layer) in self.decoder.iter().enumerate() {
-            // padding 1, output padding 0, stride 2, dilation 1: doubles each side.
-            h = h
-                .conv_transpose2d(&layer.weight, 1, 0, 2, 1)?
-                .broadcast_add(&layer.bias)?;
+            h = conv_up(&h, &layer.weight, &layer.bias)?;
             if i < last {
                 h = h.relu()?;
             }
         }
         if g.is_padded() {
             h = h
-                .narrow(2, g.pad_top, s.height)?
-                .narrow(3, g.pad_left, s.width)?;
+                .narrow(1, g.pad_top, s.height)?
+                .narrow(2, g.pad_left, s.width)?;
         }
-        h.permute((0, 2, 3, 1))?.contiguous()?.reshape((n, s.len()))
+        h.contiguous()?.reshape((n, s.len()))
     }
 }

@@ -4,6 +4,7 @@
 mod checkpoint;
 mod config;
 pub mod conv;
+mod conv_gemm;
 mod fast_encode;
 mod fused_loss;
 mod import;
