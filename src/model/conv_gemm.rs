@@ -52,26 +52,21 @@ pub fn conv_up(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
         .reshape((n, h, wd, K, K, c_out))?;
     // Output row 2*y + ky - 1 sits, in the output padded by 1, at block y + ky/2, parity ky%2:
     // sum the four kernel offsets of each parity into its (H+1) x (W+1) block grid.
+    let tap = |ky: usize, kx: usize| -> Result<Tensor> {
+        patches
+            .narrow(3, ky, 1)?
+            .narrow(4, kx, 1)?
+            .reshape((n, h, wd, c_out))?
+            .pad_with_zeros(1, ky / 2, 1 - ky / 2)?
+            .pad_with_zeros(2, kx / 2, 1 - kx / 2)
+    };
     let mut by_parity = Vec::with_capacity(2);
     for py in 0..2 {
         let mut row = Vec::with_capacity(2);
         for px in 0..2 {
-            let mut sum: Option<Tensor> = None;
-            for ky in [py, py + 2] {
-                for kx in [px, px + 2] {
-                    let tap = patches
-                        .narrow(3, ky, 1)?
-                        .narrow(4, kx, 1)?
-                        .reshape((n, h, wd, c_out))?
-                        .pad_with_zeros(1, ky / 2, 1 - ky / 2)?
-                        .pad_with_zeros(2, kx / 2, 1 - kx / 2)?;
-                    sum = Some(match sum {
-                        Some(s) => (s + tap)?,
-                        None => tap,
-                    });
-                }
-            }
-            row.push(sum.expect("two offsets per parity"));
+            let sum =
+                (((tap(py, px)? + tap(py, px + 2)?)? + tap(py + 2, px)?)? + tap(py + 2, px + 2)?)?;
+            row.push(sum);
         }
         // [N, H+1, W+1, 2 (px), Cout]
         by_parity.push(Tensor::stack(&row, 3)?);
