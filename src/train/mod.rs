@@ -22,8 +22,8 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
-/// The model's candle weights are refreshed from the fused trainer this often (and at every
-/// epoch's end, on stop and on error), so observers see a model at most this many steps old.
+/// The model's candle weights are refreshed from the trainer this often (and at every epoch's
+/// end, on stop and on error), so observers see a model at most this many steps old.
 pub const SYNC_EVERY_STEPS: usize = 25;
 
 /// How beta moves during a run (the weight of the KL term).
@@ -254,7 +254,7 @@ fn run(
 ) -> Result<TrainSummary> {
     cfg.validate()?;
     model.check_fits(data)?;
-    let (mut train_idx, test_idx) = split_indices(data, cfg);
+    let (train_idx, test_idx) = split_indices(data, cfg);
     if train_idx.is_empty() {
         return Err(Error::InvalidArgument(format!(
             "{} has no training samples",
@@ -271,12 +271,85 @@ fn run(
     let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
     // The fused step covers MLPs on the CPU; other architectures, and any model on a GPU,
     // train through candle's autograd.
-    if model.config().arch != Architecture::Mlp || !model.device().is_cpu() {
-        let split = (train_idx, test_idx);
-        return autograd::run(model, data, cfg, control, sink, split, &mut rng);
+    let mut stepper: Box<dyn Stepper> =
+        if model.config().arch == Architecture::Mlp && model.device().is_cpu() {
+            Box::new(FusedStepper {
+                net: FusedVae::from_model(model)?,
+                adam: Adam::new(cfg.learning_rate),
+            })
+        } else {
+            Box::new(autograd::AutogradStepper::new(model, cfg)?)
+        };
+    run_epochs(
+        model,
+        data,
+        cfg,
+        control,
+        sink,
+        (train_idx, test_idx),
+        &mut rng,
+        stepper.as_mut(),
+    )
+}
+
+/// What differs between the ways a model trains: one optimisation step, and bringing the
+/// model's own weights up to date with the trainer's.
+trait Stepper {
+    /// One step on x[n, D] with reparameterisation noise eps[n, latent]. A step whose loss or
+    /// gradients are not finite is not applied: Ok(Err(loss value)).
+    fn step(
+        &mut self,
+        model: &Model,
+        x: &[f32],
+        eps: &[f32],
+        n: usize,
+        beta: f64,
+    ) -> Result<std::result::Result<StepSums, f32>>;
+    /// Makes the model's weights the trainer's (a no-op where they are the same weights).
+    fn sync(&mut self, model: &Model) -> Result<()>;
+}
+
+struct FusedStepper {
+    net: FusedVae,
+    adam: Adam,
+}
+
+impl Stepper for FusedStepper {
+    fn step(
+        &mut self,
+        _: &Model,
+        x: &[f32],
+        eps: &[f32],
+        n: usize,
+        beta: f64,
+    ) -> Result<std::result::Result<StepSums, f32>> {
+        let sums = self.net.forward_backward(x, eps, n, beta as f32);
+        let loss = (sums.recon + beta * sums.kl) as f32;
+        if !loss.is_finite() || !self.net.grads_finite() {
+            return Ok(Err(if loss.is_finite() { f32::NAN } else { loss }));
+        }
+        self.net.adam_step(&self.adam);
+        Ok(Ok(sums))
     }
-    let mut net = FusedVae::from_model(model)?;
-    let adam = Adam::new(cfg.learning_rate);
+
+    fn sync(&mut self, model: &Model) -> Result<()> {
+        self.net.write_to(model)
+    }
+}
+
+/// The epochs: shuffles, batches, noise, the beta schedule, pause / resume / stop, events,
+/// held-out evaluation and the model's history, the same for every stepper.
+#[allow(clippy::too_many_arguments)]
+fn run_epochs(
+    model: &mut Model,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    control: &TrainControl,
+    sink: &mut dyn FnMut(TrainEvent, &Model),
+    (mut train_idx, test_idx): (Vec<usize>, Vec<usize>),
+    rng: &mut StdRng,
+    stepper: &mut dyn Stepper,
+) -> Result<TrainSummary> {
     let bs = cfg.batch_size;
     let steps_per_epoch = train_idx.len().div_ceil(bs);
     sink(
@@ -303,7 +376,7 @@ fn run(
     };
     let mut paused_secs = 0.0;
     'epochs: for epoch in 1..=cfg.epochs {
-        train_idx.shuffle(&mut rng);
+        train_idx.shuffle(rng);
         let epoch_start = Instant::now();
         let (mut sum_loss, mut sum_recon, mut sum_kl, mut seen) = (0f64, 0f64, 0f64, 0usize);
         for (s, chunk) in train_idx.chunks(bs).enumerate() {
@@ -321,37 +394,35 @@ fn run(
             }
             if !go_on {
                 summary.stopped = true;
-                net.write_to(model)?;
+                stepper.sync(model)?;
                 break 'epochs;
             }
             let n = chunk.len();
             let x = buf.fill(data, chunk);
             eps.clear();
-            eps.extend((0..n * latent).map(|_| -> f32 { StandardNormal.sample(&mut rng) }));
+            eps.extend((0..n * latent).map(|_| -> f32 { StandardNormal.sample(rng) }));
             let progress = (epoch - 1) as f64 + s as f64 / steps_per_epoch as f64;
             let step_beta = beta * cfg.beta_schedule.factor(progress);
-            let sums = net.forward_backward(x, &eps, n, step_beta as f32);
-            let (recon_v, kl_v) = (sums.recon as f32, sums.kl as f32);
-            let loss_v = (sums.recon + step_beta * sums.kl) as f32;
             global_step += 1;
-            // Only apply a step whose loss and gradients are finite, so the weights stay the
-            // last good ones when training diverges.
-            if !loss_v.is_finite() || !net.grads_finite() {
-                net.write_to(model)?;
-                let value = if loss_v.is_finite() { f32::NAN } else { loss_v };
-                return Err(Error::NonFiniteLoss {
-                    epoch,
-                    step: s + 1,
-                    value,
-                });
-            }
-            net.adam_step(&adam);
+            // A step that is not finite was not applied: the weights stay the last good ones.
+            let sums = match stepper.step(model, x, &eps, n, step_beta)? {
+                Ok(sums) => sums,
+                Err(value) => {
+                    stepper.sync(model)?;
+                    return Err(Error::NonFiniteLoss {
+                        epoch,
+                        step: s + 1,
+                        value,
+                    });
+                }
+            };
             if global_step % SYNC_EVERY_STEPS == 0 {
-                net.write_to(model)?;
+                stepper.sync(model)?;
             }
-            sum_loss += loss_v as f64;
-            sum_recon += recon_v as f64;
-            sum_kl += kl_v as f64;
+            let loss = sums.recon + step_beta * sums.kl;
+            sum_loss += loss;
+            sum_recon += sums.recon;
+            sum_kl += sums.kl;
             seen += n;
             summary.steps += 1;
             let secs = (epoch_start.elapsed().as_secs_f64() - paused_secs).max(1e-9);
@@ -360,9 +431,9 @@ fn run(
                     epoch,
                     step: s + 1,
                     global_step,
-                    loss: loss_v / n as f32,
-                    recon: recon_v / n as f32,
-                    kl: kl_v / n as f32,
+                    loss: (loss / n as f64) as f32,
+                    recon: (sums.recon / n as f64) as f32,
+                    kl: (sums.kl / n as f64) as f32,
                     beta: step_beta as f32,
                     samples_per_sec: seen as f64 / secs,
                 }),
@@ -371,7 +442,7 @@ fn run(
         }
         let epoch_secs = (epoch_start.elapsed().as_secs_f64() - paused_secs).max(1e-9);
         paused_secs = 0.0;
-        net.write_to(model)?;
+        stepper.sync(model)?;
         let eval_start = Instant::now();
         let test = evaluate(
             model,
