@@ -6,8 +6,9 @@
 use super::Model;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::kernels::dense::{self, Weights};
 use crate::kernels::sparse::{SPARSE_DENSITY_LIMIT, SparseRows, sparse_times_dense};
-use gemm::{Parallelism, gemm};
+use gemm::Parallelism;
 use rayon::prelude::*;
 
 /// Images per parallel task: big enough that the products keep the registers busy, small
@@ -174,37 +175,12 @@ impl Default for Workspace {
 
 /// y[n, out] = x[n, inp] W^T + b, on this thread.
 fn dense_forward(l: &FlatLayer, x: &[f32], n: usize, y: &mut [f32]) {
-    assert!(x.len() >= n * l.inp && y.len() >= n * l.out && l.w.len() >= l.inp * l.out);
-    for row in y[..n * l.out].chunks_exact_mut(l.out) {
-        row.copy_from_slice(&l.b);
-    }
-    let (w_cs, w_rs) = if l.input_major {
-        (1, l.out as isize)
-    } else {
-        (l.inp as isize, 1)
+    let weights = Weights {
+        w: &l.w,
+        b: &l.b,
+        inp: l.inp,
+        out: l.out,
+        input_major: l.input_major,
     };
-    // SAFETY: the assert above: x is n x inp, y n x out (row-major), W inp * out values.
-    unsafe {
-        gemm(
-            n,
-            l.out,
-            l.inp,
-            y.as_mut_ptr(),
-            1,
-            l.out as isize,
-            true,
-            x.as_ptr(),
-            1,
-            l.inp as isize,
-            l.w.as_ptr(),
-            w_cs,
-            w_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
+    dense::forward(weights, x, n, y, Parallelism::None);
 }

@@ -103,6 +103,16 @@ impl Dense {
         })
     }
 
+    pub fn weights(&self) -> crate::kernels::dense::Weights<'_> {
+        crate::kernels::dense::Weights {
+            w: &self.w,
+            b: &self.b,
+            inp: self.inp,
+            out: self.out,
+            input_major: self.input_major,
+        }
+    }
+
     /// The weights as candle and PyTorch store them, [out, inp].
     fn weight_out_major(&self, w: &[f32]) -> Vec<f32> {
         if self.input_major {

@@ -4,6 +4,7 @@
 //! gradients and runs Adam.
 
 use super::fused::{Dense, Layers};
+use crate::kernels::dense;
 use crate::kernels::elementwise::{add_assign, loss_and_grad};
 use crate::kernels::sparse::{
     SPARSE_DENSITY_LIMIT, SparseRows, sparse_times_dense, sparse_transpose_times_dense,
@@ -347,16 +348,6 @@ fn relu_mask(grad: &mut [f32], activation: &[f32]) {
     }
 }
 
-/// Row and column strides (in gemm's (column, row) order) of a layer's weight read as the
-/// right-hand side [inp, out] of y = x W^T.
-fn weight_as_rhs(l: &Dense) -> (isize, isize) {
-    if l.input_major {
-        (1, l.out as isize)
-    } else {
-        (l.inp as isize, 1)
-    }
-}
-
 /// y[n, out] = x[n, inp] W^T + b.
 fn forward(
     l: &Dense,
@@ -366,41 +357,12 @@ fn forward(
     par: Parallelism,
     sparse: Option<&SparseRows>,
 ) {
-    debug_assert!(x.len() >= n * l.inp && y.len() >= n * l.out);
     if let Some(sp) = sparse {
         debug_assert!(l.input_major && sp.rows() == n);
         sparse_times_dense(sp, &l.w, l.out, &l.b, y);
         return;
     }
-    for row in y[..n * l.out].chunks_exact_mut(l.out) {
-        row.copy_from_slice(&l.b);
-    }
-    let (w_cs, w_rs) = weight_as_rhs(l);
-    // SAFETY: x is n x inp and y n x out, row-major; W holds inp * out values addressed by
-    // the strides of its layout.
-    unsafe {
-        gemm(
-            n,
-            l.out,
-            l.inp,
-            y.as_mut_ptr(),
-            1,
-            l.out as isize,
-            true,
-            x.as_ptr(),
-            1,
-            l.inp as isize,
-            l.w.as_ptr(),
-            w_cs,
-            w_rs,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            par,
-        );
-    }
+    dense::forward(l.weights(), x, n, y, par);
 }
 
 /// Gradients of W and b from the input x[n, inp] and the output gradient dy[n, out]; and,
