@@ -364,11 +364,15 @@ impl TrainerHandle {
             .name("explorer-trainer".into())
             .spawn(move || {
                 let mut last_snapshot = Instant::now();
+                // Encoding the map runs on this thread between steps: where it is slow (a conv
+                // model, a large dataset) snapshots come less often, so that they take at most
+                // a fifth of the run.
+                let mut snapshot_every = SNAPSHOT_EVERY;
                 let mut sink = |ev: TrainEvent, m: &Model| {
                     let epoch_end = matches!(ev, TrainEvent::Epoch(_));
                     events.send(Event::Train(ev));
-                    if epoch_end || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
-                        last_snapshot = Instant::now();
+                    if epoch_end || last_snapshot.elapsed() >= snapshot_every {
+                        let started = Instant::now();
                         if let Ok(copy) = m.duplicate() {
                             let codes = copy.encode(&data, &map_indices).ok();
                             events.send(Event::TrainSnapshot {
@@ -376,6 +380,8 @@ impl TrainerHandle {
                                 codes,
                             });
                         }
+                        snapshot_every = SNAPSHOT_EVERY.max(started.elapsed() * 4);
+                        last_snapshot = Instant::now();
                     }
                 };
                 let fault = std::env::var("LATENT_EXPLORER_FAULT").ok();

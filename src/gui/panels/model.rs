@@ -23,7 +23,10 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                         });
                         ui.end_row();
                         ui.label("architecture");
-                        ui.label(m.config().summary());
+                        // A conv summary is long: cut to the panel's width, whole on hover.
+                        let summary = m.config().summary();
+                        ui.add(egui::Label::new(summary.clone()).truncate())
+                            .on_hover_text(summary);
                         ui.end_row();
                         ui.label("latent dims");
                         ui.label(m.latent().to_string());
@@ -110,7 +113,7 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                     let suggested = app.session.suggested_likelihood;
                     let auto = match suggested {
                         Some((l, fraction)) => format!(
-                            "auto: {l} ({:.0}% of values near 0 or 1)",
+                            "auto: {l} ({:.0}% near 0/1)",
                             fraction * 100.0
                         ),
                         None => "auto (from the data)".into(),
