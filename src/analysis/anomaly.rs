@@ -7,7 +7,7 @@ use crate::model::Model;
 use serde::{Deserialize, Serialize};
 
 /// Which number ranks the samples.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AnomalyScore {
     /// Reconstruction error plus KL: the negative ELBO, a bound on -log p(x).
     #[default]

@@ -84,6 +84,7 @@ impl ExplorerApp {
                 self.session.anomalies.pending = false;
                 if generation == self.session.map.generation {
                     self.session.anomalies.scores = Some(scores);
+                    self.session.anomalies.scores_version += 1;
                     self.refresh_top_anomalies();
                 }
             }

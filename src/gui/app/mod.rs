@@ -106,6 +106,10 @@ pub struct Interpolation {
 #[derive(Default)]
 pub struct Anomalies {
     pub scores: Option<crate::analysis::AnomalyScores>,
+    /// Bumped whenever `scores` is replaced (the map's score colours are cached on it).
+    pub scores_version: u64,
+    /// Each map point's score band for (scores_version, score kind), computed once.
+    pub bands: Option<((u64, crate::analysis::AnomalyScore), Arc<Vec<u8>>)>,
     /// The map generation the scores belong to (0: none asked for yet).
     pub generation: u64,
     pub pending: bool,

@@ -11,6 +11,7 @@ use egui_plot::{
     ItemId, Legend, Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points, Text,
 };
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// Screen distance (points) within which a click or hover hits a sample.
 const HIT_RADIUS: f64 = 6.0;
@@ -59,11 +60,24 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     // Each point's colour: its class, or its anomaly-score band. One empty series per class
     // (or band) gives the legend, whose check boxes hide classes from the raster.
     let by_score = settings.color_by == ColorBy::AnomalyScore;
-    let bands = by_score
-        .then_some(app.session.anomalies.scores.as_ref())
-        .flatten()
-        .filter(|s| s.len() == map.coords.len())
-        .map(|s| score_bands(&s.values(settings.anomaly_score)));
+    let bands: Option<Arc<Vec<u8>>> = if by_score {
+        let anomalies = &mut app.session.anomalies;
+        let key = (anomalies.scores_version, settings.anomaly_score);
+        match (&anomalies.scores, &anomalies.bands) {
+            (Some(s), _) if s.len() != app.session.map.coords.len() => None,
+            (Some(_), Some((k, b))) if *k == key => Some(b.clone()),
+            (Some(s), _) => {
+                // Sorting every score takes milliseconds: once per new scores, not per frame.
+                let b = Arc::new(score_bands(&s.values(settings.anomaly_score)));
+                anomalies.bands = Some((key, b.clone()));
+                Some(b)
+            }
+            (None, _) => None,
+        }
+    } else {
+        None
+    };
+    let map = &app.session.map;
     let class_names = data.class_names().to_vec();
     let labelled = data.labels().is_some();
     let legend: Vec<(String, Color32, (&str, usize))> = match &bands {
@@ -189,8 +203,8 @@ pub fn map_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
     let raster_content = {
         let mut h = std::hash::DefaultHasher::new();
         (map.generation, map.version, by_score, &hidden).hash(&mut h);
-        if let Some(b) = &bands {
-            (b.len(), b.first(), b.last()).hash(&mut h);
+        if bands.is_some() {
+            (app.session.anomalies.scores_version, settings.anomaly_score).hash(&mut h);
         }
         h.finish()
     };
