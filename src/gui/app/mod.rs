@@ -104,12 +104,15 @@ pub struct Interpolation {
 
 /// Anomaly scores of the map's samples and the most anomalous ones as thumbnails.
 #[derive(Default)]
+/// What the map's score bands were computed from: (scores version, score kind).
+pub type BandsKey = (u64, crate::analysis::AnomalyScore);
+
 pub struct Anomalies {
     pub scores: Option<crate::analysis::AnomalyScores>,
     /// Bumped whenever `scores` is replaced (the map's score colours are cached on it).
     pub scores_version: u64,
-    /// Each map point's score band for (scores_version, score kind), computed once.
-    pub bands: Option<((u64, crate::analysis::AnomalyScore), Arc<Vec<u8>>)>,
+    /// Each map point's score band, computed once per (scores_version, score kind).
+    pub bands: Option<(BandsKey, Arc<Vec<u8>>)>,
     /// The map generation the scores belong to (0: none asked for yet).
     pub generation: u64,
     pub pending: bool,
