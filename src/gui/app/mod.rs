@@ -103,10 +103,10 @@ pub struct Interpolation {
 }
 
 /// Anomaly scores of the map's samples and the most anomalous ones as thumbnails.
-#[derive(Default)]
 /// What the map's score bands were computed from: (scores version, score kind).
 pub type BandsKey = (u64, crate::analysis::AnomalyScore);
 
+#[derive(Default)]
 pub struct Anomalies {
     pub scores: Option<crate::analysis::AnomalyScores>,
     /// Bumped whenever `scores` is replaced (the map's score colours are cached on it).
