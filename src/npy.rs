@@ -377,21 +377,15 @@ fn write_err(e: std::io::Error) -> Error {
 
 /// A `.npy` file of f32 values (little-endian "<f4", C order) with `shape`.
 pub fn npy_f32(shape: &[usize], values: &[f32]) -> Result<Vec<u8>> {
-    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let mut buf = Vec::new();
-    let mut w = npyz::WriteOptions::new()
-        .default_dtype()
-        .shape(&shape)
-        .writer(&mut buf)
-        .begin_nd()
-        .map_err(write_err)?;
-    w.extend(values.iter().copied()).map_err(write_err)?;
-    w.finish().map_err(write_err)?;
-    Ok(buf)
+    npy_of(shape, values)
 }
 
 /// A `.npy` file of i64 values ("<i8") with `shape`.
 pub fn npy_i64(shape: &[usize], values: &[i64]) -> Result<Vec<u8>> {
+    npy_of(shape, values)
+}
+
+fn npy_of<T: npyz::AutoSerialize + Copy>(shape: &[usize], values: &[T]) -> Result<Vec<u8>> {
     let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let mut buf = Vec::new();
     let mut w = npyz::WriteOptions::new()

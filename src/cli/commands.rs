@@ -469,7 +469,7 @@ fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
         check_index(&data, i)?;
     }
     let mask = make_mask(a.hide, data.shape);
-    let mean = data.mean_image(&data.indices(Split::Train));
+    let mean = data.train_mean_image().to_vec();
     let (mut err_fill, mut err_mean, mut hidden) = (0f64, 0f64, 0usize);
     let mut tiles = Vec::new();
     for &i in &indices {

@@ -258,7 +258,11 @@ fn run_job(job: Job, events: &EventSender) {
             let t0 = Instant::now();
             match load_dataset(&path, &LoadOptions::default()) {
                 Ok(data) => Event::DatasetLoaded {
-                    data: Arc::new(data),
+                    // Here, not on the UI thread when the Missing data tab first asks.
+                    data: {
+                        data.train_mean_image();
+                        Arc::new(data)
+                    },
                     path,
                     secs: t0.elapsed().as_secs_f64(),
                 },

@@ -6,7 +6,7 @@ mod analysis;
 mod commands;
 mod events;
 
-use crate::data::{Dataset, Split};
+use crate::data::Dataset;
 use crate::gui::dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs, spawn_dialog};
 use crate::gui::map_view::MapState;
 use crate::gui::panels;
