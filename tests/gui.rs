@@ -58,6 +58,23 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
         })
 }
 
+/// Steps until the window shows an error notice, and returns it.
+fn first_error(h: &mut Harness<'static, ExplorerApp>, what: &str) -> latent_explorer::gui::Notice {
+    step_until(h, what, |a| {
+        a.session
+            .notices
+            .iter()
+            .any(|n| n.kind == NoticeKind::Error)
+    });
+    h.state()
+        .session
+        .notices
+        .iter()
+        .find(|n| n.kind == NoticeKind::Error)
+        .cloned()
+        .unwrap()
+}
+
 fn ready(h: &mut Harness<'static, ExplorerApp>) {
     step_until(h, "the map", |a| {
         a.session.map.codes.is_some() && a.session.map_screen.is_some()
@@ -391,19 +408,8 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
     std::fs::write(&bad, &bytes).unwrap();
     dialogs.answer(DialogPurpose::OpenDatasetFolder, bad.clone());
     h.get_by_label("Open dataset…").click();
-    step_until(&mut h, "the error", |a| {
-        a.session
-            .notices
-            .iter()
-            .any(|n| n.kind == NoticeKind::Error)
-    });
+    let err = first_error(&mut h, "the error");
     let app = h.state();
-    let err = app
-        .session
-        .notices
-        .iter()
-        .find(|n| n.kind == NoticeKind::Error)
-        .unwrap();
     assert!(
         err.text.contains("broken-images-idx3-ubyte") && err.text.contains("truncated"),
         "{}",
@@ -440,19 +446,8 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
         .unwrap();
     dialogs.answer(DialogPurpose::OpenModel, unfit);
     h.get_by_label("Open model…").click();
-    step_until(&mut h, "the refusal", |a| {
-        a.session
-            .notices
-            .iter()
-            .any(|n| n.kind == NoticeKind::Error)
-    });
+    let err = first_error(&mut h, "the refusal");
     let app = h.state();
-    let err = app
-        .session
-        .notices
-        .iter()
-        .find(|n| n.kind == NoticeKind::Error)
-        .unwrap();
     assert!(
         err.text.contains("8x8") && err.text.contains("28x28"),
         "{}",

@@ -10,7 +10,7 @@ mod state;
 mod textures;
 mod worker;
 
-pub use app::{AppOptions, Command, ExplorerApp, MAP_POINTS, NoticeKind, Session};
+pub use app::{AppOptions, Command, ExplorerApp, MAP_POINTS, Notice, NoticeKind, Session};
 pub use dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::MapState;
 pub use state::{BottomTab, ColorBy, Projection, Settings};

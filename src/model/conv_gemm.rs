@@ -104,6 +104,25 @@ mod tests {
             .unwrap()
     }
 
+    /// The two outputs agree, and so do the gradients of a weighted sum of them with respect
+    /// to each of `vars`.
+    fn assert_same(ours: &Tensor, theirs: &Tensor, vars: &[&Var], seed: u64) {
+        assert!(max_diff(ours, theirs) < 1e-4);
+        let weights = random(ours.dims(), seed);
+        let grads = |t: &Tensor| {
+            (t * &weights)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap()
+        };
+        let (g1, g2) = (grads(ours), grads(theirs));
+        for v in vars {
+            assert!(max_diff(g1.get(v).unwrap(), g2.get(v).unwrap()) < 1e-3);
+        }
+    }
+
     /// Values and gradients (input, kernel, bias) agree with candle's own convolutions.
     #[test]
     fn products_match_candle_convolutions_forward_and_backward() {
@@ -120,23 +139,7 @@ mod tests {
             .unwrap()
             .permute((0, 2, 3, 1))
             .unwrap();
-        assert!(max_diff(&ours, &theirs) < 1e-4);
-        let weights = random(ours.dims(), 4);
-        let g1 = (&ours * &weights)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let g2 = (&theirs * &weights)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for v in [&x, &k, &b] {
-            assert!(max_diff(g1.get(v).unwrap(), g2.get(v).unwrap()) < 1e-3);
-        }
+        assert_same(&ours, &theirs, &[&x, &k, &b], 4);
 
         let x = Var::from_tensor(&random(&[n, h, w, c_in], 5)).unwrap();
         let k = Var::from_tensor(&random(&[c_in, c_out, 4, 4], 6)).unwrap();
@@ -151,22 +154,6 @@ mod tests {
             .permute((0, 2, 3, 1))
             .unwrap();
         assert_eq!(ours.dims(), [n, 2 * h, 2 * w, c_out]);
-        assert!(max_diff(&ours, &theirs) < 1e-4);
-        let weights = random(ours.dims(), 7);
-        let g1 = (&ours * &weights)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        let g2 = (&theirs * &weights)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        for v in [&x, &k, &b] {
-            assert!(max_diff(g1.get(v).unwrap(), g2.get(v).unwrap()) < 1e-3);
-        }
+        assert_same(&ours, &theirs, &[&x, &k, &b], 7);
     }
 }
