@@ -11,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::gui::{AppOptions, Command, ExplorerApp};
 use crate::model::{Model, VaeConfig};
 use crate::train::{TrainConfig, TrainControl, train};
-use eframe::App;
 use egui::{Event, Modifiers, PointerButton, Pos2, RawInput, Rect, Vec2, vec2};
 use serde_json::json;
 use std::path::PathBuf;
@@ -109,7 +108,6 @@ impl crate::gui::FileDialogs for NoDialogs {
 /// Runs one headless frame of the app and returns its CPU milliseconds.
 struct Headless {
     ctx: egui::Context,
-    frame: eframe::Frame,
     app: ExplorerApp,
     time: f64,
 }
@@ -125,11 +123,8 @@ impl Headless {
             ..Default::default()
         };
         let start = Instant::now();
-        let (app, frame) = (&mut self.app, &mut self.frame);
-        let out = self.ctx.run_ui(input, |ui| {
-            app.logic(ui.ctx(), frame);
-            app.ui(ui, frame);
-        });
+        let app = &mut self.app;
+        let out = self.ctx.run_ui(input, |ui| app.frame(ui));
         let _ = self.ctx.tessellate(out.shapes, out.pixels_per_point);
         start.elapsed().as_secs_f64() * 1000.0
     }
@@ -157,30 +152,33 @@ fn stats(mut ms: Vec<f64>) -> serde_json::Value {
 
 fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
     let ctx = egui::Context::default();
-    let cc = eframe::CreationContext::_new_kittest(ctx.clone());
-    let app = ExplorerApp::new(
-        &cc,
+    let app = ExplorerApp::with_context(
+        ctx.clone(),
+        None,
         AppOptions {
             dialogs: Arc::new(NoDialogs),
             dataset: Some(opts.data.clone()),
             model: Some(opts.model.clone()),
             restore_settings: false,
             map_points: Some(n),
+            recovery: None,
+            log: false,
+            ..AppOptions::default()
         },
     );
     let mut h = Headless {
         ctx,
-        frame: eframe::Frame::_new_kittest(),
         app,
         time: 0.0,
     };
     h.until("the map", |a| {
-        a.session.map.codes.is_some() && a.session.map_screen.is_some() && !a.is_busy()
+        a.ws.map.codes.is_some() && a.panels.map.screen.is_some() && !a.is_busy()
     })?;
     let centre = h
         .app
-        .session
-        .map_screen
+        .panels
+        .map
+        .screen
         .map(|t| t.frame().center())
         .unwrap_or(Pos2::new(700.0, 450.0));
     // Warm-up: a few idle frames.
@@ -194,22 +192,22 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
             h.frame(vec![Event::PointerMoved(centre), Event::Zoom(factor)])
         })
         .collect();
-    let redraws_before = h.app.session.map_raster.redraws;
+    let redraws_before = h.app.panels.map.raster.redraws;
     let idle: Vec<f64> = (0..opts.frames).map(|_| h.frame(Vec::new())).collect();
-    let idle_redraws = h.app.session.map_raster.redraws - redraws_before;
+    let idle_redraws = h.app.panels.map.raster.redraws - redraws_before;
     h.app.apply(Command::StartTraining);
     h.until("training to start", |a| a.is_training())?;
     let training = pan_frames(&mut h, centre, opts.frames);
     h.app.apply(Command::StopTraining);
     h.until("training to stop", |a| !a.is_training())?;
     Ok(json!({
-        "map_ready_seconds": h.app.session.startup_secs,
+        "map_ready_seconds": h.app.startup_secs,
         "pan": stats(pan),
         "zoom": stats(zoom),
         "idle": stats(idle),
         "pan_while_training": stats(training),
         "raster_redraws_while_idle": idle_redraws,
-        "last_raster_ms": h.app.session.map_raster.last_redraw_ms,
+        "last_raster_ms": h.app.panels.map.raster.last_redraw_ms,
     }))
 }
 

@@ -12,6 +12,7 @@
 //! - [`gui`]: the explorer window, panels on top of the core.
 
 pub mod analysis;
+pub mod assets;
 pub mod atomic;
 pub mod bench;
 pub mod bench_scale;
@@ -24,6 +25,7 @@ pub mod kernels;
 pub mod latent;
 pub mod model;
 pub mod npy;
+pub mod recovery;
 pub mod render;
 pub mod soak;
 pub mod train;

@@ -40,8 +40,6 @@ impl FileDialogs for TestDialogs {
 }
 
 fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
-    // SAFETY: set before any thread of the app starts; only silences a log line.
-    unsafe { std::env::set_var("LATENT_EXPLORER_QUIET", "1") };
     Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_eframe(move |cc| {
@@ -53,6 +51,9 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
                     model: None,
                     restore_settings: false,
                     map_points: None,
+                    recovery: None,
+                    log: false,
+                    ..AppOptions::default()
                 },
             )
         })
@@ -61,13 +62,13 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
 /// Steps until the window shows an error notice, and returns it.
 fn first_error(h: &mut Harness<'static, ExplorerApp>, what: &str) -> latent_explorer::gui::Notice {
     step_until(h, what, |a| {
-        a.session
+        a.ws
             .notices
             .iter()
             .any(|n| n.kind == NoticeKind::Error)
     });
     h.state()
-        .session
+        .ws
         .notices
         .iter()
         .find(|n| n.kind == NoticeKind::Error)
@@ -77,7 +78,7 @@ fn first_error(h: &mut Harness<'static, ExplorerApp>, what: &str) -> latent_expl
 
 fn ready(h: &mut Harness<'static, ExplorerApp>) {
     step_until(h, "the map", |a| {
-        a.session.map.codes.is_some() && a.session.map_screen.is_some()
+        a.ws.map.codes.is_some() && a.panels.map.screen.is_some()
     });
 }
 
@@ -97,7 +98,7 @@ fn click_at(h: &mut Harness<'static, ExplorerApp>, pos: Pos2) {
 
 /// The map sample farthest from the others' centre: alone on screen, so a click hits it.
 fn outlier(app: &ExplorerApp) -> usize {
-    let map = &app.session.map;
+    let map = &app.ws.map;
     let n = map.coords.len() as f64;
     let c = map
         .coords
@@ -113,9 +114,9 @@ fn outlier(app: &ExplorerApp) -> usize {
 }
 
 fn screen_pos(app: &ExplorerApp, i: usize) -> Pos2 {
-    let c = app.session.map.coord_of(i).unwrap();
-    app.session
-        .map_screen
+    let c = app.ws.map.coord_of(i).unwrap();
+    app.panels
+        .map.screen
         .unwrap()
         .position_from_point(&egui_plot::PlotPoint::new(c[0], c[1]))
 }
@@ -125,15 +126,15 @@ fn starts_on_the_bundled_data_and_model_with_the_map_drawn() {
     let mut h = harness(Arc::default());
     ready(&mut h);
     let app = h.state();
-    let data = app.session.data.as_ref().unwrap();
+    let data = app.ws.data.as_ref().unwrap();
     assert_eq!(data.name, "MNIST");
     assert_eq!(data.len(), 70_000);
-    let model = app.session.model.as_ref().unwrap();
+    let model = app.ws.model.as_ref().unwrap();
     assert_eq!(model.latent(), 2);
-    assert_eq!(app.session.map.coords.len(), 70_000);
-    assert!(app.session.startup_secs.unwrap() < 10.0);
+    assert_eq!(app.ws.map.coords.len(), 70_000);
+    assert!(app.startup_secs.unwrap() < 10.0);
     assert!(
-        app.session
+        app.ws
             .notices
             .iter()
             .all(|n| n.kind != NoticeKind::Error)
@@ -155,15 +156,15 @@ fn clicking_a_map_point_selects_that_sample_and_moves_the_sliders() {
     click_at(&mut h, pos);
     h.step();
     let app = h.state();
-    assert_eq!(app.session.selection, Some(target));
+    assert_eq!(app.ws.selection, Some(target));
     let code = app.code_of(target).unwrap();
     assert_eq!(
-        app.session.probe, code,
+        app.ws.probe, code,
         "the sliders move to the selected code"
     );
-    assert_eq!(app.session.history.first(), Some(&target));
+    assert_eq!(app.ws.history.first(), Some(&target));
     // Original and reconstruction are shown.
-    assert_eq!(app.session.selection_images.count(), 2);
+    assert_eq!(app.panels.decoder.selection.images.count(), 2);
     h.get_by_label_contains(&format!("sample {target}"));
 }
 
@@ -171,21 +172,21 @@ fn clicking_a_map_point_selects_that_sample_and_moves_the_sliders() {
 fn moving_a_slider_changes_the_preview_pixels() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    step_until(&mut h, "the preview", |a| !a.session.preview.is_empty());
-    let before = h.state().session.preview.values().to_vec();
-    let version = h.state().session.preview.version;
+    step_until(&mut h, "the preview", |a| !a.panels.decoder.preview.is_empty());
+    let before = h.state().panels.decoder.preview.values().to_vec();
+    let version = h.state().panels.decoder.preview.version;
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
         .set_value_accesskit(2.5);
     h.step();
     h.step();
     let app = h.state();
     assert!(
-        (app.session.probe[0] - 2.5).abs() < 1e-4,
+        (app.ws.probe[0] - 2.5).abs() < 1e-4,
         "probe {:?}",
-        app.session.probe
+        app.ws.probe
     );
-    assert!(app.session.preview.version > version);
-    let after = app.session.preview.values();
+    assert!(app.panels.decoder.preview.version > version);
+    let after = app.panels.decoder.preview.values();
     let changed = before
         .iter()
         .zip(after)
@@ -194,11 +195,11 @@ fn moving_a_slider_changes_the_preview_pixels() {
     assert!(changed > 20, "only {changed} pixels changed");
     // The preview is the decoded probe.
     let expect = app
-        .session
+        .ws
         .model
         .as_ref()
         .unwrap()
-        .decode(&app.session.probe)
+        .decode(&app.ws.probe)
         .unwrap();
     assert_eq!(after, expect.as_slice());
 }
@@ -207,46 +208,46 @@ fn moving_a_slider_changes_the_preview_pixels() {
 fn start_produces_progress_and_loss_points_and_stop_ends_them() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    let epochs_before = h.state().session.model.as_ref().unwrap().history.epochs;
+    let epochs_before = h.state().ws.model.as_ref().unwrap().history.epochs;
     h.get_by_label("Start").click();
     step_until(&mut h, "loss points", |a| {
-        a.session.training.steps.len() >= 30
+        a.panels.training.steps.len() >= 30
     });
     assert!(h.state().is_training());
-    let info = h.state().session.training.info.clone().unwrap();
+    let info = h.state().panels.training.info.clone().unwrap();
     assert_eq!(info.n_train, 60_000);
     h.get_by_label("Pause").click();
-    step_until(&mut h, "the pause", |a| a.session.training.paused);
-    let paused_at = h.state().session.training.steps.len();
+    step_until(&mut h, "the pause", |a| a.panels.training.paused);
+    let paused_at = h.state().panels.training.steps.len();
     for _ in 0..20 {
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(
-        h.state().session.training.steps.len(),
+        h.state().panels.training.steps.len(),
         paused_at,
         "no steps while paused"
     );
     h.get_by_label("Resume").click();
     step_until(&mut h, "steps after resume", |a| {
-        a.session.training.steps.len() > paused_at + 5
+        a.panels.training.steps.len() > paused_at + 5
     });
     let asked = Instant::now();
     h.get_by_label("Stop").click();
     step_until(&mut h, "the stop", |a| !a.is_training());
     assert!(asked.elapsed() < Duration::from_secs(5));
-    let n = h.state().session.training.steps.len();
+    let n = h.state().panels.training.steps.len();
     for _ in 0..20 {
         h.step();
         std::thread::sleep(Duration::from_millis(5));
     }
     let app = h.state();
-    assert_eq!(app.session.training.steps.len(), n, "no steps after stop");
-    assert!(app.session.training.steps.iter().all(|s| s[1].is_finite()));
+    assert_eq!(app.panels.training.steps.len(), n, "no steps after stop");
+    assert!(app.panels.training.steps.iter().all(|s| s[1].is_finite()));
     // The model after stopping is the trained one (an epoch was not completed, but it changed).
-    assert!(app.session.model_unsaved);
+    assert!(app.ws.model_unsaved);
     assert_eq!(
-        app.session.model.as_ref().unwrap().history.epochs,
+        app.ws.model.as_ref().unwrap().history.epochs,
         epochs_before
     );
     h.get_by_label("Start");
@@ -263,22 +264,22 @@ fn an_interpolation_strip_has_the_asked_frames_and_its_ends_decode_the_anchors()
     h.get_by_label(&format!("Add selection ({a})")).click();
     h.step();
     // A second anchor: another sample, through the same command the selection panel uses.
-    let b = h.state().session.map.indices[0];
+    let b = h.state().ws.map.indices[0];
     h.state_mut().apply(Command::Select(b));
     h.step();
     h.get_by_label(&format!("Add selection ({b})")).click();
     h.state_mut().settings.interp_steps = 7;
     h.state_mut().apply(Command::RebuildStrip);
     step_until(&mut h, "the strip", |app| {
-        app.session.interp.strip.count() == 7
+        app.panels.interpolation.strip.count() == 7
     });
     let app = h.state();
-    assert_eq!(app.session.interp.anchors, vec![a, b]);
-    assert_eq!(app.session.interp.frames.len(), 7);
-    let model = app.session.model.as_ref().unwrap();
+    assert_eq!(app.panels.interpolation.anchors, vec![a, b]);
+    assert_eq!(app.panels.interpolation.frames.len(), 7);
+    let model = app.ws.model.as_ref().unwrap();
     for (frame, sample) in [(0usize, a), (6, b)] {
         let expect = model.decode(&app.code_of(sample).unwrap()).unwrap();
-        let got = app.session.interp.strip.frame(frame).unwrap();
+        let got = app.panels.interpolation.strip.frame(frame).unwrap();
         let worst = got
             .iter()
             .zip(&expect)
@@ -290,9 +291,9 @@ fn an_interpolation_strip_has_the_asked_frames_and_its_ends_decode_the_anchors()
         );
     }
     // Clicking a frame of the strip moves the sliders to its code.
-    let code3 = app.session.interp.frames[3].clone();
+    let code3 = app.panels.interpolation.frames[3].clone();
     h.state_mut().apply(Command::SetProbe(code3.clone()));
-    assert_eq!(h.state().session.probe, code3);
+    assert_eq!(h.state().ws.probe, code3);
 }
 
 #[test]
@@ -304,15 +305,15 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
     // Something in every picture: a grid and a strip.
     h.state_mut().apply(Command::RebuildGrid);
     let (a, b) = (
-        h.state().session.map.indices[0],
-        h.state().session.map.indices[1],
+        h.state().ws.map.indices[0],
+        h.state().ws.map.indices[1],
     );
     h.state_mut().apply(Command::AddAnchor(a));
     h.state_mut().apply(Command::AddAnchor(b));
     step_until(&mut h, "grid, strip and preview", |app| {
-        !app.session.generated.grid.is_empty()
-            && !app.session.interp.strip.is_empty()
-            && !app.session.preview.is_empty()
+        !app.panels.generate.grid.is_empty()
+            && !app.panels.interpolation.strip.is_empty()
+            && !app.panels.decoder.preview.is_empty()
     });
     h.get_by_label("Export").click();
     h.step();
@@ -352,7 +353,7 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
         (28 * scale, 28 * scale)
     );
     let strip = image::open(dir.path().join("strip.png")).unwrap();
-    let frames = h.state().session.interp.frames.len() as u32;
+    let frames = h.state().panels.interpolation.frames.len() as u32;
     assert_eq!(strip.width(), frames * 28 * scale + (frames - 1) * 2);
     assert!(image::open(dir.path().join("grid.png")).unwrap().width() > 28 * scale);
     let map = image::open(dir.path().join("map.png")).unwrap().to_rgb8();
@@ -388,7 +389,7 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
     assert_eq!(labels.shape, [70_000]);
     assert!(
         h.state()
-            .session
+            .ws
             .notices
             .iter()
             .all(|n| n.kind != NoticeKind::Error)
@@ -416,11 +417,11 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
         err.text
     );
     assert_eq!(
-        app.session.data.as_ref().unwrap().len(),
+        app.ws.data.as_ref().unwrap().len(),
         70_000,
         "MNIST is still loaded"
     );
-    assert_eq!(app.session.map.coords.len(), 70_000);
+    assert_eq!(app.ws.map.coords.len(), 70_000);
     h.get_by_label_contains("broken-images-idx3-ubyte");
     h.get_by_label("Dismiss").click();
     // One frame applies the dismissal, the next lays the panels out without the notice.
@@ -428,7 +429,7 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
     h.step();
     assert!(
         h.state()
-            .session
+            .ws
             .notices
             .iter()
             .all(|n| n.kind != NoticeKind::Error)
@@ -454,7 +455,7 @@ fn a_corrupt_dataset_or_an_unfit_model_shows_an_error_and_keeps_what_was_loaded(
         err.text
     );
     assert_eq!(
-        app.session.model.as_ref().unwrap().config().input.height,
+        app.ws.model.as_ref().unwrap().config().input.height,
         28,
         "the old model stays"
     );
@@ -501,22 +502,22 @@ fn a_folder_dropped_on_the_window_replaces_the_dataset_and_the_map() {
         .push(Arc::new(Dropped(folder.clone())));
     h.step();
     step_until(&mut h, "the new map", |a| {
-        a.session
+        a.ws
             .data
             .as_ref()
             .is_some_and(|d| d.name == "dropped-digits")
-            && a.session.map.coords.len() == 420
+            && a.ws.map.coords.len() == 420
     });
     let app = h.state();
-    assert_eq!(app.session.data.as_ref().unwrap().len(), 420);
-    assert_eq!(app.session.selection, None);
+    assert_eq!(app.ws.data.as_ref().unwrap().len(), 420);
+    assert_eq!(app.ws.selection, None);
     assert_eq!(
-        app.session.map.indices[299..301],
+        app.ws.map.indices[299..301],
         [299, 300],
         "the map shows the training and the held-out samples"
     );
     assert!(
-        app.session
+        app.ws
             .notices
             .iter()
             .all(|n| n.kind != NoticeKind::Error)
@@ -532,21 +533,21 @@ fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
     dialogs.answer(DialogPurpose::OpenModel, path);
     h.get_by_label("Open model…").click();
     step_until(&mut h, "the latent-16 map", |a| {
-        a.session.map.latent() == 16 && !a.session.map.encoding
+        a.ws.map.latent() == 16
     });
     h.step();
     let app = h.state();
-    assert_eq!(app.session.probe.len(), 16);
+    assert_eq!(app.ws.probe.len(), 16);
     for k in 0..16 {
         h.get_by_role_and_label(egui::accesskit::Role::Slider, &format!("z{k}"));
     }
-    let pca = app.session.map.pca.clone().expect("PCA above two dims");
-    let first = app.code_of(app.session.map.indices[0]).unwrap();
+    let pca = app.ws.map.pca.clone().expect("PCA above two dims");
+    let first = app.code_of(app.ws.map.indices[0]).unwrap();
     let p = pca.project(&first);
-    assert!((app.session.map.coords[0][0] - p[0] as f64).abs() < 1e-5);
+    assert!((app.ws.map.coords[0][0] - p[0] as f64).abs() < 1e-5);
     // Decoding a map position goes through the PCA's inverse.
     let back = app
-        .session
+        .ws
         .map
         .unproject([1.0, -0.5], &first, &app.settings);
     let again = pca.project(&back);
@@ -559,7 +560,7 @@ fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
     h.step();
     let app = h.state();
     assert_eq!(
-        app.session.map.coords[0],
+        app.ws.map.coords[0],
         [first[3] as f64, first[5] as f64]
     );
     h.get_by_label("x axis");
@@ -572,7 +573,7 @@ fn closing_the_window_mid_training_stops_the_run_and_saves_nothing() {
     let mut h = harness(dialogs);
     ready(&mut h);
     h.get_by_label("Start").click();
-    step_until(&mut h, "training", |a| a.session.training.steps.len() >= 5);
+    step_until(&mut h, "training", |a| a.panels.training.steps.len() >= 5);
     let closed = Instant::now();
     drop(h);
     assert!(
@@ -594,15 +595,15 @@ fn the_anomalies_tab_ranks_samples_and_a_click_selects_one() {
     ready(&mut h);
     h.get_by_label("Anomalies").click();
     step_until(&mut h, "the scores", |a| {
-        a.session.anomalies.scores.is_some() && !a.session.anomalies.top.is_empty()
+        a.ws.scores.scores.is_some() && !a.panels.anomalies.top.is_empty()
     });
     h.step();
     let app = h.state();
-    let scores = app.session.anomalies.scores.as_ref().unwrap();
+    let scores = app.ws.scores.scores.as_ref().unwrap();
     assert_eq!(scores.len(), 70_000);
     let kind = app.settings.anomaly_score;
     // The list is the ranking: the first is the highest score of all.
-    let first = app.session.anomalies.top[0];
+    let first = app.panels.anomalies.top[0].0;
     let k = scores.indices.iter().position(|&i| i == first).unwrap();
     let best = scores.values(kind).into_iter().fold(f32::MIN, f32::max);
     assert_eq!(scores.value(k, kind), best);
@@ -612,7 +613,7 @@ fn the_anomalies_tab_ranks_samples_and_a_click_selects_one() {
     let tile = egui::pos2(strip.min.x + 20.0, strip.max.y + 25.0);
     click_at(&mut h, tile);
     h.step();
-    assert_eq!(h.state().session.selection, Some(first));
+    assert_eq!(h.state().ws.selection, Some(first));
     // Colouring the map by score works with the same scores.
     h.get_by_label("colour the map by score").click();
     h.step();
@@ -627,14 +628,14 @@ fn the_anomalies_tab_ranks_samples_and_a_click_selects_one() {
 fn the_nearest_samples_to_the_code_follow_the_probe() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    let i = h.state().session.map.indices[123];
+    let i = h.state().ws.map.indices[123];
     h.state_mut().apply(Command::Select(i));
     h.step();
     h.step();
     let app = h.state();
-    assert_eq!(app.session.neighbours.len(), 8);
+    assert_eq!(app.panels.decoder.neighbours.len(), 8);
     assert_eq!(
-        app.session.neighbours[0], i,
+        app.panels.decoder.neighbours[0].0, i,
         "a sample is its own nearest neighbour"
     );
     let code = app.code_of(i).unwrap();
@@ -646,37 +647,41 @@ fn the_nearest_samples_to_the_code_follow_the_probe() {
             .map(|(a, b)| (a - b).powi(2))
             .sum::<f32>()
     };
-    let d: Vec<f32> = app.session.neighbours.iter().map(|&j| dist(j)).collect();
+    let d: Vec<f32> = app.panels.decoder.neighbours.iter().map(|&(j, _)| dist(j)).collect();
+    // The distances shown are the Euclidean distances in code space.
+    for (&(_, shown), &squared) in app.panels.decoder.neighbours.iter().zip(&d) {
+        assert!((shown - squared.sqrt()).abs() < 1e-4, "{shown} vs {}", squared.sqrt());
+    }
     assert!(d.windows(2).all(|w| w[0] <= w[1]), "nearest first: {d:?}");
     // Every other sample on the map is at least as far as the 8th.
     let eighth = d[7];
     let closer = app
-        .session
+        .ws
         .map
         .indices
         .iter()
         .filter(|&&j| dist(j) < eighth)
         .count();
     assert!(closer <= 7);
-    assert_eq!(app.session.neighbour_images.count(), 8);
+    assert_eq!(app.panels.decoder.neighbour_images.count(), 8);
     // Moving the probe moves them.
     h.state_mut().apply(Command::SetProbe(vec![3.0, -3.0]));
     h.step();
     h.step();
-    assert_ne!(h.state().session.neighbours[0], i);
+    assert_ne!(h.state().panels.decoder.neighbours[0].0, i);
 }
 
 #[test]
 fn the_selection_shows_its_uncertainty_as_an_ellipse_and_decoded_samples() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    let i = h.state().session.map.indices[42];
+    let i = h.state().ws.map.indices[42];
     h.state_mut().apply(Command::Select(i));
     step_until(&mut h, "the posterior samples", |a| {
-        a.session.spread.count() == 8
+        a.panels.decoder.selection.spread.count() == 8
     });
     let app = h.state();
-    let map = &app.session.map;
+    let map = &app.ws.map;
     let k = map.position_of(i).unwrap();
     let codes = map.codes.as_ref().unwrap();
     let sigma: Vec<f64> = codes.logvar[2 * k..2 * k + 2]
@@ -707,9 +712,9 @@ fn the_selection_shows_its_uncertainty_as_an_ellipse_and_decoded_samples() {
     }
     // The decoded posterior samples differ from one another (the code is uncertain) but
     // resemble the reconstruction.
-    let spread = &app.session.spread;
+    let spread = &app.panels.decoder.selection.spread;
     assert_ne!(spread.frame(0).unwrap(), spread.frame(1).unwrap());
-    let recon = app.session.selection_images.frame(1).unwrap();
+    let recon = app.panels.decoder.selection.images.frame(1).unwrap();
     let diff: f32 = spread
         .frame(0)
         .unwrap()
@@ -728,19 +733,19 @@ fn the_decoded_background_covers_the_view_with_the_decoder_output() {
     h.state_mut().settings.show_manifold = true;
     h.state_mut().settings.show_prior = true;
     step_until(&mut h, "the mosaic", |a| {
-        a.session.manifold.count() == 256 && a.session.manifold_bounds.is_some()
+        a.panels.map.manifold.count() == 256 && a.panels.map.manifold_bounds.is_some()
     });
     let app = h.state();
-    let b = app.session.manifold_bounds.unwrap();
+    let b = app.panels.map.manifold_bounds.unwrap();
     assert!(b[2] > b[0] && b[3] > b[1]);
     // The top-left tile is the decoding of the top-left cell's centre.
     let (x, y) = (b[0] + (b[2] - b[0]) / 32.0, b[3] - (b[3] - b[1]) / 32.0);
     let code = app
-        .session
+        .ws
         .map
-        .unproject([x, y], &app.session.probe, &app.settings);
-    let expect = app.session.model.as_ref().unwrap().decode(&code).unwrap();
-    let got = app.session.manifold.frame(0).unwrap();
+        .unproject([x, y], &app.ws.probe, &app.settings);
+    let expect = app.ws.model.as_ref().unwrap().decode(&code).unwrap();
+    let got = app.panels.map.manifold.frame(0).unwrap();
     let worst = got
         .iter()
         .zip(&expect)
@@ -751,7 +756,7 @@ fn the_decoded_background_covers_the_view_with_the_decoder_output() {
     for _ in 0..10 {
         h.step();
     }
-    let b2 = h.state().session.manifold_bounds.unwrap();
+    let b2 = h.state().panels.map.manifold_bounds.unwrap();
     assert!(
         (b2[2] - b2[0]) < 2.0 * (b[2] - b[0]) + 1e-9,
         "{b:?} -> {b2:?}"
@@ -762,7 +767,7 @@ fn the_decoded_background_covers_the_view_with_the_decoder_output() {
 fn the_missing_data_tab_fills_in_the_selection() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    let i = h.state().session.map.indices[7];
+    let i = h.state().ws.map.indices[7];
     h.state_mut().apply(Command::Select(i));
     h.get_by_label("Missing data").click();
     h.step();
@@ -771,7 +776,7 @@ fn the_missing_data_tab_fills_in_the_selection() {
     h.step();
     h.step();
     let app = h.state();
-    let f = &app.session.filled;
+    let f = &app.panels.missing.filled;
     assert_eq!(f.sample, Some(i));
     assert_eq!(f.images.count(), 3);
     assert_eq!(f.path.len(), app.settings.inpaint_iterations);
@@ -787,30 +792,30 @@ fn the_missing_data_tab_fills_in_the_selection() {
 fn the_training_timeline_replays_how_the_map_organised() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    let before = h.state().session.map.coords.clone();
+    let before = h.state().ws.map.coords.clone();
     h.get_by_label("Start").click();
-    step_until(&mut h, "three snapshots", |a| a.session.timeline.len() >= 3);
+    step_until(&mut h, "three snapshots", |a| a.ws.timeline.frames.len() >= 3);
     h.get_by_label("Stop").click();
     step_until(&mut h, "the stop", |a| !a.is_training());
     h.step();
-    let n = h.state().session.timeline.len();
-    let live = h.state().session.map.coords.clone();
+    let n = h.state().ws.timeline.frames.len();
+    let live = h.state().ws.map.coords.clone();
     assert_ne!(live, before, "training moved the points");
     // Show the first frame: the map draws that frame's codes.
     h.state_mut().apply(Command::ShowTimeline(Some(0)));
     h.step();
     let app = h.state();
-    let first = &app.session.timeline[0];
+    let first = &app.ws.timeline.frames[0];
     assert_eq!(
-        app.session.map.coords[5],
+        app.ws.map.coords[5],
         [first.mean[10] as f64, first.mean[11] as f64]
     );
     h.get_by_label("Live");
     // Back to live.
     h.state_mut().apply(Command::ShowTimeline(None));
     h.step();
-    assert_eq!(h.state().session.timeline_shown, None);
-    assert!(h.state().session.timeline.len() >= n);
+    assert_eq!(h.state().ws.timeline.shown, None);
+    assert!(h.state().ws.timeline.frames.len() >= n);
 }
 
 #[test]
@@ -825,8 +830,8 @@ fn an_attribute_vector_is_the_difference_of_class_means_and_moves_the_code() {
     assert_eq!(attrs.len(), 1);
     let a = &app.settings.attributes[attrs[0]];
     assert_eq!(a.name, "7 minus 1");
-    let data = app.session.data.as_ref().unwrap();
-    let map = &app.session.map;
+    let data = app.ws.data.as_ref().unwrap();
+    let map = &app.ws.map;
     let mean = |c: u16| {
         let ks: Vec<usize> = (0..map.indices.len())
             .filter(|&k| data.label(map.indices[k]) == Some(c))
@@ -841,13 +846,13 @@ fn an_attribute_vector_is_the_difference_of_class_means_and_moves_the_code() {
         assert!((a.vector[d] - (m7[d] - m1[d])).abs() < 1e-4);
     }
     // Adding the attribute to the code of a "1" moves it by the vector.
-    let before = app.session.probe.clone();
+    let before = app.ws.probe.clone();
     let v = a.vector.clone();
     h.state_mut().apply(Command::ApplyAttribute {
         k: attrs[0],
         amount: 1.0,
     });
-    let after = h.state().session.probe.clone();
+    let after = h.state().ws.probe.clone();
     for d in 0..2 {
         assert!((after[d] - before[d] - v[d]).abs() < 1e-5);
     }
@@ -861,18 +866,17 @@ fn an_attribute_vector_is_the_difference_of_class_means_and_moves_the_code() {
 fn dragging_a_rectangle_on_the_sample_hides_it_and_fills_it_in() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    let i = h.state().session.map.indices[3];
+    let i = h.state().ws.map.indices[3];
     h.state_mut().apply(Command::Select(i));
     h.get_by_label("Missing data").click();
     for _ in 0..3 {
         h.step();
     }
-    // The canvas (28 px at 5x) sits just left of its caption.
-    let caption = h.get_by_label_contains("Drag on the sample").rect();
-    let (x1, yc) = (caption.min.x - 20.0, caption.center().y);
+    // The canvas shows the 28 px sample at 5x: drag from (4, 4) to (20, 16) in its pixels.
+    let canvas = h.get_by_label("sample to hide part of").rect();
     let (a, b) = (
-        egui::pos2(x1 - 110.0, yc - 50.0),
-        egui::pos2(x1 - 30.0, yc + 10.0),
+        canvas.min + egui::vec2(22.0, 22.0),
+        canvas.min + egui::vec2(102.0, 82.0),
     );
     h.event(Event::PointerMoved(a));
     h.step();
@@ -901,8 +905,8 @@ fn dragging_a_rectangle_on_the_sample_hides_it_and_fills_it_in() {
         panic!("the mask is {:?}", app.settings.inpaint_mask);
     };
     assert!(height >= 8 && width >= 8, "{height}x{width}");
-    assert_eq!(app.session.filled.sample, Some(i));
-    assert!(app.session.filled.errors.is_some());
+    assert_eq!(app.panels.missing.filled.sample, Some(i));
+    assert!(app.panels.missing.filled.errors.is_some());
 }
 
 #[test]
@@ -914,7 +918,7 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     h.input_mut().dropped_files.push(Arc::new(Dropped(folder)));
     h.step();
     step_until(&mut h, "the colour dataset", |a| {
-        a.session
+        a.ws
             .data
             .as_ref()
             .is_some_and(|d| d.shape.channels == 3)
@@ -943,13 +947,13 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     h.state_mut().settings.train.batch_size = 16;
     h.get_by_label("Create new model").click();
     step_until(&mut h, "the conv model and its map", |a| {
-        a.session
+        a.ws
             .model
             .as_ref()
             .is_some_and(|m| m.config().arch == latent_explorer::model::Architecture::Conv)
-            && a.session.map.codes.is_some()
+            && a.ws.map.codes.is_some()
     });
-    let config = h.state().session.model.as_ref().unwrap().config().clone();
+    let config = h.state().ws.model.as_ref().unwrap().config().clone();
     assert_eq!(
         (
             config.input.height,
@@ -967,28 +971,28 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     h.get_by_label("Conv (strided convolutions)");
     h.get_by_label("Start").click();
     step_until(&mut h, "an epoch of conv training", |a| {
-        !a.is_training() && !a.session.training.epochs.is_empty()
+        !a.is_training() && !a.panels.training.epochs.is_empty()
     });
     step_until(&mut h, "a colour preview", |a| {
-        a.session.preview.shape().is_some_and(|s| s.channels == 3)
+        a.panels.decoder.preview.shape().is_some_and(|s| s.channels == 3)
     });
     let app = h.state();
-    let model = app.session.model.as_ref().unwrap();
+    let model = app.ws.model.as_ref().unwrap();
     assert_eq!(model.history.epochs, 1);
     assert!(model.history.test_loss.is_some_and(f64::is_finite));
     assert!(
-        app.session
+        app.ws
             .notices
             .iter()
             .all(|n| n.kind != NoticeKind::Error || n.text.contains("expects images of")),
         "{:?}",
-        app.session
+        app.ws
             .notices
             .iter()
             .map(|n| &n.text)
             .collect::<Vec<_>>()
     );
-    let picture = app.session.preview.picture(1).unwrap();
+    let picture = app.panels.decoder.preview.picture(1).unwrap();
     assert_eq!(picture.color(), image::ColorType::Rgb8);
 }
 
@@ -1002,20 +1006,20 @@ fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
     for _ in 0..3 {
         h.step();
     }
-    let redraws = h.state().session.map_raster.redraws;
+    let redraws = h.state().panels.map.raster.redraws;
     for _ in 0..10 {
         h.step();
     }
     assert_eq!(
-        h.state().session.map_raster.redraws,
+        h.state().panels.map.raster.redraws,
         redraws,
         "idle frames redraw nothing"
     );
 
     // Drag the map: the view moves and the raster follows it.
-    let frame = *h.state().session.map_screen.unwrap().frame();
+    let frame = *h.state().panels.map.screen.unwrap().frame();
     let start = frame.center();
-    let before = *h.state().session.map_screen.unwrap().bounds();
+    let before = *h.state().panels.map.screen.unwrap().bounds();
     h.event(Event::PointerMoved(start));
     h.event(Event::PointerButton {
         pos: start,
@@ -1037,30 +1041,30 @@ fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
     });
     h.step();
     h.step();
-    let after = *h.state().session.map_screen.unwrap().bounds();
+    let after = *h.state().panels.map.screen.unwrap().bounds();
     assert!(
         after.min()[0] < before.min()[0],
         "dragging right shows what lies left"
     );
-    assert!(h.state().session.map_raster.redraws > redraws + 3);
+    assert!(h.state().panels.map.raster.redraws > redraws + 3);
 
     // Hide class 7 from the legend.
-    let redraws = h.state().session.map_raster.redraws;
+    let redraws = h.state().panels.map.raster.redraws;
     h.get_by_role_and_label(egui::accesskit::Role::CheckBox, "7")
         .click();
     h.step();
     h.step();
     assert!(
-        h.state().session.map_raster.redraws > redraws,
+        h.state().panels.map.raster.redraws > redraws,
         "hiding a class redraws"
     );
 
     // Picking goes through the grid: the outlier is still found where it is drawn.
     let target = outlier(h.state());
     let pos = screen_pos(h.state(), target);
-    let hit = h.state().session.map.nearest(
+    let hit = h.state().ws.map.nearest(
         {
-            let t = h.state().session.map_screen.unwrap();
+            let t = h.state().panels.map.screen.unwrap();
             let p = t.value_from_position(pos);
             [p.x, p.y]
         },

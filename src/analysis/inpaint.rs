@@ -24,6 +24,9 @@ pub enum MaskKind {
         height: usize,
         width: usize,
     },
+    /// A square in the middle, its side about 36% of the shorter image side (10 of MNIST's
+    /// 28), whatever the image size.
+    CentreSquare,
     /// A seeded random fraction of the pixels.
     Random {
         fraction: f64,
@@ -41,6 +44,7 @@ impl std::str::FromStr for MaskKind {
             "right" => Ok(MaskKind::RightHalf),
             "top" => Ok(MaskKind::TopHalf),
             "bottom" => Ok(MaskKind::BottomHalf),
+            "centre" | "center" => Ok(MaskKind::CentreSquare),
             "random" => arg
                 .parse::<f64>()
                 .ok()
@@ -63,7 +67,7 @@ impl std::str::FromStr for MaskKind {
                 }
             }
             _ => Err(format!(
-                "unknown mask '{s}' (left, right, top, bottom, random:F, rect:T,L,H,W)"
+                "unknown mask '{s}' (left, right, top, bottom, centre, random:F, rect:T,L,H,W)"
             )),
         }
     }
@@ -93,6 +97,11 @@ pub fn make_mask(kind: MaskKind, shape: ImageShape) -> Vec<bool> {
             height,
             width,
         } => hide(&|y, x| y >= top && y < top + height && x >= left && x < left + width),
+        MaskKind::CentreSquare => {
+            let side = ((h.min(w) as f64 * 10.0 / 28.0).round() as usize).max(1);
+            let (top, left) = ((h - side.min(h)) / 2, (w - side.min(w)) / 2);
+            hide(&|y, x| y >= top && y < top + side && x >= left && x < left + side)
+        }
         MaskKind::Random { fraction, seed } => {
             let mut order: Vec<usize> = (0..h * w).collect();
             order.shuffle(&mut StdRng::seed_from_u64(seed));
@@ -154,4 +163,49 @@ pub fn inpaint(
         completion: x,
         path,
     })
+}
+
+#[cfg(test)]
+mod centre_tests {
+    use super::*;
+
+    fn hidden_box(shape: ImageShape) -> (usize, usize, usize, usize) {
+        let m = make_mask(MaskKind::CentreSquare, shape);
+        let hidden: Vec<(usize, usize)> = (0..shape.height * shape.width)
+            .filter(|&p| !m[p * shape.channels])
+            .map(|p| (p / shape.width, p % shape.width))
+            .collect();
+        let ys = hidden.iter().map(|p| p.0);
+        let xs = hidden.iter().map(|p| p.1);
+        (
+            ys.clone().min().unwrap(),
+            ys.max().unwrap(),
+            xs.clone().min().unwrap(),
+            xs.max().unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_centre_square_is_centred_at_every_size() {
+        for (h, w) in [(8, 8), (28, 28), (64, 64), (32, 48)] {
+            let shape = ImageShape {
+                height: h,
+                width: w,
+                channels: 1,
+            };
+            let (y0, y1, x0, x1) = hidden_box(shape);
+            assert!(y1 >= y0 && x1 >= x0, "{h}x{w}: nothing hidden");
+            // Centred: the margins either side differ by at most one pixel.
+            assert!((y0 as i64 - (h - 1 - y1) as i64).abs() <= 1, "{h}x{w}");
+            assert!((x0 as i64 - (w - 1 - x1) as i64).abs() <= 1, "{h}x{w}");
+        }
+        assert_eq!(
+            hidden_box(ImageShape {
+                height: 28,
+                width: 28,
+                channels: 1
+            }),
+            (9, 18, 9, 18)
+        );
+    }
 }

@@ -317,11 +317,7 @@ pub struct SoakArgs {
 /// Where the bundled files live: the working directory when run from a clone, else the
 /// source tree this binary was built from.
 pub fn bundled_path(relative: &str) -> PathBuf {
-    let here = PathBuf::from(relative);
-    if here.exists() {
-        return here;
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+    crate::assets::bundled_path(relative)
 }
 
 /// The bundled MNIST folder.

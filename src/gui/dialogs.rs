@@ -32,6 +32,18 @@ pub enum ExportKind {
 }
 
 impl ExportKind {
+    /// What it is, in words for messages.
+    pub fn human_name(self) -> &'static str {
+        match self {
+            ExportKind::Preview => "the preview",
+            ExportKind::Strip => "the interpolation strip",
+            ExportKind::Grid => "the generated grid",
+            ExportKind::Map => "the latent map",
+            ExportKind::Codes => "the latent codes (CSV)",
+            ExportKind::CodesNumpy => "the latent codes (NumPy)",
+        }
+    }
+
     pub fn default_file_name(self) -> &'static str {
         match self {
             ExportKind::Preview => "preview.png",
@@ -121,7 +133,10 @@ pub fn spawn_dialog(
             }
         });
     if let Err(e) = spawned {
-        let _ = events.send(Event::Error(format!("could not open a file dialog: {e}")));
+        let _ = events.send(Event::Failed {
+            job: super::worker::JobKind::Dialog,
+            error: format!("could not open a file dialog: {e}"),
+        });
         ctx.request_repaint();
     }
 }

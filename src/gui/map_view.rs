@@ -48,17 +48,19 @@ pub struct MapState {
     /// 2D position of each point, in map order.
     pub coords: Vec<[f64; 2]>,
     pub pca: Option<Pca>,
-    pub encoding: bool,
     /// How long the last full encode took on the worker.
     pub encode_secs: f64,
-    pub generation: u64,
+    /// The newest encode asked for (only its answer is used).
+    pub serial: u64,
+    /// Bumped whenever the codes change (scores and neighbours key on it).
+    pub codes_version: u64,
     key: Option<ProjectionKey>,
     /// Bumped whenever positions change (drawing caches key on it).
     pub version: u64,
     /// Spatial index of `coords` for picking.
     grid: PointGrid,
-    /// Set when the view should fit the points again (new codes from another model or data).
-    pub fit_view: bool,
+    /// Bumped when the view should fit the points again (another model or dataset).
+    pub fit_version: u64,
 }
 
 fn key_of(settings: &Settings) -> ProjectionKey {
@@ -75,9 +77,22 @@ impl MapState {
         Self {
             indices,
             position,
-            fit_view: true,
+            fit_version: 1,
             ..Self::default()
         }
+    }
+
+    /// Drops the codes (another model): nothing is drawn until the new ones arrive, and the
+    /// view fits them then.
+    pub fn clear_codes(&mut self) {
+        self.codes = None;
+        self.coords.clear();
+        self.pca = None;
+        self.key = None;
+        self.grid = PointGrid::build(&[]);
+        self.version += 1;
+        self.codes_version += 1;
+        self.fit_version += 1;
     }
 
     pub fn latent(&self) -> usize {
@@ -91,6 +106,7 @@ impl MapState {
 
     pub fn set_codes(&mut self, codes: Codes, settings: &Settings) {
         self.codes = Some(codes);
+        self.codes_version += 1;
         self.key = None;
         self.reproject(settings);
     }
@@ -340,7 +356,7 @@ impl MapState {
         out.push('\n');
         for (k, &i) in self.indices.iter().enumerate() {
             let label = data.label(i).map(|v| v.to_string()).unwrap_or_default();
-            let class = crate::cli::csv_field(data.class_name(i).unwrap_or(""));
+            let class = crate::latent::csv_field(data.class_name(i).unwrap_or(""));
             let c = self.coords.get(k).copied().unwrap_or([0.0, 0.0]);
             let _ = write!(
                 out,

@@ -1,23 +1,33 @@
-//! The explorer window (eframe + egui). It adds panels on top of the headless core; the model
-//! and data live in the app's session, background work on named threads (see `worker`).
+//! The explorer window (eframe + egui). It adds panels on top of the headless core: the shared
+//! state is a [`Workspace`], each panel owns its own state, background work runs on named
+//! threads (see `worker`), and panels ask for changes with [`Command`]s.
 
 mod app;
+mod command;
+mod crash;
 mod dialogs;
 pub mod map_raster;
 mod map_view;
-mod panels;
+mod notices;
+pub mod panels;
 mod state;
 mod textures;
 mod worker;
+mod workspace;
 
-pub use app::{AppOptions, Command, ExplorerApp, MAP_POINTS, Notice, NoticeKind, Session};
+pub use app::{AppOptions, ExplorerApp, MAP_POINTS};
+pub use command::Command;
 pub use dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::MapState;
+pub use notices::{Notice, NoticeKind, Notices};
 pub use state::{BottomTab, ColorBy, Projection, Settings};
 pub use textures::ImageView;
+pub use worker::{JobHook, JobKind, TrainHook};
+pub use workspace::{Generation, Workspace};
 
 /// Opens the window and runs until it is closed.
 pub fn run(options: AppOptions) -> Result<(), String> {
+    crash::install_panic_hook();
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Latent Explorer")

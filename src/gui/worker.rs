@@ -5,15 +5,18 @@
 use super::dialogs::{DialogPurpose, ExportKind};
 use crate::data::{Dataset, LoadOptions, load_dataset};
 use crate::model::{Codes, Model};
+use crate::recovery::RecoveryStore;
 use crate::train::{TrainConfig, TrainControl, TrainEvent, TrainSummary, train};
+use super::workspace::Generation;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// What a batch decode is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DecodePurpose {
     Strip,
     Grid,
@@ -23,27 +26,48 @@ pub enum DecodePurpose {
     Manifold,
 }
 
+/// Which job an event answers (failures name it; nothing is parsed from message text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    LoadDataset,
+    LoadModel,
+    Encode,
+    Score,
+    Decode(DecodePurpose),
+    SaveModel,
+    Export(ExportKind),
+    Dialog,
+}
+
+/// What a result was computed for: the workspace's generation then, and the asker's serial
+/// number (so that of several requests only the newest answer is used).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub generation: Generation,
+    pub serial: u64,
+}
+
 /// Work for the jobs thread.
 pub enum Job {
     LoadDataset(PathBuf),
     LoadModel(PathBuf),
-    /// Encode `indices` of `data` for the map; `generation` tells stale answers apart.
+    /// Encode `indices` of `data` for the map.
     Encode {
-        generation: u64,
+        stamp: Stamp,
         model: Arc<Model>,
         data: Arc<Dataset>,
         indices: Arc<Vec<usize>>,
     },
     /// Anomaly scores of the map's samples.
     Score {
-        generation: u64,
+        stamp: Stamp,
         model: Arc<Model>,
         data: Arc<Dataset>,
         indices: Arc<Vec<usize>>,
     },
     Decode {
         purpose: DecodePurpose,
-        generation: u64,
+        stamp: Stamp,
         model: Arc<Model>,
         codes: Vec<f32>,
     },
@@ -56,9 +80,20 @@ pub enum Job {
         path: PathBuf,
         contents: ExportContents,
     },
-    /// Panics on the worker (tests use it to show a crash there is survived).
-    #[doc(hidden)]
-    FaultInjection(&'static str),
+}
+
+impl Job {
+    pub fn kind(&self) -> JobKind {
+        match self {
+            Job::LoadDataset(_) => JobKind::LoadDataset,
+            Job::LoadModel(_) => JobKind::LoadModel,
+            Job::Encode { .. } => JobKind::Encode,
+            Job::Score { .. } => JobKind::Score,
+            Job::Decode { purpose, .. } => JobKind::Decode(*purpose),
+            Job::SaveModel { .. } => JobKind::SaveModel,
+            Job::WriteFile { kind, .. } => JobKind::Export(*kind),
+        }
+    }
 }
 
 /// What to write for an export.
@@ -81,17 +116,17 @@ pub enum Event {
         path: PathBuf,
     },
     Encoded {
-        generation: u64,
+        stamp: Stamp,
         codes: Codes,
         secs: f64,
     },
     Decoded {
         purpose: DecodePurpose,
-        generation: u64,
+        stamp: Stamp,
         images: Vec<f32>,
     },
     Scored {
-        generation: u64,
+        stamp: Stamp,
         scores: crate::analysis::AnomalyScores,
     },
     ModelSaved(PathBuf),
@@ -108,16 +143,54 @@ pub enum Event {
     Train(TrainEvent),
     /// The model as training left it a moment ago, and its codes for the map.
     TrainSnapshot {
+        generation: Generation,
         model: Arc<Model>,
         codes: Option<Codes>,
     },
     TrainDone {
+        generation: Generation,
         model: Arc<Model>,
         result: Result<TrainSummary, String>,
     },
     /// The trainer panicked; the window keeps the model of its last snapshot.
     TrainCrashed(String),
-    Error(String),
+    /// A job failed; `error` is one line for the user.
+    Failed {
+        job: JobKind,
+        error: String,
+    },
+}
+
+/// Called before every job and every training event: tests use it to inject faults (a panic
+/// on the worker or the trainer) without a switch in the production types.
+pub type JobHook = Arc<dyn Fn(JobKind) + Send + Sync>;
+pub type TrainHook = Arc<dyn Fn(&TrainEvent) + Send + Sync>;
+
+/// Jobs submitted and not yet finished (or dropped as stale), by kind of work.
+#[derive(Default)]
+pub struct InFlight {
+    loads: AtomicUsize,
+    encodes: AtomicUsize,
+    other: AtomicUsize,
+}
+
+impl InFlight {
+    fn counter(&self, kind: JobKind) -> &AtomicUsize {
+        match kind {
+            JobKind::LoadDataset | JobKind::LoadModel => &self.loads,
+            JobKind::Encode => &self.encodes,
+            _ => &self.other,
+        }
+    }
+    pub fn loads(&self) -> usize {
+        self.loads.load(Ordering::Acquire)
+    }
+    pub fn encodes(&self) -> usize {
+        self.encodes.load(Ordering::Acquire)
+    }
+    pub fn any(&self) -> usize {
+        self.loads() + self.encodes() + self.other.load(Ordering::Acquire)
+    }
 }
 
 /// Sends events and wakes the window.
@@ -151,17 +224,21 @@ impl EventSender {
 pub struct JobsWorker {
     tx: Option<Sender<Job>>,
     handle: Option<JoinHandle<()>>,
+    in_flight: Arc<InFlight>,
 }
 
 impl JobsWorker {
-    pub fn spawn(events: EventSender) -> std::io::Result<Self> {
+    pub fn spawn(events: EventSender, hook: Option<JobHook>) -> std::io::Result<Self> {
         let (tx, rx) = channel::<Job>();
+        let in_flight = Arc::new(InFlight::default());
+        let counts = in_flight.clone();
         let handle = std::thread::Builder::new()
             .name("explorer-jobs".into())
-            .spawn(move || jobs_loop(rx, events))?;
+            .spawn(move || jobs_loop(rx, events, counts, hook))?;
         Ok(Self {
             tx: Some(tx),
             handle: Some(handle),
+            in_flight,
         })
     }
 
@@ -170,13 +247,23 @@ impl JobsWorker {
         Self {
             tx: None,
             handle: None,
+            in_flight: Arc::default(),
         }
     }
 
     pub fn submit(&self, job: Job) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(job);
+            let counter = self.in_flight.counter(job.kind());
+            counter.fetch_add(1, Ordering::AcqRel);
+            if tx.send(job).is_err() {
+                counter.fetch_sub(1, Ordering::AcqRel);
+            }
         }
+    }
+
+    /// What is still to be done.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
 }
 
@@ -189,37 +276,34 @@ impl Drop for JobsWorker {
     }
 }
 
-fn jobs_loop(rx: Receiver<Job>, events: EventSender) {
+fn jobs_loop(rx: Receiver<Job>, events: EventSender, counts: Arc<InFlight>, hook: Option<JobHook>) {
     while let Ok(first) = rx.recv() {
         // Only the newest encode and the newest decode of each purpose matter: drop the
         // ones a later request has made stale (slider drags and training send many).
         let mut queue = vec![first];
         queue.extend(rx.try_iter());
-        let last_encode = queue.iter().rposition(|j| matches!(j, Job::Encode { .. }));
-        let last_decode = |p: DecodePurpose| {
-            queue
-                .iter()
-                .rposition(|j| matches!(j, Job::Decode { purpose, .. } if *purpose == p))
-        };
-        let (last_strip, last_grid) = (
-            last_decode(DecodePurpose::Strip),
-            last_decode(DecodePurpose::Grid),
-        );
+        let newest = |kind: JobKind| queue.iter().rposition(|j| j.kind() == kind);
+        let coalesced = [
+            JobKind::Encode,
+            JobKind::Decode(DecodePurpose::Strip),
+            JobKind::Decode(DecodePurpose::Grid),
+            JobKind::Decode(DecodePurpose::Manifold),
+            JobKind::Decode(DecodePurpose::Spread),
+        ];
+        let keep: Vec<Option<usize>> = coalesced.iter().map(|&k| newest(k)).collect();
         for (i, job) in queue.into_iter().enumerate() {
-            let stale = match &job {
-                Job::Encode { .. } => Some(i) != last_encode,
-                Job::Decode {
-                    purpose: DecodePurpose::Strip,
-                    ..
-                } => Some(i) != last_strip,
-                Job::Decode {
-                    purpose: DecodePurpose::Grid,
-                    ..
-                } => Some(i) != last_grid,
-                _ => false,
-            };
+            let kind = job.kind();
+            let stale = coalesced
+                .iter()
+                .zip(&keep)
+                .any(|(&k, &newest)| k == kind && newest != Some(i));
             if !stale {
-                run_job_guarded(job, &events);
+                run_job_guarded(job, &events, hook.as_ref());
+            }
+            counts.counter(kind).fetch_sub(1, Ordering::AcqRel);
+            if stale {
+                // Nothing will answer it: let the window re-check its busy state.
+                events.ctx().request_repaint();
             }
         }
     }
@@ -235,25 +319,33 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs a job; a panic inside it becomes an error the window shows, and the worker lives on.
-fn run_job_guarded(job: Job, events: &EventSender) {
-    let loading = matches!(job, Job::LoadDataset(_) | Job::LoadModel(_));
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(job, events)));
+fn run_job_guarded(job: Job, events: &EventSender, hook: Option<&JobHook>) {
+    let kind = job.kind();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if let Some(hook) = hook {
+            hook(kind);
+        }
+        run_job(job, events)
+    }));
     if let Err(payload) = outcome {
-        let what = if loading {
-            "could not open the file"
-        } else {
-            "a background task failed"
+        let what = match kind {
+            JobKind::LoadDataset | JobKind::LoadModel => "could not open the file",
+            _ => "a background task failed",
         };
-        events.send(Event::Error(format!(
-            "{what}: internal error ({}); nothing was changed",
-            panic_message(payload.as_ref())
-        )));
+        events.send(Event::Failed {
+            job: kind,
+            error: format!(
+                "{what}: internal error ({}); nothing was changed",
+                panic_message(payload.as_ref())
+            ),
+        });
     }
 }
 
 fn run_job(job: Job, events: &EventSender) {
+    let kind = job.kind();
+    let failed = |error: String| Event::Failed { job: kind, error };
     let event = match job {
-        Job::FaultInjection(what) => panic!("fault injected: {what}"),
         Job::LoadDataset(path) => {
             let t0 = Instant::now();
             match load_dataset(&path, &LoadOptions::default()) {
@@ -266,7 +358,7 @@ fn run_job(job: Job, events: &EventSender) {
                     path,
                     secs: t0.elapsed().as_secs_f64(),
                 },
-                Err(e) => Event::Error(format!("could not open the dataset: {e}")),
+                Err(e) => failed(format!("could not open the dataset: {e}")),
             }
         }
         Job::LoadModel(path) => match Model::load(&path) {
@@ -274,10 +366,10 @@ fn run_job(job: Job, events: &EventSender) {
                 model: Arc::new(model),
                 path,
             },
-            Err(e) => Event::Error(format!("could not open the model: {e}")),
+            Err(e) => failed(format!("could not open the model: {e}")),
         },
         Job::Encode {
-            generation,
+            stamp,
             model,
             data,
             indices,
@@ -285,41 +377,41 @@ fn run_job(job: Job, events: &EventSender) {
             let t0 = Instant::now();
             match model.encode(&data, &indices) {
                 Ok(codes) => Event::Encoded {
-                    generation,
+                    stamp,
                     codes,
                     secs: t0.elapsed().as_secs_f64(),
                 },
-                Err(e) => Event::Error(format!("could not encode the dataset: {e}")),
+                Err(e) => failed(format!("could not encode the dataset: {e}")),
             }
         }
         Job::Score {
-            generation,
+            stamp,
             model,
             data,
             indices,
         } => match crate::analysis::score_anomalies(&model, &data, &indices, 2, 1) {
-            Ok(scores) => Event::Scored { generation, scores },
-            Err(e) => Event::Error(format!("could not score the samples: {e}")),
+            Ok(scores) => Event::Scored { stamp, scores },
+            Err(e) => failed(format!("could not score the samples: {e}")),
         },
         Job::Decode {
             purpose,
-            generation,
+            stamp,
             model,
             codes,
         } => match model.decode(&codes) {
             Ok(images) => Event::Decoded {
                 purpose,
-                generation,
+                stamp,
                 images,
             },
-            Err(e) => Event::Error(format!("could not decode: {e}")),
+            Err(e) => failed(format!("could not decode: {e}")),
         },
         Job::SaveModel { model, path } => match model.save(&path) {
             Ok(()) => Event::ModelSaved(path),
-            Err(e) => Event::Error(format!("could not save the model: {e}")),
+            Err(e) => failed(format!("could not save the model: {e}")),
         },
         Job::WriteFile {
-            kind,
+            kind: export,
             path,
             contents,
         } => {
@@ -335,8 +427,8 @@ fn run_job(job: Job, events: &EventSender) {
                     .try_for_each(|(p, bytes)| crate::atomic::write_atomically(p, bytes)),
             };
             match written {
-                Ok(()) => Event::Exported { kind, path },
-                Err(e) => Event::Error(format!("export failed: {e}")),
+                Ok(()) => Event::Exported { kind: export, path },
+                Err(e) => failed(format!("export failed: {e}")),
             }
         }
     };
@@ -352,68 +444,30 @@ pub struct TrainerHandle {
 /// How often the trainer refreshes the window's model and map while it runs.
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(700);
 
+/// What a training run needs besides the model.
+pub struct TrainJob {
+    pub data: Arc<Dataset>,
+    pub config: TrainConfig,
+    /// The map's samples, re-encoded with every snapshot.
+    pub map_indices: Arc<Vec<usize>>,
+    /// The workspace generation the run belongs to (its snapshots carry it).
+    pub generation: Generation,
+    /// Where the unsaved model is written after every epoch.
+    pub recovery: Option<RecoveryStore>,
+    pub dataset_path: Option<PathBuf>,
+    pub model_path: Option<PathBuf>,
+    pub hook: Option<TrainHook>,
+}
+
 impl TrainerHandle {
-    /// Trains a copy of `model` on `data`; the map's `indices` are re-encoded with every snapshot.
-    pub fn spawn(
-        model: &Model,
-        data: Arc<Dataset>,
-        cfg: TrainConfig,
-        map_indices: Arc<Vec<usize>>,
-        events: EventSender,
-    ) -> Result<Self, String> {
-        let mut own = model.duplicate().map_err(|e| e.to_string())?;
+    /// Trains a copy of `model` on a thread of its own.
+    pub fn spawn(model: &Model, job: TrainJob, events: EventSender) -> Result<Self, String> {
+        let own = model.duplicate().map_err(|e| e.to_string())?;
         let control = TrainControl::new();
         let thread_control = control.clone();
         let handle = std::thread::Builder::new()
             .name("explorer-trainer".into())
-            .spawn(move || {
-                let mut last_snapshot = Instant::now();
-                // Encoding the map runs on this thread between steps: where it is slow (a conv
-                // model, a large dataset) snapshots come less often, so that they take at most
-                // a fifth of the run.
-                let mut snapshot_every = SNAPSHOT_EVERY;
-                let mut sink = |ev: TrainEvent, m: &Model| {
-                    let epoch_end = matches!(ev, TrainEvent::Epoch(_));
-                    events.send(Event::Train(ev));
-                    if epoch_end || last_snapshot.elapsed() >= snapshot_every {
-                        let started = Instant::now();
-                        if let Ok(copy) = m.duplicate() {
-                            let codes = copy.encode(&data, &map_indices).ok();
-                            events.send(Event::TrainSnapshot {
-                                model: Arc::new(copy),
-                                codes,
-                            });
-                        }
-                        snapshot_every = SNAPSHOT_EVERY.max(started.elapsed() * 4);
-                        last_snapshot = Instant::now();
-                    }
-                };
-                let fault = std::env::var("LATENT_EXPLORER_FAULT").ok();
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut steps = 0usize;
-                    let mut guarded = |ev: TrainEvent, m: &Model| {
-                        if matches!(ev, TrainEvent::Step(_)) {
-                            steps += 1;
-                            // Fault injection for the crash test: panic mid-run.
-                            if steps == 20 && fault.as_deref() == Some("train-panic") {
-                                panic!("fault injected into training");
-                            }
-                        }
-                        sink(ev, m)
-                    };
-                    train(&mut own, &data, &cfg, &thread_control, &mut guarded)
-                }));
-                match outcome {
-                    Ok(result) => events.send(Event::TrainDone {
-                        model: Arc::new(own),
-                        result: result.map_err(|e| e.to_string()),
-                    }),
-                    // The weights may be half-updated: the window keeps its last snapshot.
-                    Err(payload) => {
-                        events.send(Event::TrainCrashed(panic_message(payload.as_ref())))
-                    }
-                }
-            })
+            .spawn(move || run_training(own, job, &thread_control, events))
             .map_err(|e| format!("could not start training: {e}"))?;
         Ok(Self {
             control,
@@ -426,8 +480,67 @@ impl TrainerHandle {
     }
 }
 
+fn run_training(mut own: Model, job: TrainJob, control: &TrainControl, events: EventSender) {
+    let TrainJob {
+        data,
+        config,
+        map_indices,
+        generation,
+        recovery,
+        dataset_path,
+        model_path,
+        hook,
+    } = job;
+    let mut last_snapshot = Instant::now();
+    // Encoding the map runs on this thread between steps: where it is slow (a conv model, a
+    // large dataset) snapshots come less often, so that they take at most a fifth of the run.
+    let mut snapshot_every = SNAPSHOT_EVERY;
+    let mut sink = |ev: TrainEvent, m: &Model| {
+        if let Some(hook) = &hook {
+            hook(&ev);
+        }
+        let epoch_end = matches!(ev, TrainEvent::Epoch(_));
+        events.send(Event::Train(ev));
+        if epoch_end && let Some(store) = &recovery {
+            // Nothing trained is lost: the weights of every finished epoch are on disk.
+            if let Err(e) = store.save(m, dataset_path.as_deref(), model_path.as_deref()) {
+                events.send(Event::Failed {
+                    job: JobKind::SaveModel,
+                    error: format!("could not write the recovery file: {e}"),
+                });
+            }
+        }
+        if epoch_end || last_snapshot.elapsed() >= snapshot_every {
+            let started = Instant::now();
+            if let Ok(copy) = m.duplicate() {
+                let codes = copy.encode(&data, &map_indices).ok();
+                events.send(Event::TrainSnapshot {
+                    generation,
+                    model: Arc::new(copy),
+                    codes,
+                });
+            }
+            snapshot_every = SNAPSHOT_EVERY.max(started.elapsed() * 4);
+            last_snapshot = Instant::now();
+        }
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        train(&mut own, &data, &config, control, &mut sink)
+    }));
+    match outcome {
+        Ok(result) => events.send(Event::TrainDone {
+            generation,
+            model: Arc::new(own),
+            result: result.map_err(|e| e.to_string()),
+        }),
+        // The weights may be half-updated: the window keeps its last snapshot.
+        Err(payload) => events.send(Event::TrainCrashed(panic_message(payload.as_ref()))),
+    }
+}
+
 impl Drop for TrainerHandle {
-    /// Closing the window mid-training stops the run (within a step) and saves nothing.
+    /// Closing the window mid-training stops the run (within a step); the last finished
+    /// epoch is in the recovery file.
     fn drop(&mut self) {
         self.control.stop();
         if let Some(h) = self.handle.take() {

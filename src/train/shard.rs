@@ -358,7 +358,7 @@ fn forward(
     sparse: Option<&SparseRows>,
 ) {
     if let Some(sp) = sparse {
-        debug_assert!(l.input_major && sp.rows() == n);
+        assert!(l.input_major && sp.rows() == n, "sparse rows do not match the batch");
         sparse_times_dense(sp, &l.w, l.out, &l.b, y);
         return;
     }
@@ -378,10 +378,18 @@ fn backward(
     par: Parallelism,
     sparse: Option<&SparseRows>,
 ) {
-    debug_assert!(x.len() >= n * l.inp && dy.len() >= n * l.out);
+    // The unsafe products below address exactly these extents: checked in release builds
+    // too (a few comparisons per layer and step).
+    assert!(
+        x.len() >= n * l.inp
+            && dy.len() >= n * l.out
+            && grad.w.len() >= l.inp * l.out
+            && l.w.len() >= l.inp * l.out,
+        "layer buffers smaller than the product reads"
+    );
     let (inp, out) = (l.inp as isize, l.out as isize);
     if let Some(sp) = sparse {
-        debug_assert!(l.input_major);
+        assert!(l.input_major, "the sparse path needs input-major weights");
         sparse_transpose_times_dense(sp, dy, l.out, &mut grad.w);
     } else {
         // grad.w is [out, inp] (dy^T x) or, input-major, [inp, out] (x^T dy).
@@ -407,7 +415,7 @@ fn backward(
         add_assign(&mut grad.b, row);
     }
     if let Some((dx, accumulate)) = dx {
-        debug_assert!(dx.len() >= n * l.inp);
+        assert!(dx.len() >= n * l.inp, "dx smaller than the product writes");
         // dx = dy W: W read as [out, inp].
         let (w_cs, w_rs) = if l.input_major { (out, 1) } else { (1, inp) };
         // SAFETY: dx is n x inp, dy n x out, W inp * out values under these strides.

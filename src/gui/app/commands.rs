@@ -1,7 +1,17 @@
-//! Applying the commands the panels return at the end of a frame: selection, probe, dialogs,
-//! training, exports, model and dataset changes.
+//! Applying the commands the panels return at the end of a frame. A command may name a sample
+//! or carry a code from a picture drawn a moment earlier: each is checked against the current
+//! dataset and model here, and one that no longer fits is dropped.
 
-use super::*;
+use super::ExplorerApp;
+use crate::gui::command::Command;
+use crate::gui::dialogs::{DialogPurpose, spawn_dialog};
+use crate::gui::worker::{DecodePurpose, Job, Stamp, TrainJob, TrainerHandle};
+use crate::latent::{interpolate_path, sample_prior};
+use crate::model::{Architecture, Likelihood, Model, VaeConfig};
+use std::sync::Arc;
+
+/// Most anchors an interpolation takes (each adds up to 32 frames).
+const MAX_ANCHORS: usize = 26;
 
 impl ExplorerApp {
     pub fn apply(&mut self, cmd: Command) {
@@ -13,18 +23,19 @@ impl ExplorerApp {
                 self.events.ctx().clone(),
             ),
             Command::OpenDataset(path) => {
+                // The user has taken over from start-up: no more falling back.
+                self.startup.done = true;
                 if !self.refused_while_training("opening another dataset") {
-                    self.session.loading += 1;
                     self.jobs.submit(Job::LoadDataset(path));
                 }
             }
             Command::OpenModel(path) => {
+                self.startup.done = true;
                 if !self.refused_while_training("opening another model") {
-                    self.session.loading += 1;
                     self.jobs.submit(Job::LoadModel(path));
                 }
             }
-            Command::SaveModelTo(path) => match &self.session.model {
+            Command::SaveModelTo(path) => match &self.ws.model {
                 Some(model) => self.jobs.submit(Job::SaveModel {
                     model: model.clone(),
                     path,
@@ -34,7 +45,10 @@ impl ExplorerApp {
             Command::ExportTo(kind, path) => {
                 self.dialog_answered(DialogPurpose::Export(kind), path)
             }
-            Command::NewModel => self.new_model(),
+            Command::NewModel => {
+                self.startup.done = true;
+                self.new_model()
+            }
             Command::StartTraining => self.start_training(),
             Command::PauseTraining => {
                 if let Some(t) = &self.trainer {
@@ -52,76 +66,58 @@ impl ExplorerApp {
                 }
             }
             Command::Select(i) => {
-                self.session.selection = Some(i);
-                self.session.history.retain(|&h| h != i);
-                self.session.history.insert(0, i);
-                self.session.history.truncate(12);
-                if let Some(code) = self.code_of(i) {
-                    self.session.probe = code;
-                }
-                self.refresh_selection_images();
+                self.ws.select(i);
             }
             Command::SetProbe(code) => {
-                if code.len() == self.latent() {
-                    self.session.probe = code;
+                if self.ws.fits_code(&code) {
+                    self.ws.probe = code;
                 }
             }
             Command::ResetProbeToSelection => {
-                if let Some(code) = self.session.selection.and_then(|i| self.code_of(i)) {
-                    self.session.probe = code;
+                if let Some(code) = self.ws.selection.and_then(|i| self.ws.code_of(i)) {
+                    self.ws.probe = code;
                 }
             }
             Command::SampleProbe => {
                 self.probe_rng_seed += 1;
-                self.session.probe = sample_prior(1, self.latent(), 1.0, self.probe_rng_seed);
+                let latent = self.latent();
+                if latent > 0 {
+                    self.ws.probe = sample_prior(1, latent, 1.0, self.probe_rng_seed);
+                }
             }
             Command::AddAnchor(i) => {
-                self.session.interp.anchors.push(i);
-                self.apply(Command::RebuildStrip);
+                let anchors = &mut self.panels.interpolation.anchors;
+                if self.ws.contains(i) && anchors.len() < MAX_ANCHORS {
+                    anchors.push(i);
+                    self.rebuild_strip();
+                }
             }
             Command::ClearAnchors => {
-                self.session.interp = Interpolation {
-                    generation: self.session.interp.generation + 1,
-                    ..Interpolation::default()
-                };
+                let it = &mut self.panels.interpolation;
+                it.anchors.clear();
+                it.frames.clear();
+                it.strip = Default::default();
+                it.serial += 1;
             }
             Command::RebuildStrip => self.rebuild_strip(),
             Command::RerollGrid => {
                 self.settings.grid_seed += 1;
-                self.apply(Command::RebuildGrid);
+                self.rebuild_grid(true);
             }
-            Command::RebuildGrid => {
-                let Some(model) = self.session.model.clone() else {
-                    return;
-                };
-                let n = self.settings.grid_count.clamp(1, 400);
-                let flat = sample_prior(
-                    n,
-                    model.latent(),
-                    self.settings.temperature,
-                    self.settings.grid_seed,
-                );
-                let g = &mut self.session.generated;
-                g.codes = flat.chunks(model.latent()).map(<[f32]>::to_vec).collect();
-                g.generation += 1;
-                self.jobs.submit(Job::Decode {
-                    purpose: DecodePurpose::Grid,
-                    generation: g.generation,
-                    model,
-                    codes: flat,
-                });
-            }
+            Command::RebuildGrid => self.rebuild_grid(true),
             Command::ReprojectMap => {
                 let settings = self.settings.clone();
-                self.session.map.reproject(&settings);
+                self.ws.map.reproject(&settings);
             }
+            Command::DecodeManifold(bounds) => self.request_manifold(bounds),
             Command::FillIn => self.fill_in(),
             Command::MakeAttribute { plus, minus } => self.make_attribute(plus, minus),
             Command::ApplyAttribute { k, amount } => {
                 if let Some(a) = self.settings.attributes.get(k)
-                    && a.vector.len() == self.session.probe.len()
+                    && a.vector.len() == self.ws.probe.len()
+                    && amount.is_finite()
                 {
-                    for (p, v) in self.session.probe.iter_mut().zip(&a.vector) {
+                    for (p, v) in self.ws.probe.iter_mut().zip(&a.vector) {
                         *p += amount * v;
                     }
                 }
@@ -132,24 +128,29 @@ impl ExplorerApp {
                 }
             }
             Command::ShowTimeline(frame) => self.show_timeline(frame),
-            Command::DismissNotice(k) => {
-                if k < self.session.notices.len() {
-                    self.session.notices.remove(k);
+            Command::DismissNotice(k) => self.ws.notices.dismiss(k),
+            Command::ResetLayout => self.reset_layout(),
+            Command::RestoreRecovered => self.restore_recovered(),
+            Command::DiscardRecovered => {
+                if let Some(store) = &self.recovery {
+                    store.discard();
                 }
+                self.recovered = None;
             }
         }
     }
 
+    /// Decodes the path through the anchors (their codes on the current map).
     pub(super) fn rebuild_strip(&mut self) {
-        let Some(model) = self.session.model.clone() else {
+        let Some(model) = self.ws.model.clone() else {
             return;
         };
         let anchors: Vec<Vec<f32>> = self
-            .session
-            .interp
+            .panels
+            .interpolation
             .anchors
             .iter()
-            .filter_map(|&i| self.code_of(i))
+            .filter_map(|&i| self.ws.code_of(i))
             .collect();
         if anchors.len() < 2 {
             return;
@@ -157,14 +158,49 @@ impl ExplorerApp {
         let steps = self.settings.interp_steps.clamp(2, 32);
         let frames = interpolate_path(&anchors, steps, self.settings.interp_kind);
         let flat: Vec<f32> = frames.concat();
-        let it = &mut self.session.interp;
+        let it = &mut self.panels.interpolation;
         it.frames = frames;
-        it.generation += 1;
+        it.serial += 1;
+        let stamp = Stamp {
+            generation: self.ws.generation(),
+            serial: it.serial,
+        };
         self.jobs.submit(Job::Decode {
             purpose: DecodePurpose::Strip,
-            generation: it.generation,
+            stamp,
             model,
             codes: flat,
+        });
+    }
+
+    /// Decodes the generated grid: new draws from the prior when `redraw` or when the codes
+    /// do not fit the model, else the same codes again (new weights).
+    pub(super) fn rebuild_grid(&mut self, redraw: bool) {
+        let Some(model) = self.ws.model.clone() else {
+            return;
+        };
+        let latent = model.latent();
+        let g = &mut self.panels.generate;
+        if redraw || g.codes.is_empty() || g.codes.iter().any(|c| c.len() != latent) {
+            let n = self.settings.grid_count.clamp(1, 400);
+            let flat = sample_prior(
+                n,
+                latent,
+                self.settings.temperature,
+                self.settings.grid_seed,
+            );
+            g.codes = flat.chunks(latent).map(<[f32]>::to_vec).collect();
+        }
+        g.serial += 1;
+        let stamp = Stamp {
+            generation: self.ws.generation(),
+            serial: g.serial,
+        };
+        self.jobs.submit(Job::Decode {
+            purpose: DecodePurpose::Grid,
+            stamp,
+            model,
+            codes: g.codes.concat(),
         });
     }
 
@@ -172,7 +208,7 @@ impl ExplorerApp {
         if self.refused_while_training("creating a model") {
             return;
         }
-        let Some(data) = self.session.data.clone() else {
+        let Some(data) = self.ws.data.clone() else {
             self.error("open a dataset first: a new model takes its image shape");
             return;
         };
@@ -204,8 +240,9 @@ impl ExplorerApp {
         };
         match Model::new_random(config, self.settings.train.seed) {
             Ok(model) => {
-                self.set_model(Arc::new(model), None, true);
-                self.info("created a new, untrained model: press Start to train it");
+                if self.set_model(Arc::new(model), None, true) {
+                    self.info("created a new, untrained model: press Start to train it");
+                }
             }
             Err(e) => self.error(format!("could not create the model: {e}")),
         }
@@ -215,27 +252,58 @@ impl ExplorerApp {
         if self.is_training() {
             return;
         }
-        let (Some(model), Some(data)) = (self.session.model.clone(), self.session.data.clone())
-        else {
+        let (Some(model), Some(data)) = (self.ws.model.clone(), self.ws.data.clone()) else {
             self.error("open a dataset and a model first");
             return;
         };
+        if let Err(e) = model.check_fits(&data) {
+            self.error(format!("cannot train: {e}"));
+            return;
+        }
         if let Err(e) = self.settings.train.validate() {
             self.error(e.to_string());
             return;
         }
-        self.session.training = TrainingView::default();
-        self.apply(Command::ShowTimeline(None));
-        self.session.timeline.clear();
-        match TrainerHandle::spawn(
-            &model,
+        self.show_timeline(None);
+        let job = TrainJob {
             data,
-            self.settings.train.clone(),
-            self.session.map.indices.clone(),
-            self.events.clone(),
-        ) {
+            config: self.settings.train.clone(),
+            map_indices: self.ws.map.indices.clone(),
+            generation: self.ws.generation(),
+            recovery: self.recovery.clone(),
+            dataset_path: self.ws.data_path.clone(),
+            model_path: self.ws.model_path.clone(),
+            hook: self.train_hook.clone(),
+        };
+        match TrainerHandle::spawn(&model, job, self.events.clone()) {
             Ok(handle) => self.trainer = Some(handle),
             Err(e) => self.error(e),
+        }
+    }
+
+    /// Opens the model kept from an earlier run; it stays marked unsaved.
+    fn restore_recovered(&mut self) {
+        let Some(r) = self.recovered.take() else {
+            return;
+        };
+        if self.refused_while_training("restoring a model") {
+            self.recovered = Some(r);
+            return;
+        }
+        match Model::load(&r.model_path) {
+            Ok(model) => {
+                let from = r.note.model.clone();
+                if self.set_model(Arc::new(model), from, true) {
+                    self.info(format!(
+                        "restored the unsaved model from {}: save it to keep it",
+                        r.when()
+                    ));
+                } else {
+                    // Kept for later: it may fit another dataset.
+                    self.recovered = Some(r);
+                }
+            }
+            Err(e) => self.error(format!("could not restore the unsaved model: {e}")),
         }
     }
 }

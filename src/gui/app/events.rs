@@ -1,8 +1,20 @@
 //! How the window reacts to what its background threads report: loaded files, codes, decoded
 //! pictures, training progress, dialog answers and errors. Drained in `logic()` with a time
-//! budget, so the UI thread never waits.
+//! budget, so the UI thread never waits. Every answer carries the stamp it was asked with and
+//! is dropped when the workspace has moved on since.
 
-use super::*;
+use super::{EVENT_BUDGET, ExplorerApp, absolute};
+use crate::data::Dataset;
+use crate::gui::dialogs::DialogPurpose;
+use crate::gui::worker::{DecodePurpose, Event, ExportContents, Job, JobKind, Stamp};
+use crate::model::Model;
+use crate::train::TrainEvent;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Tiles per side of the decoded grid behind the map.
+pub const MANIFOLD_TILES: usize = 16;
 
 impl ExplorerApp {
     pub(super) fn drain_events(&mut self) {
@@ -13,89 +25,61 @@ impl ExplorerApp {
                 Err(_) => break,
             }
         }
-        // Info notes fade after a while; errors stay until dismissed.
-        self.session
-            .notices
-            .retain(|n| n.kind == NoticeKind::Error || n.at.elapsed() < Duration::from_secs(8));
+    }
+
+    /// Whether an answer was asked for by the current workspace.
+    fn is_current(&self, stamp: &Stamp) -> bool {
+        stamp.generation == self.ws.generation()
     }
 
     pub(super) fn handle(&mut self, event: Event) {
         match event {
             Event::DatasetLoaded { data, path, secs } => {
-                self.session.loading = self.session.loading.saturating_sub(1);
-                self.set_dataset(data, absolute(path), secs);
+                self.set_dataset(data, absolute(path), secs)
             }
             Event::ModelLoaded { model, path } => {
-                self.session.loading = self.session.loading.saturating_sub(1);
                 self.set_model(model, Some(absolute(path)), false);
+                self.startup_answered();
             }
-            Event::Encoded {
-                generation,
-                codes,
-                secs,
-            } => {
-                if generation == self.session.map.generation {
-                    self.session.map.encoding = false;
-                    self.session.map.encode_secs = secs;
-                    self.session.neighbours_for.clear();
-                    if self.session.timeline_shown.is_some() {
-                        self.session.live_codes = Some(codes);
-                        return;
-                    }
-                    self.session.map.set_codes(codes, &self.settings);
-                    if self.session.startup_secs.is_none() {
-                        self.session.startup_secs = Some(self.started.elapsed().as_secs_f64());
-                    }
-                    if self.session.probe.len() != self.latent() {
-                        self.session.probe = vec![0.0; self.latent()];
-                    }
-                    self.refresh_selection_images();
+            Event::Encoded { stamp, codes, secs } => {
+                if self.is_current(&stamp) && stamp.serial == self.ws.map.serial {
+                    self.ws.map.encode_secs = secs;
+                    self.accept_codes(codes);
                 }
             }
             Event::Decoded {
                 purpose,
-                generation,
+                stamp,
                 images,
-            } => {
-                let shape = self.session.model.as_ref().map(|m| m.config().input);
-                let Some(shape) = shape else { return };
-                match purpose {
-                    DecodePurpose::Strip if generation == self.session.interp.generation => {
-                        self.session.interp.strip.set_strip(images, shape);
-                    }
-                    DecodePurpose::Manifold if generation == self.session.manifold_generation => {
-                        self.session
-                            .manifold
-                            .set_tiles(images, shape, MANIFOLD_TILES);
-                        self.session.manifold_bounds = self.session.manifold_asked;
-                    }
-                    DecodePurpose::Spread if generation == self.session.spread_generation => {
-                        self.session.spread.set_strip(images, shape);
-                    }
-                    DecodePurpose::Grid if generation == self.session.generated.generation => {
-                        let cols = crate::render::grid_columns(self.session.generated.codes.len());
-                        self.session.generated.grid.set_grid(images, shape, cols);
-                    }
-                    _ => {}
-                }
-            }
-            Event::Scored { generation, scores } => {
-                // A stale answer is dropped; the next frame asks again if still wanted.
-                self.session.anomalies.pending = false;
-                if generation == self.session.map.generation {
-                    self.session.anomalies.scores = Some(scores);
-                    self.session.anomalies.scores_version += 1;
-                    self.refresh_top_anomalies();
+            } => self.decoded(purpose, stamp, images),
+            Event::Scored { stamp, scores } => {
+                let current = self.is_current(&stamp);
+                let s = &mut self.ws.scores;
+                if current && stamp.serial == s.for_codes {
+                    s.pending = false;
+                    s.scores = Some(Arc::new(scores));
+                    s.version += 1;
+                } else if stamp.serial == s.for_codes {
+                    s.pending = false;
                 }
             }
             Event::ModelSaved(path) => {
-                self.session.model_unsaved = false;
-                self.session.model_path = Some(path.clone());
+                self.ws.model_unsaved = false;
+                self.ws.model_path = Some(path.clone());
                 self.settings.model_path = Some(path.clone());
+                // Saved for real: the recovery copy is no longer needed.
+                if let Some(store) = &self.recovery {
+                    store.discard();
+                }
+                self.recovery_written = None;
                 self.info(format!("saved the model to {}", path.display()));
             }
             Event::Exported { kind, path } => {
-                self.info(format!("exported {:?} to {}", kind, path.display()));
+                self.info(format!(
+                    "exported {} to {}",
+                    kind.human_name(),
+                    path.display()
+                ));
             }
             Event::DialogClosed { purpose, path } => {
                 if let Some(path) = path {
@@ -108,37 +92,51 @@ impl ExplorerApp {
                         "type the path in the Dataset panel or drop the file or folder onto the window"
                     }
                     DialogPurpose::OpenModel => {
-                        "type the path in the Model panel or drop the .safetensors file onto the window"
+                        "type the path under Model path in the Model panel, or drop the .safetensors file onto the window"
                     }
-                    _ => "type the path in the field next to the button",
+                    DialogPurpose::SaveModel => "type the path under Model path in the Model panel",
+                    DialogPurpose::Export(_) => {
+                        "type a path in the Export tab's field above the buttons"
+                    }
                 };
-                self.session.dialogs_unavailable = true;
+                self.dialogs_unavailable = true;
                 self.error(format!(
                     "no file dialog is available on this desktop (no xdg-desktop-portal); {instead}"
                 ));
             }
-            Event::Train(ev) => self.training_event(ev),
-            Event::TrainSnapshot { model, codes } => {
-                self.session.model = Some(model);
+            Event::Train(ev) => {
+                self.panels.training.on_event(&ev);
+                if let TrainEvent::Failed(e) = &ev {
+                    self.error(format!("training stopped: {e}"));
+                }
+            }
+            Event::TrainSnapshot {
+                generation,
+                model,
+                codes,
+            } => {
+                if !generation.same_pair(&self.ws.generation()) {
+                    return;
+                }
+                self.ws.set_weights(model);
+                self.ws.model_unsaved = true;
                 if let Some(codes) = codes {
                     self.record_timeline(&codes);
-                    if self.session.timeline_shown.is_some() {
-                        // Replaying: keep the new codes aside until "Live".
-                        self.session.live_codes = Some(codes);
-                        return;
-                    }
-                    self.session.map.set_codes(codes, &self.settings);
-                    // New codes: the scores and the neighbours are stale.
-                    self.session.map.generation += 1;
-                    self.session.neighbours_for.clear();
+                    self.accept_codes(codes);
                 }
-                self.after_model_change();
             }
-            Event::TrainDone { model, result } => {
+            Event::TrainDone {
+                generation,
+                model,
+                result,
+            } => {
                 self.trainer = None;
-                self.session.training.paused = false;
-                self.session.model = Some(model);
-                self.session.model_unsaved = true;
+                self.panels.training.ended();
+                if generation.same_pair(&self.ws.generation()) {
+                    self.ws.set_weights(model);
+                    self.ws.model_unsaved = true;
+                    self.request_encode();
+                }
                 match result {
                     Ok(s) if s.stopped => self.info(format!(
                         "training stopped after {} complete epochs",
@@ -150,56 +148,178 @@ impl ExplorerApp {
                     )),
                     Err(e) => self.error(e),
                 }
-                self.request_encode();
-                self.after_model_change();
             }
             Event::TrainCrashed(reason) => {
                 self.trainer = None;
-                self.session.training.paused = false;
+                self.panels.training.ended();
+                // What the last snapshot brought is trained and not saved.
+                if self.panels.training.last_step.is_some() {
+                    self.ws.model_unsaved = true;
+                }
                 self.error(format!(
                     "training stopped by an internal error ({reason}); the model is as of the last update shown"
                 ));
             }
-            Event::Error(text) => {
-                // A failed load still counts as finished loading.
-                if text.starts_with("could not open") {
-                    self.session.loading = self.session.loading.saturating_sub(1);
+            Event::Failed { job, error } => {
+                self.error(error);
+                match job {
+                    JobKind::LoadDataset | JobKind::LoadModel => {
+                        if !self.fall_back_to_bundled("a file could not be opened") {
+                            self.startup_answered();
+                        }
+                    }
+                    JobKind::Score => self.ws.scores.pending = false,
+                    _ => {}
                 }
-                self.error(text);
             }
         }
     }
 
-    pub(super) fn training_event(&mut self, ev: TrainEvent) {
-        let t = &mut self.session.training;
-        match ev {
-            TrainEvent::Started(info) => {
-                t.info = Some(info);
-                t.started_at = Some(Instant::now());
-            }
-            TrainEvent::Step(s) => {
-                let x = t.steps.last().map(|p| p[0]).unwrap_or(0.0) + 1.0;
-                t.steps
-                    .push([x, s.loss as f64, s.recon as f64, s.kl as f64]);
-                t.last_step = Some(s);
-            }
-            TrainEvent::Epoch(e) => {
-                let x = t.steps.last().map(|p| p[0] as usize).unwrap_or(0);
-                t.epochs.push((x, e));
-            }
-            TrainEvent::Paused => t.paused = true,
-            TrainEvent::Resumed => t.paused = false,
-            TrainEvent::Finished(_) | TrainEvent::Failed(_) => {}
+    /// Start-up is over once the dataset and the model have both answered.
+    fn startup_answered(&mut self) {
+        if self.ws.data.is_some() && self.ws.model.is_some() && !self.is_loading() {
+            self.startup.done = true;
         }
+    }
+
+    fn decoded(&mut self, purpose: DecodePurpose, stamp: Stamp, images: Vec<f32>) {
+        if !self.is_current(&stamp) {
+            return;
+        }
+        let Some(shape) = self.ws.model.as_ref().map(|m| m.config().input) else {
+            return;
+        };
+        let p = &mut self.panels;
+        match purpose {
+            DecodePurpose::Strip if stamp.serial == p.interpolation.serial => {
+                p.interpolation.strip.set_strip(images, shape);
+            }
+            DecodePurpose::Manifold if stamp.serial == p.map.manifold_serial => {
+                p.map.manifold.set_tiles(images, shape, MANIFOLD_TILES);
+                p.map.manifold_bounds = p.map.manifold_asked;
+            }
+            DecodePurpose::Spread if stamp.serial == p.decoder.selection.spread_serial => {
+                p.decoder.selection.spread.set_strip(images, shape);
+            }
+            DecodePurpose::Grid if stamp.serial == p.generate.serial => {
+                let cols = crate::render::grid_columns(p.generate.codes.len());
+                p.generate.grid.set_grid(images, shape, cols);
+            }
+            _ => {}
+        }
+    }
+
+    /// New codes for the map (from an encode or a training snapshot).
+    fn accept_codes(&mut self, codes: crate::model::Codes) {
+        if codes.latent != self.latent() || codes.len() != self.ws.map.indices.len() {
+            return;
+        }
+        if self.ws.timeline.shown.is_some() {
+            // Replaying: keep the new codes aside until "Live".
+            self.ws.timeline.live_codes = Some(codes);
+            return;
+        }
+        let settings = self.settings.clone();
+        self.ws.map.set_codes(codes, &settings);
+        if self.startup_secs.is_none() {
+            self.startup_secs = Some(self.started.elapsed().as_secs_f64());
+        }
+        if self.ws.probe.len() != self.latent() {
+            self.ws.probe = vec![0.0; self.latent()];
+        }
+        // The strip's anchors have new codes.
+        if self.panels.interpolation.anchors.len() >= 2 {
+            self.rebuild_strip();
+        }
+    }
+
+    /// Re-encodes the map with the current model and data.
+    pub(super) fn request_encode(&mut self) {
+        let (Some(model), Some(data)) = (&self.ws.model, &self.ws.data) else {
+            return;
+        };
+        if model.check_fits(data).is_err() {
+            return;
+        }
+        let generation = self.ws.generation();
+        let map = &mut self.ws.map;
+        map.serial += 1;
+        self.jobs.submit(Job::Encode {
+            stamp: Stamp {
+                generation,
+                serial: map.serial,
+            },
+            model: model.clone(),
+            data: data.clone(),
+            indices: map.indices.clone(),
+        });
+    }
+
+    fn set_dataset(&mut self, data: Arc<Dataset>, path: PathBuf, secs: f64) {
+        if self.refused_while_training("opening another dataset") {
+            return;
+        }
+        let summary = data.summary();
+        self.settings.dataset_path = Some(path.clone());
+        self.ws.set_dataset(data.clone(), path, self.map_points);
+        if let Some(model) = &self.ws.model
+            && let Err(e) = model.check_fits(&data)
+        {
+            if self.fall_back_to_bundled(&e.to_string()) {
+                return;
+            }
+            self.error(format!(
+                "{e}. Create a New model for this dataset or open one that fits."
+            ));
+        }
+        self.log_line(&format!("loaded {summary} in {secs:.2} s"));
+        self.request_encode();
+        self.startup_answered();
+    }
+
+    /// Replaces the model unless it does not fit the dataset (then the old one stays).
+    /// Returns whether it was taken.
+    pub(super) fn set_model(
+        &mut self,
+        model: Arc<Model>,
+        path: Option<PathBuf>,
+        unsaved: bool,
+    ) -> bool {
+        if self.refused_while_training("changing the model") {
+            return false;
+        }
+        if let Some(data) = &self.ws.data
+            && let Err(e) = model.check_fits(data)
+        {
+            if self.fall_back_to_bundled(&e.to_string()) {
+                return false;
+            }
+            self.error(format!("model refused: {e}"));
+            return false;
+        }
+        if let Some(p) = &path
+            && !unsaved
+        {
+            self.settings.model_path = Some(p.clone());
+        }
+        let latent = model.latent();
+        self.ws.set_model(model, path, unsaved);
+        self.recovery_written = None;
+        if self.settings.axis_x >= latent || self.settings.axis_y >= latent {
+            self.settings.axis_x = 0;
+            self.settings.axis_y = 1.min(latent - 1);
+        }
+        self.request_encode();
+        true
     }
 
     pub(super) fn dialog_answered(&mut self, purpose: DialogPurpose, path: PathBuf) {
         match purpose {
             DialogPurpose::OpenDatasetFile | DialogPurpose::OpenDatasetFolder => {
-                self.apply(Command::OpenDataset(path))
+                self.apply(crate::gui::command::Command::OpenDataset(path))
             }
-            DialogPurpose::OpenModel => self.apply(Command::OpenModel(path)),
-            DialogPurpose::SaveModel => self.apply(Command::SaveModelTo(path)),
+            DialogPurpose::OpenModel => self.apply(crate::gui::command::Command::OpenModel(path)),
+            DialogPurpose::SaveModel => self.apply(crate::gui::command::Command::SaveModelTo(path)),
             DialogPurpose::Export(kind) => match self.export_contents(kind, &path) {
                 Ok(contents) => self.jobs.submit(Job::WriteFile {
                     kind,
@@ -213,41 +333,43 @@ impl ExplorerApp {
 
     pub(super) fn export_contents(
         &self,
-        kind: ExportKind,
+        kind: crate::gui::dialogs::ExportKind,
         path: &std::path::Path,
     ) -> Result<ExportContents, String> {
+        use crate::gui::dialogs::ExportKind;
+        use crate::gui::textures::ImageView;
         let scale = self.settings.export_scale.clamp(1, 32);
-        let s = &self.session;
+        let ws = &self.ws;
         let png = |view: &ImageView| -> Result<ExportContents, String> {
             view.picture(scale)
                 .map(ExportContents::Png)
                 .ok_or_else(|| "that picture is empty".to_string())
         };
         match kind {
-            ExportKind::Preview => png(&s.preview),
-            ExportKind::Strip => png(&s.interp.strip),
-            ExportKind::Grid => png(&s.generated.grid),
+            ExportKind::Preview => png(&self.panels.decoder.preview),
+            ExportKind::Strip => png(&self.panels.interpolation.strip),
+            ExportKind::Grid => png(&self.panels.generate.grid),
             ExportKind::Map => {
-                let data = s.data.as_ref().ok_or("no dataset")?;
-                s.map
+                let data = ws.data.as_ref().ok_or("no dataset")?;
+                ws.map
                     .render_png(data, 512 * scale.min(8))
                     .map(ExportContents::Png)
                     .ok_or_else(|| "the map is empty".to_string())
             }
             ExportKind::Codes => {
-                let data = s.data.as_ref().ok_or("no dataset")?;
-                s.map
+                let data = ws.data.as_ref().ok_or("no dataset")?;
+                ws.map
                     .codes_csv(data)
                     .map(ExportContents::Text)
                     .ok_or_else(|| "the map has no codes yet".to_string())
             }
             ExportKind::CodesNumpy => {
-                let data = s.data.as_ref().ok_or("no dataset")?;
-                let codes = s.map.codes.as_ref().ok_or("the map has no codes yet")?;
+                let data = ws.data.as_ref().ok_or("no dataset")?;
+                let codes = ws.map.codes.as_ref().ok_or("the map has no codes yet")?;
                 let labels: Option<Vec<i64>> = data
                     .labels()
-                    .map(|all| s.map.indices.iter().map(|&i| all[i] as i64).collect());
-                crate::latent::numpy_files(path, codes, &s.map.indices, labels.as_deref())
+                    .map(|all| ws.map.indices.iter().map(|&i| all[i] as i64).collect());
+                crate::latent::numpy_files(path, codes, &ws.map.indices, labels.as_deref())
                     .map(ExportContents::Files)
                     .map_err(|e| e.to_string())
             }

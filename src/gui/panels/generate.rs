@@ -1,29 +1,72 @@
 //! Random generation: a grid of samples from the prior, with a temperature, re-rollable.
 
-use crate::gui::app::{Command, ExplorerApp};
+use super::{Changed, Command, PanelCtx};
+use crate::gui::state::Settings;
+use crate::gui::textures::ImageView;
 use egui::Ui;
 
-pub fn generate_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
-        let s = &mut app.settings;
-        let mut changed = ui
-            .add(egui::Slider::new(&mut s.grid_count, 4..=144).text("samples"))
-            .changed();
-        changed |= ui
-            .add(egui::Slider::new(&mut s.temperature, 0.0..=2.0).text("temperature"))
-            .changed();
-        if ui.button("Re-roll").clicked() {
-            commands.push(Command::RerollGrid);
-        } else if changed || app.session.generated.codes.is_empty() {
-            commands.push(Command::RebuildGrid);
+#[derive(Default)]
+pub struct GeneratePanel {
+    /// The codes drawn, one per image (the model's latent size).
+    pub codes: Vec<Vec<f32>>,
+    pub grid: ImageView,
+    /// The newest grid decode asked for.
+    pub serial: u64,
+}
+
+impl GeneratePanel {
+    /// Another model: its prior has another size, so draw again.
+    pub fn reset(&mut self, changed: Changed) {
+        if changed.model {
+            self.codes.clear();
+            self.grid = ImageView::default();
         }
-    });
-    let ctx = ui.ctx().clone();
-    if let Some(tex) = app.session.generated.grid.texture(&ctx, "grid") {
-        // At least one screen pixel per image pixel: the panel grows to fit.
-        let size = super::fit_size(tex, ui.available_size().max(tex.size_vec2()));
-        ui.add(egui::Image::from_texture((tex.id(), size)));
-    } else {
-        ui.spinner();
+    }
+
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+        ui.horizontal(|ui| {
+            let mut changed = ui
+                .add(egui::Slider::new(&mut settings.grid_count, 4..=144).text("samples"))
+                .changed();
+            changed |= ui
+                .add(egui::Slider::new(&mut settings.temperature, 0.0..=2.0).text("temperature"))
+                .changed();
+            if ui.button("Re-roll").clicked() {
+                commands.push(Command::RerollGrid);
+            } else if changed || (self.codes.is_empty() && ctx.ws.model.is_some()) {
+                commands.push(Command::RebuildGrid);
+            }
+        });
+        let egui_ctx = ui.ctx().clone();
+        let codes = &self.codes;
+        if let Some(tex) = self.grid.texture(&egui_ctx, "grid") {
+            let tex_size = tex.size_vec2();
+            let id = tex.id();
+            egui::ScrollArea::vertical().id_salt("grid-scroll").show(ui, |ui| {
+                // At least one screen pixel per image pixel: the grid scrolls when it is taller.
+                let size = super::fit_size_of(tex_size, ui.available_size().max(tex_size));
+                let response =
+                    ui.add(egui::Image::from_texture((id, size)).sense(egui::Sense::click()));
+                let under = response
+                    .hover_pos()
+                    .and_then(|p| super::tile_under(&self.grid, &response, tex_size, size, p));
+                if response.clicked()
+                    && let Some(code) = under.and_then(|k| codes.get(k))
+                {
+                    commands.push(Command::SetProbe(code.clone()));
+                }
+                match under {
+                    Some(k) => response.on_hover_text(format!(
+                        "sample {} of {}: click to move the sliders (and the probe on the map) there",
+                        k + 1,
+                        codes.len()
+                    )),
+                    None => response.on_hover_text("Click a sample to move the sliders there"),
+                };
+            });
+        } else if ctx.ws.model.is_some() {
+            ui.spinner();
+        }
     }
 }
+

@@ -1,103 +1,124 @@
-//! One file per panel. Each takes the app and a command list; cross-cutting changes go through
-//! commands applied after the frame is laid out.
+//! One file per panel, each a state struct with `fn ui(&mut self, ui, ctx, settings, commands)`
+//! (like egui_demo_lib's views). A panel reads the shared workspace through [`PanelCtx`]
+//! (shared references only), keeps what it derived in its own struct, edits only its own
+//! persisted settings, and asks for everything else with [`Command`]s that the app applies
+//! after the frame. What a panel derived from the dataset or the model is dropped in one
+//! place, [`Panels::sync`], when the workspace's [`Generation`] moves on.
 
 pub mod anomalies;
 pub mod dataset;
+pub mod decoder;
 pub mod export;
 pub mod generate;
 pub mod interpolation;
 pub mod map;
 pub mod missing_data;
 pub mod model;
-pub mod sliders;
+pub mod status;
 pub mod training;
 
-use super::app::{Command, ExplorerApp, NoticeKind};
-use super::dialogs::DialogPurpose;
-use super::state::BottomTab;
-use egui::{Color32, RichText, Ui};
+use super::command::Command;
+use super::workspace::{Generation, Workspace};
+use crate::recovery::Recovered;
+use egui::Ui;
 
-/// Title, the open buttons, what is loading, and notices (errors stay until dismissed).
-pub fn top_bar_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
-        ui.heading("Latent Explorer");
-        ui.separator();
-        if ui.button("Open dataset…").clicked() {
-            commands.push(Command::Dialog(DialogPurpose::OpenDatasetFolder));
-        }
-        if app.is_busy() {
-            ui.spinner();
-            ui.label("working…");
-        }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let device = crate::device::compute();
-            let device_label = ui.label(
-                RichText::new(format!("on {}", device.description))
-                    .small()
-                    .color(Color32::GRAY),
-            );
-            if let Some(why) = &device.fallback_reason {
-                device_label.on_hover_text(why);
-            }
-            if app.settings.show_frame_time {
-                let startup = app
-                    .session
-                    .startup_secs
-                    .map(|s| format!(" · map ready {s:.2} s after start"))
-                    .unwrap_or_default();
-                ui.label(
-                    RichText::new(format!(
-                        "ui {:.1} ms · frame {:.1} ms · map raster {:.1} ms{startup}",
-                        app.ui_ms, app.frame_ms, app.session.map_raster.last_redraw_ms
-                    ))
-                    .small()
-                    .color(Color32::GRAY),
-                );
-            }
-        });
-    });
-    for (k, notice) in app.session.notices.iter().enumerate() {
-        ui.horizontal(|ui| {
-            let colour = match notice.kind {
-                NoticeKind::Error => Color32::from_rgb(230, 90, 80),
-                NoticeKind::Info => Color32::from_rgb(120, 180, 240),
-            };
-            let prefix = if notice.kind == NoticeKind::Error {
-                "Error: "
-            } else {
-                ""
-            };
-            ui.label(RichText::new(format!("{prefix}{}", notice.text)).color(colour));
-            if ui.small_button("Dismiss").clicked() {
-                commands.push(Command::DismissNotice(k));
-            }
-        });
+/// What a panel may read: the workspace and the window's state, never to change.
+pub struct PanelCtx<'a> {
+    pub ws: &'a Workspace,
+    /// A training run is going (the model and data must not change under it).
+    pub training: bool,
+    /// Background work (loading, encoding, decoding, writing) is in flight.
+    pub busy: bool,
+    /// A dataset or model is being opened.
+    pub loading: bool,
+    /// The map is being encoded.
+    pub encoding: bool,
+    /// A file dialog failed to show: typed paths are the way in.
+    pub dialogs_unavailable: bool,
+    /// An unsaved model from an earlier run, waiting to be restored or discarded.
+    pub recovered: Option<&'a Recovered>,
+    pub timings: Timings,
+}
+
+/// Frame figures shown in the top bar.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    pub ui_ms: f32,
+    pub frame_ms: f32,
+    pub raster_ms: f32,
+    pub startup_secs: Option<f64>,
+}
+
+/// What changed in the workspace since the panels last looked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Changed {
+    pub data: bool,
+    pub model: bool,
+    pub weights: bool,
+}
+
+impl Changed {
+    pub fn any(&self) -> bool {
+        self.data || self.model || self.weights
     }
 }
 
-/// Interpolation, generation and export, as tabs.
-pub fn bottom_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
-    ui.horizontal(|ui| {
-        let tab = &mut app.settings.bottom_tab;
-        ui.selectable_value(tab, BottomTab::Interpolation, "Interpolation");
-        ui.selectable_value(tab, BottomTab::Generate, "Generate");
-        ui.selectable_value(tab, BottomTab::Anomalies, "Anomalies");
-        ui.selectable_value(tab, BottomTab::MissingData, "Missing data");
-        ui.selectable_value(tab, BottomTab::Export, "Export");
-    });
-    ui.separator();
-    match app.settings.bottom_tab {
-        BottomTab::Interpolation => interpolation::interpolation_ui(app, ui, commands),
-        BottomTab::Generate => generate::generate_ui(app, ui, commands),
-        BottomTab::Anomalies => anomalies::anomalies_ui(app, ui, commands),
-        BottomTab::MissingData => missing_data::missing_data_ui(app, ui, commands),
-        BottomTab::Export => export::export_ui(app, ui, commands),
+/// Every panel's own state.
+#[derive(Default)]
+pub struct Panels {
+    pub status: status::StatusPanel,
+    pub dataset: dataset::DatasetPanel,
+    pub model: model::ModelPanel,
+    pub training: training::TrainingPanel,
+    pub decoder: decoder::DecoderPanel,
+    pub map: map::MapPanel,
+    pub interpolation: interpolation::InterpolationPanel,
+    pub generate: generate::GeneratePanel,
+    pub anomalies: anomalies::AnomaliesPanel,
+    pub missing: missing_data::MissingDataPanel,
+    pub export: export::ExportPanel,
+    made_for: Generation,
+}
+
+impl Panels {
+    /// The one place where what the panels derived from the dataset or the model is dropped
+    /// when either changes. Returns what changed, so the app can ask for it again.
+    pub fn sync(&mut self, current: Generation) -> Changed {
+        let before = self.made_for;
+        let changed = Changed {
+            data: before.data != current.data,
+            model: before.model != current.model,
+            weights: before.weights != current.weights,
+        };
+        if !changed.any() {
+            return changed;
+        }
+        self.made_for = current;
+        if changed.data || changed.model {
+            self.decoder.reset(changed);
+            self.map.reset(changed);
+            self.interpolation.reset(changed);
+            self.generate.reset(changed);
+            self.anomalies.reset(changed);
+            self.missing.reset(changed);
+            self.training.reset(changed);
+        }
+        changed
+    }
+
+    /// The generation the panels' state belongs to.
+    pub fn made_for(&self) -> Generation {
+        self.made_for
     }
 }
 
 /// A texture scaled to fit `max` while keeping whole-pixel proportions.
 pub fn fit_size(texture: &egui::TextureHandle, max: egui::Vec2) -> egui::Vec2 {
-    let size = texture.size_vec2();
+    fit_size_of(texture.size_vec2(), max)
+}
+
+/// A picture of `size` scaled to fit `max`: whole multiples when enlarged.
+pub fn fit_size_of(size: egui::Vec2, max: egui::Vec2) -> egui::Vec2 {
     let scale = (max.x / size.x).min(max.y / size.y).max(0.1);
     let scale = if scale >= 1.0 { scale.floor() } else { scale };
     size * scale
@@ -114,6 +135,13 @@ pub fn grid_row(
     let response = add(ui).labelled_by(l.id);
     ui.end_row();
     response
+}
+
+/// A text that may be long (a class list, a path): cut to the space there is, whole on hover.
+pub fn long_label(ui: &mut Ui, text: impl Into<String>) -> egui::Response {
+    let text = text.into();
+    ui.add(egui::Label::new(text.clone()).truncate())
+        .on_hover_text(text)
 }
 
 /// A path typed by hand and a button that uses it: the way in when no file dialog can be shown.
@@ -136,4 +164,16 @@ pub fn typed_path_ui(
         }
     });
     chosen
+}
+
+/// Which tile of a clickable picture the pointer is on.
+pub fn tile_under(
+    view: &super::textures::ImageView,
+    response: &egui::Response,
+    tex_size: egui::Vec2,
+    shown: egui::Vec2,
+    pos: egui::Pos2,
+) -> Option<usize> {
+    let local = (pos - response.rect.min) * (tex_size.x / shown.x);
+    view.tile_at(local.x, local.y)
 }

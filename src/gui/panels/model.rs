@@ -1,16 +1,25 @@
 //! The model panel: architecture and history, open / save / new.
 
-use crate::gui::app::{Command, ExplorerApp};
+use super::{Command, PanelCtx};
 use crate::gui::dialogs::DialogPurpose;
+use crate::gui::state::Settings;
 use crate::model::{Architecture, Likelihood, MAX_LATENT};
 use egui::Ui;
 
-pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>) {
-    let training = app.is_training();
+#[derive(Default)]
+pub struct ModelPanel {
+    /// Paths typed by the user (the way in when no file dialog can be shown).
+    pub typed_open_path: String,
+    pub typed_save_path: String,
+}
+
+impl ModelPanel {
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    let training = ctx.training;
     egui::CollapsingHeader::new("Model")
         .default_open(true)
         .show(ui, |ui| {
-            match &app.session.model {
+            match &ctx.ws.model {
                 Some(m) => {
                     let h = &m.history;
                     let opt =
@@ -41,8 +50,8 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                                 .map(|n| n.to_string_lossy().into_owned())
                                 .unwrap_or_default()
                         };
-                        let (from, full) = match &app.session.model_path {
-                            Some(p) if !app.session.model_unsaved => {
+                        let (from, full) = match &ctx.ws.model_path {
+                            Some(p) if !ctx.ws.model_unsaved => {
                                 (name(p), p.display().to_string())
                             }
                             Some(p) => (
@@ -51,13 +60,13 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                             ),
                             None => ("new, not saved".into(), String::new()),
                         };
-                        let l = ui.label(from);
+                        let l = ui.add(egui::Label::new(from).truncate());
                         if !full.is_empty() {
                             l.on_hover_text(full);
                         }
                         ui.end_row();
                         ui.label("trained");
-                        ui.label(format!(
+                        super::long_label(ui, format!(
                             "{} epochs on {}",
                             h.epochs,
                             h.dataset_name.clone().unwrap_or_else(|| "-".into())
@@ -87,21 +96,19 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                 });
                 // Held open once dialogs are known not to work: typing is the only way then.
                 egui::CollapsingHeader::new("Model path")
-                    .open(app.session.dialogs_unavailable.then_some(true))
+                    .open(ctx.dialogs_unavailable.then_some(true))
                     .show(ui, |ui| {
-                        let typed = &mut app.session.typed_model_path;
                         if let Some(p) = super::typed_path_ui(
                             ui,
-                            typed,
+                            &mut self.typed_open_path,
                             "model.safetensors to open",
                             "Open this model",
                         ) {
                             commands.push(Command::OpenModel(p));
                         }
-                        let typed = &mut app.session.typed_save_path;
                         if let Some(p) = super::typed_path_ui(
                             ui,
-                            typed,
+                            &mut self.typed_save_path,
                             "model.safetensors to write",
                             "Save to this path",
                         ) {
@@ -109,8 +116,8 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                         }
                     });
                 egui::CollapsingHeader::new("New model").show(ui, |ui| {
-                    let s = &mut app.settings.new_model;
-                    let suggested = app.session.suggested_likelihood;
+                    let s = &mut settings.new_model;
+                    let suggested = ctx.ws.suggested_likelihood;
                     let auto = match suggested {
                         Some((l, fraction)) => format!(
                             "auto: {l} ({:.0}% near 0/1)",
@@ -188,6 +195,7 @@ pub fn model_ui(app: &mut ExplorerApp, ui: &mut Ui, commands: &mut Vec<Command>)
                 });
             });
         });
+    }
 }
 
 fn arch_name(arch: Architecture) -> &'static str {

@@ -1,0 +1,227 @@
+//! The shared, read-mostly state of the window: the dataset, the model, the map of their codes,
+//! the selection and the probe. Panels read it through [`super::panels::PanelCtx`]; only the app
+//! changes it, and every change of dataset or model goes through [`Workspace::set_dataset`] or
+//! [`Workspace::set_model`], which bump the [`Generation`] that everything derived carries.
+
+use super::map_view::MapState;
+use super::notices::Notices;
+use crate::analysis::AnomalyScores;
+use crate::data::Dataset;
+use crate::model::{Codes, Likelihood, Model};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Which dataset, which model and which weights of it something was made from. Anything
+/// derived (codes, thumbnails, decoded strips, scores) keeps the generation it was made for and
+/// is ignored or dropped once the workspace has moved on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Generation {
+    /// Bumped when another dataset is opened.
+    pub data: u64,
+    /// Bumped when another model is opened or created.
+    pub model: u64,
+    /// Bumped when the model's weights change in place (training snapshots).
+    pub weights: u64,
+}
+
+impl Generation {
+    /// Same dataset and same model (the weights may have moved on).
+    pub fn same_pair(&self, other: &Generation) -> bool {
+        self.data == other.data && self.model == other.model
+    }
+}
+
+/// Anomaly scores of the map's samples, for the codes version they were computed on.
+#[derive(Default)]
+pub struct ScoresState {
+    pub scores: Option<Arc<AnomalyScores>>,
+    /// Bumped whenever `scores` is replaced (colour caches key on it).
+    pub version: u64,
+    /// The map codes version the scores (or the request in flight) belong to.
+    pub for_codes: u64,
+    pub pending: bool,
+    pub requested_at: Option<Instant>,
+}
+
+/// The map as training left it at one moment: the replayable history of a run.
+pub struct TimelineFrame {
+    pub step: usize,
+    pub epoch: usize,
+    pub latent: usize,
+    /// The map points' posterior means, [points, latent] (the replay draws means only).
+    pub mean: Vec<f32>,
+}
+
+/// The most frames a run keeps; past it every other frame is dropped, so a long run keeps an
+/// even sample of its history in bounded memory.
+pub const TIMELINE_FRAMES: usize = 60;
+/// ...and at most this many code values in all (128 MiB): 60 frames of 70,000 2-D codes fit,
+/// while 16-D codes keep 30 frames. A frame larger than the cap is not kept at all.
+pub const TIMELINE_VALUES: usize = 32 << 20;
+
+/// The replayable history of training runs on the current model.
+#[derive(Default)]
+pub struct Timeline {
+    pub frames: Vec<TimelineFrame>,
+    /// The frame shown on the map instead of the live codes, if replaying.
+    pub shown: Option<usize>,
+    /// The live codes while a past frame is shown.
+    pub live_codes: Option<Codes>,
+}
+
+impl Timeline {
+    /// Keeps a frame, thinning the history to stay within both caps.
+    pub fn record(&mut self, step: usize, epoch: usize, codes: &Codes) {
+        let values = codes.mean.len().max(1);
+        let most = (TIMELINE_VALUES / values).min(TIMELINE_FRAMES);
+        if most == 0 {
+            return;
+        }
+        self.frames.push(TimelineFrame {
+            step,
+            epoch,
+            latent: codes.latent,
+            mean: codes.mean.clone(),
+        });
+        while self.frames.len() > most {
+            let mut k = 0;
+            self.frames.retain(|_| {
+                k += 1;
+                k % 2 == 1
+            });
+        }
+        if let Some(s) = self.shown
+            && s >= self.frames.len()
+        {
+            self.shown = Some(self.frames.len() - 1);
+        }
+    }
+}
+
+/// Everything the panels share.
+#[derive(Default)]
+pub struct Workspace {
+    pub data: Option<Arc<Dataset>>,
+    pub data_path: Option<PathBuf>,
+    pub model: Option<Arc<Model>>,
+    pub model_path: Option<PathBuf>,
+    /// Trained or created since it was last saved.
+    pub model_unsaved: bool,
+    generation: Generation,
+    pub map: MapState,
+    pub selection: Option<usize>,
+    /// Recently selected samples, newest first.
+    pub history: Vec<usize>,
+    /// The code the sliders show (and the probe on the map marks).
+    pub probe: Vec<f32>,
+    pub scores: ScoresState,
+    pub timeline: Timeline,
+    /// The likelihood that suits the loaded dataset, and its fraction of values near 0 or 1.
+    pub suggested_likelihood: Option<(Likelihood, f64)>,
+    pub notices: Notices,
+}
+
+impl Workspace {
+    pub fn generation(&self) -> Generation {
+        self.generation
+    }
+
+    /// The latent size of the model (0 without one).
+    pub fn latent(&self) -> usize {
+        self.model.as_ref().map(|m| m.latent()).unwrap_or(0)
+    }
+
+    /// Whether `i` names a sample of the current dataset.
+    pub fn contains(&self, i: usize) -> bool {
+        self.data.as_ref().is_some_and(|d| i < d.len())
+    }
+
+    /// Whether `code` can be decoded by the current model.
+    pub fn fits_code(&self, code: &[f32]) -> bool {
+        !code.is_empty() && code.len() == self.latent() && code.iter().all(|v| v.is_finite())
+    }
+
+    /// Both are loaded and the model takes the dataset's images.
+    pub fn pair_fits(&self) -> bool {
+        match (&self.model, &self.data) {
+            (Some(m), Some(d)) => m.check_fits(d).is_ok(),
+            _ => false,
+        }
+    }
+
+    /// The map's code of sample `i` (codes are only ever those of the current pair).
+    pub fn code_of(&self, i: usize) -> Option<Vec<f32>> {
+        self.map.code_of(i).filter(|c| c.len() == self.latent())
+    }
+
+    /// Another dataset: everything indexed by sample starts over.
+    pub fn set_dataset(&mut self, data: Arc<Dataset>, path: PathBuf, map_points: usize) {
+        self.generation.data += 1;
+        let indices: Vec<usize> = (0..data.len().min(map_points)).collect();
+        self.map = MapState::new(Arc::new(indices));
+        self.selection = None;
+        self.history.clear();
+        self.scores = ScoresState::default();
+        self.timeline = Timeline::default();
+        self.suggested_likelihood = Some(Likelihood::suggested_for(&data));
+        self.data_path = Some(path);
+        self.data = Some(data);
+    }
+
+    /// Another model: codes and everything made from them start over; the selection (a sample
+    /// index) stays.
+    pub fn set_model(&mut self, model: Arc<Model>, path: Option<PathBuf>, unsaved: bool) {
+        self.generation.model += 1;
+        self.generation.weights += 1;
+        self.probe = vec![0.0; model.latent()];
+        self.map.clear_codes();
+        self.scores = ScoresState::default();
+        self.timeline = Timeline::default();
+        self.model_path = path;
+        self.model_unsaved = unsaved;
+        self.model = Some(model);
+    }
+
+    /// The same model with new weights (a training snapshot or the end of a run).
+    pub fn set_weights(&mut self, model: Arc<Model>) {
+        if self.model.as_ref().map(|m| m.latent()) != Some(model.latent()) {
+            return;
+        }
+        self.generation.weights += 1;
+        self.model = Some(model);
+    }
+
+    /// Neither dataset nor model (before opening another pair).
+    pub fn clear_pair(&mut self) {
+        self.generation.data += 1;
+        self.generation.model += 1;
+        self.generation.weights += 1;
+        self.data = None;
+        self.data_path = None;
+        self.model = None;
+        self.model_path = None;
+        self.model_unsaved = false;
+        self.map = MapState::default();
+        self.selection = None;
+        self.history.clear();
+        self.probe.clear();
+        self.scores = ScoresState::default();
+        self.timeline = Timeline::default();
+    }
+
+    /// Selects sample `i` (checked) and moves the probe to its code.
+    pub fn select(&mut self, i: usize) -> bool {
+        if !self.contains(i) {
+            return false;
+        }
+        self.selection = Some(i);
+        self.history.retain(|&h| h != i);
+        self.history.insert(0, i);
+        self.history.truncate(12);
+        if let Some(code) = self.code_of(i) {
+            self.probe = code;
+        }
+        true
+    }
+}

@@ -1,0 +1,342 @@
+//! The monkey test: seeded random action sequences against the real App through egui_kittest.
+//! Clicks, drags and wheel anywhere, keys and typed text, and app actions (datasets the model
+//! does not fit, 8x8, 64x64, colour, a corrupt file, a missing path; models of other latent
+//! sizes and architectures; training started, paused, stopped; every tab, projection and
+//! toggle; selections, anchors and exports to temporary paths). After every action: no panic
+//! and the invariants of `gui_support::check_invariants`; at the end, nothing busy forever.
+//!
+//! `LATENT_EXPLORER_MONKEY_ACTIONS` (default 1500 per seed) and `LATENT_EXPLORER_MONKEY_SEEDS`
+//! (default "1,2") set the length of a run; docs/reliability.md reports a long one.
+
+mod common;
+mod gui_support;
+use egui::{Event, Key, Modifiers, PointerButton, Pos2, vec2};
+use egui_kittest::Harness;
+use gui_support::{check_invariants, quiet_harness, quiet_options, settle};
+use latent_explorer::analysis::{AnomalyScore, MaskKind};
+use latent_explorer::gui::{BottomTab, ColorBy, Command, ExplorerApp, ExportKind, Projection};
+use latent_explorer::model::Architecture;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+const SIZE: egui::Vec2 = egui::vec2(1280.0, 720.0);
+
+/// The files a monkey opens: datasets that fit the bundled model and ones that do not.
+struct Files {
+    datasets: Vec<PathBuf>,
+    models: Vec<PathBuf>,
+    out: PathBuf,
+}
+
+fn files(dir: &Path) -> Files {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let corrupt = dir.join("corrupt-images-idx3-ubyte");
+    std::fs::write(&corrupt, b"\x00\x00\x08\x03\x00\x00\x00\x05garbage").unwrap();
+    let corrupt_model = dir.join("corrupt.safetensors");
+    std::fs::write(&corrupt_model, b"not a checkpoint at all").unwrap();
+    let out = dir.join("exports");
+    std::fs::create_dir_all(&out).unwrap();
+    Files {
+        datasets: vec![
+            common::mnist_dir(),
+            root.join("assets/fashion-mnist-sample"),
+            common::write_idx_dataset(dir, "digits8", 300, 60, 8, 8),
+            common::write_idx_dataset(dir, "big64", 120, 30, 64, 64),
+            common::write_colour_shapes(&dir.join("colour"), 6),
+            corrupt,
+            dir.join("does-not-exist"),
+        ],
+        models: vec![
+            root.join("models/mnist-latent2.safetensors"),
+            root.join("models/mnist-latent16.safetensors"),
+            corrupt_model,
+            dir.join("missing.safetensors"),
+        ],
+        out,
+    }
+}
+
+fn key_event(key: Key, pressed: bool) -> Event {
+    Event::Key {
+        key,
+        physical_key: None,
+        pressed,
+        repeat: false,
+        modifiers: Modifiers::default(),
+    }
+}
+
+/// One random thing a user could do.
+fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: usize) {
+    let pos = Pos2::new(rng.random_range(0.0..SIZE.x), rng.random_range(0.0..SIZE.y));
+    let n = h.state().ws.data.as_ref().map_or(1, |d| d.len()).max(1);
+    // Mostly in range, sometimes past it: a command from a stale picture.
+    let index = if rng.random_bool(0.9) {
+        rng.random_range(0..n)
+    } else {
+        n + rng.random_range(0..100_000)
+    };
+    let latent = h.state().latent();
+    let button = |pos, pressed| Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::default(),
+    };
+    match rng.random_range(0..100) {
+        // The pointer: clicks, drags, wheel, hovering.
+        0..=19 => {
+            h.event(Event::PointerMoved(pos));
+            h.event(button(pos, true));
+            h.step();
+            h.event(button(pos, false));
+        }
+        20..=26 => {
+            let to = pos + vec2(rng.random_range(-200.0..200.0), rng.random_range(-200.0..200.0));
+            h.event(Event::PointerMoved(pos));
+            h.event(button(pos, true));
+            for t in [0.3, 0.6, 1.0] {
+                h.step();
+                h.event(Event::PointerMoved(pos + (to - pos) * t));
+            }
+            h.event(button(to, false));
+        }
+        27..=31 => {
+            h.event(Event::PointerMoved(pos));
+            h.event(Event::MouseWheel {
+                unit: egui::MouseWheelUnit::Point,
+                delta: vec2(0.0, rng.random_range(-120.0..120.0)),
+                phase: egui::TouchPhase::Move,
+                source: egui::MouseWheelSource::Unknown,
+                modifiers: if rng.random_bool(0.5) {
+                    Modifiers::CTRL
+                } else {
+                    Modifiers::default()
+                },
+            });
+        }
+        32..=35 => h.event(Event::PointerMoved(pos)),
+        // The keyboard.
+        36..=40 => {
+            let key = *[
+                Key::ArrowLeft,
+                Key::ArrowRight,
+                Key::ArrowUp,
+                Key::ArrowDown,
+                Key::Enter,
+                Key::Escape,
+                Key::Tab,
+                Key::Space,
+                Key::Backspace,
+                Key::Delete,
+            ]
+            .choose(rng)
+            .unwrap();
+            h.event(key_event(key, true));
+            h.event(key_event(key, false));
+        }
+        41..=42 => {
+            let text = ["7", "-1", "1e9", "abc", "0", "/tmp/x", "3,4", "é"]
+                .choose(rng)
+                .unwrap();
+            h.event(Event::Text(text.to_string()));
+        }
+        // Opening things.
+        43..=45 => h
+            .state_mut()
+            .apply(Command::OpenDataset(f.datasets.choose(rng).unwrap().clone())),
+        46..=47 => h
+            .state_mut()
+            .apply(Command::OpenModel(f.models.choose(rng).unwrap().clone())),
+        48..=49 => {
+            let app = h.state_mut();
+            let s = &mut app.settings.new_model;
+            s.arch = if rng.random_bool(0.7) {
+                Architecture::Mlp
+            } else {
+                Architecture::Conv
+            };
+            s.latent = rng.random_range(1..=20);
+            s.hidden = ["400", "64", "32,16", "0", "x"].choose(rng).unwrap().to_string();
+            s.channels = ["4,8", "8", "4,4,4", "", "99999999999"]
+                .choose(rng)
+                .unwrap()
+                .to_string();
+            app.apply(Command::NewModel);
+        }
+        // Training.
+        50..=52 => {
+            let app = h.state_mut();
+            app.settings.train.epochs = rng.random_range(1..=2);
+            app.settings.train.batch_size = *[1usize, 64, 128, 4096].choose(rng).unwrap();
+            app.apply(Command::StartTraining);
+        }
+        53 => h.state_mut().apply(Command::PauseTraining),
+        54 => h.state_mut().apply(Command::ResumeTraining),
+        55..=56 => h.state_mut().apply(Command::StopTraining),
+        // Tabs, projection, toggles.
+        57..=61 => {
+            let s = &mut h.state_mut().settings;
+            s.bottom_tab = *[
+                BottomTab::Interpolation,
+                BottomTab::Generate,
+                BottomTab::Anomalies,
+                BottomTab::MissingData,
+                BottomTab::Export,
+            ]
+            .choose(rng)
+            .unwrap();
+        }
+        62..=64 => {
+            let s = &mut h.state_mut().settings;
+            match rng.random_range(0..7) {
+                0 => s.show_manifold = !s.show_manifold,
+                1 => s.show_prior = !s.show_prior,
+                2 => s.show_all_ellipses = rng.random_bool(0.2),
+                3 => {
+                    s.color_by = if s.color_by == ColorBy::Label {
+                        ColorBy::AnomalyScore
+                    } else {
+                        ColorBy::Label
+                    }
+                }
+                4 => {
+                    s.projection = if s.projection == Projection::Pca {
+                        Projection::Axes
+                    } else {
+                        Projection::Pca
+                    }
+                }
+                5 => {
+                    s.axis_x = rng.random_range(0..20);
+                    s.axis_y = rng.random_range(0..20);
+                }
+                _ => {
+                    s.anomaly_score = if rng.random_bool(0.5) {
+                        AnomalyScore::NegativeElbo
+                    } else {
+                        AnomalyScore::Reconstruction
+                    }
+                }
+            }
+        }
+        // Selections, anchors, the probe, analyses.
+        65..=71 => h.state_mut().apply(Command::Select(index)),
+        72..=74 => h.state_mut().apply(Command::AddAnchor(index)),
+        75 => h.state_mut().apply(Command::ClearAnchors),
+        76..=77 => {
+            let len = if rng.random_bool(0.8) {
+                latent
+            } else {
+                rng.random_range(0..32)
+            };
+            let code = (0..len).map(|_| rng.random_range(-6.0..6.0)).collect();
+            h.state_mut().apply(Command::SetProbe(code));
+        }
+        78 => h.state_mut().apply(Command::SampleProbe),
+        79 => h.state_mut().apply(Command::ResetProbeToSelection),
+        80..=81 => {
+            let app = h.state_mut();
+            app.settings.inpaint_mask = *[
+                MaskKind::BottomHalf,
+                MaskKind::CentreSquare,
+                MaskKind::Random {
+                    fraction: 0.6,
+                    seed: 1,
+                },
+                MaskKind::Rect {
+                    top: 50,
+                    left: 50,
+                    height: 9,
+                    width: 9,
+                },
+            ]
+            .choose(rng)
+            .unwrap();
+            app.apply(Command::FillIn);
+        }
+        82 => h.state_mut().apply(Command::MakeAttribute {
+            plus: rng.random_range(0..12),
+            minus: rng.random_range(0..12),
+        }),
+        83 => h.state_mut().apply(Command::ApplyAttribute {
+            k: rng.random_range(0..3),
+            amount: rng.random_range(-2.0..2.0),
+        }),
+        84 => h
+            .state_mut()
+            .apply(Command::ShowTimeline(rng.random_bool(0.7).then(|| rng.random_range(0..70)))),
+        85 => {
+            let s = &mut h.state_mut().settings;
+            s.interp_steps = rng.random_range(2..=32);
+            s.grid_count = rng.random_range(4..=144);
+            s.temperature = rng.random_range(0.0..2.0);
+            h.state_mut().apply(Command::RebuildStrip);
+        }
+        86 => h.state_mut().apply(Command::RerollGrid),
+        87..=89 => {
+            let kind = *[
+                ExportKind::Preview,
+                ExportKind::Strip,
+                ExportKind::Grid,
+                ExportKind::Map,
+                ExportKind::Codes,
+                ExportKind::CodesNumpy,
+            ]
+            .choose(rng)
+            .unwrap();
+            let name = format!("{k}-{}", kind.default_file_name());
+            h.state_mut()
+                .apply(Command::ExportTo(kind, f.out.join(name)));
+        }
+        90 => h.state_mut().apply(Command::DismissNotice(rng.random_range(0..4))),
+        91 => h.state_mut().apply(Command::ResetLayout),
+        92 => h.state_mut().apply(Command::ReprojectMap),
+        // Time passing: background work lands.
+        _ => std::thread::sleep(std::time::Duration::from_millis(rng.random_range(1..40))),
+    }
+}
+
+fn run(seed: u64, actions: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = files(dir.path());
+    let mut h = quiet_harness(quiet_options(), SIZE);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start = Instant::now();
+    for k in 0..actions {
+        act(&mut h, &mut rng, &f, k);
+        h.step();
+        if let Err(e) = check_invariants(h.state()) {
+            panic!("seed {seed}, action {k}: {e}");
+        }
+    }
+    // Nothing busy forever: stop what runs and let the queue drain.
+    h.state_mut().apply(Command::StopTraining);
+    settle(&mut h, 120);
+    if let Err(e) = check_invariants(h.state()) {
+        panic!("seed {seed}, after settling: {e}");
+    }
+    assert!(!h.state().is_busy(), "seed {seed}: busy with nothing to do");
+    eprintln!(
+        "monkey seed {seed}: {actions} actions in {:.1} s, no panic, invariants held",
+        start.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn random_actions_never_crash_the_window_or_break_its_invariants() {
+    let actions: usize = std::env::var("LATENT_EXPLORER_MONKEY_ACTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1500);
+    let seeds: Vec<u64> = std::env::var("LATENT_EXPLORER_MONKEY_SEEDS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 2]);
+    for seed in seeds {
+        run(seed, actions);
+    }
+}
