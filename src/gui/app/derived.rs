@@ -22,14 +22,20 @@ const RESCORE_WHILE_TRAINING: Duration = Duration::from_secs(3);
 
 impl ExplorerApp {
     pub(super) fn sync_derived(&mut self) {
+        let had_grid = !self.panels.generate.codes.is_empty();
         let changed = Panels::sync(&mut self.panels, self.ws.generation());
-        if changed.weights {
+        if changed.model && had_grid {
+            // Another model: draw its own prior samples (its latent size may differ).
+            self.rebuild_grid(true);
+        } else if changed.weights {
             // The same codes decode to new pictures.
-            self.panels.decoder.preview.invalidate();
-            self.panels.map.manifold_asked = None;
             if !self.panels.generate.codes.is_empty() {
                 self.rebuild_grid(false);
             }
+        }
+        if changed.weights {
+            self.panels.decoder.preview.invalidate();
+            self.panels.map.manifold_asked = None;
             self.panels.decoder.selection.made_for = None;
         }
         if !self.startup.done
