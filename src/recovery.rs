@@ -76,8 +76,7 @@ impl RecoveryStore {
 
     /// Writes `model` (weights first, then the note, each atomically).
     pub fn save(&self, model: &Model, dataset: Option<&Path>, from: Option<&Path>) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)
-            .map_err(|e| Error::io(&self.dir, e))?;
+        std::fs::create_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))?;
         model.save(&self.model_path())?;
         let note = RecoveryNote {
             saved_at: SystemTime::now()

@@ -62,10 +62,7 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
 /// Steps until the window shows an error notice, and returns it.
 fn first_error(h: &mut Harness<'static, ExplorerApp>, what: &str) -> latent_explorer::gui::Notice {
     step_until(h, what, |a| {
-        a.ws
-            .notices
-            .iter()
-            .any(|n| n.kind == NoticeKind::Error)
+        a.ws.notices.iter().any(|n| n.kind == NoticeKind::Error)
     });
     h.state()
         .ws
@@ -116,7 +113,8 @@ fn outlier(app: &ExplorerApp) -> usize {
 fn screen_pos(app: &ExplorerApp, i: usize) -> Pos2 {
     let c = app.ws.map.coord_of(i).unwrap();
     app.panels
-        .map.screen
+        .map
+        .screen
         .unwrap()
         .position_from_point(&egui_plot::PlotPoint::new(c[0], c[1]))
 }
@@ -133,12 +131,7 @@ fn starts_on_the_bundled_data_and_model_with_the_map_drawn() {
     assert_eq!(model.latent(), 2);
     assert_eq!(app.ws.map.coords.len(), 70_000);
     assert!(app.startup_secs.unwrap() < 10.0);
-    assert!(
-        app.ws
-            .notices
-            .iter()
-            .all(|n| n.kind != NoticeKind::Error)
-    );
+    assert!(app.ws.notices.iter().all(|n| n.kind != NoticeKind::Error));
     // The panels are there, by name.
     h.get_by_label("Start");
     h.get_by_label("Open model…");
@@ -158,10 +151,7 @@ fn clicking_a_map_point_selects_that_sample_and_moves_the_sliders() {
     let app = h.state();
     assert_eq!(app.ws.selection, Some(target));
     let code = app.code_of(target).unwrap();
-    assert_eq!(
-        app.ws.probe, code,
-        "the sliders move to the selected code"
-    );
+    assert_eq!(app.ws.probe, code, "the sliders move to the selected code");
     assert_eq!(app.ws.history.first(), Some(&target));
     // Original and reconstruction are shown.
     assert_eq!(app.panels.decoder.selection.images.count(), 2);
@@ -172,7 +162,9 @@ fn clicking_a_map_point_selects_that_sample_and_moves_the_sliders() {
 fn moving_a_slider_changes_the_preview_pixels() {
     let mut h = harness(Arc::default());
     ready(&mut h);
-    step_until(&mut h, "the preview", |a| !a.panels.decoder.preview.is_empty());
+    step_until(&mut h, "the preview", |a| {
+        !a.panels.decoder.preview.is_empty()
+    });
     let before = h.state().panels.decoder.preview.values().to_vec();
     let version = h.state().panels.decoder.preview.version;
     h.get_by_role_and_label(egui::accesskit::Role::Slider, "z0")
@@ -246,10 +238,7 @@ fn start_produces_progress_and_loss_points_and_stop_ends_them() {
     assert!(app.panels.training.steps.iter().all(|s| s[1].is_finite()));
     // The model after stopping is the trained one (an epoch was not completed, but it changed).
     assert!(app.ws.model_unsaved);
-    assert_eq!(
-        app.ws.model.as_ref().unwrap().history.epochs,
-        epochs_before
-    );
+    assert_eq!(app.ws.model.as_ref().unwrap().history.epochs, epochs_before);
     h.get_by_label("Start");
 }
 
@@ -304,10 +293,7 @@ fn each_export_writes_a_valid_file_and_cancel_does_nothing() {
     ready(&mut h);
     // Something in every picture: a grid and a strip.
     h.state_mut().apply(Command::RebuildGrid);
-    let (a, b) = (
-        h.state().ws.map.indices[0],
-        h.state().ws.map.indices[1],
-    );
+    let (a, b) = (h.state().ws.map.indices[0], h.state().ws.map.indices[1]);
     h.state_mut().apply(Command::AddAnchor(a));
     h.state_mut().apply(Command::AddAnchor(b));
     step_until(&mut h, "grid, strip and preview", |app| {
@@ -502,8 +488,7 @@ fn a_folder_dropped_on_the_window_replaces_the_dataset_and_the_map() {
         .push(Arc::new(Dropped(folder.clone())));
     h.step();
     step_until(&mut h, "the new map", |a| {
-        a.ws
-            .data
+        a.ws.data
             .as_ref()
             .is_some_and(|d| d.name == "dropped-digits")
             && a.ws.map.coords.len() == 420
@@ -516,12 +501,7 @@ fn a_folder_dropped_on_the_window_replaces_the_dataset_and_the_map() {
         [299, 300],
         "the map shows the training and the held-out samples"
     );
-    assert!(
-        app.ws
-            .notices
-            .iter()
-            .all(|n| n.kind != NoticeKind::Error)
-    );
+    assert!(app.ws.notices.iter().all(|n| n.kind != NoticeKind::Error));
 }
 
 #[test]
@@ -532,9 +512,7 @@ fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent16.safetensors");
     dialogs.answer(DialogPurpose::OpenModel, path);
     h.get_by_label("Open model…").click();
-    step_until(&mut h, "the latent-16 map", |a| {
-        a.ws.map.latent() == 16
-    });
+    step_until(&mut h, "the latent-16 map", |a| a.ws.map.latent() == 16);
     h.step();
     let app = h.state();
     assert_eq!(app.ws.probe.len(), 16);
@@ -546,10 +524,7 @@ fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
     let p = pca.project(&first);
     assert!((app.ws.map.coords[0][0] - p[0] as f64).abs() < 1e-5);
     // Decoding a map position goes through the PCA's inverse.
-    let back = app
-        .ws
-        .map
-        .unproject([1.0, -0.5], &first, &app.settings);
+    let back = app.ws.map.unproject([1.0, -0.5], &first, &app.settings);
     let again = pca.project(&back);
     assert!((again[0] - 1.0).abs() < 1e-4 && (again[1] + 0.5).abs() < 1e-4);
     // Two chosen axes instead.
@@ -559,10 +534,7 @@ fn a_latent_16_model_is_mapped_by_pca_or_by_two_chosen_axes() {
     h.step();
     h.step();
     let app = h.state();
-    assert_eq!(
-        app.ws.map.coords[0],
-        [first[3] as f64, first[5] as f64]
-    );
+    assert_eq!(app.ws.map.coords[0], [first[3] as f64, first[5] as f64]);
     h.get_by_label("x axis");
 }
 
@@ -647,10 +619,20 @@ fn the_nearest_samples_to_the_code_follow_the_probe() {
             .map(|(a, b)| (a - b).powi(2))
             .sum::<f32>()
     };
-    let d: Vec<f32> = app.panels.decoder.neighbours.iter().map(|&(j, _)| dist(j)).collect();
+    let d: Vec<f32> = app
+        .panels
+        .decoder
+        .neighbours
+        .iter()
+        .map(|&(j, _)| dist(j))
+        .collect();
     // The distances shown are the Euclidean distances in code space.
     for (&(_, shown), &squared) in app.panels.decoder.neighbours.iter().zip(&d) {
-        assert!((shown - squared.sqrt()).abs() < 1e-4, "{shown} vs {}", squared.sqrt());
+        assert!(
+            (shown - squared.sqrt()).abs() < 1e-4,
+            "{shown} vs {}",
+            squared.sqrt()
+        );
     }
     assert!(d.windows(2).all(|w| w[0] <= w[1]), "nearest first: {d:?}");
     // Every other sample on the map is at least as far as the 8th.
@@ -740,10 +722,7 @@ fn the_decoded_background_covers_the_view_with_the_decoder_output() {
     assert!(b[2] > b[0] && b[3] > b[1]);
     // The top-left tile is the decoding of the top-left cell's centre.
     let (x, y) = (b[0] + (b[2] - b[0]) / 32.0, b[3] - (b[3] - b[1]) / 32.0);
-    let code = app
-        .ws
-        .map
-        .unproject([x, y], &app.ws.probe, &app.settings);
+    let code = app.ws.map.unproject([x, y], &app.ws.probe, &app.settings);
     let expect = app.ws.model.as_ref().unwrap().decode(&code).unwrap();
     let got = app.panels.map.manifold.frame(0).unwrap();
     let worst = got
@@ -794,7 +773,9 @@ fn the_training_timeline_replays_how_the_map_organised() {
     ready(&mut h);
     let before = h.state().ws.map.coords.clone();
     h.get_by_label("Start").click();
-    step_until(&mut h, "three snapshots", |a| a.ws.timeline.frames.len() >= 3);
+    step_until(&mut h, "three snapshots", |a| {
+        a.ws.timeline.frames.len() >= 3
+    });
     h.get_by_label("Stop").click();
     step_until(&mut h, "the stop", |a| !a.is_training());
     h.step();
@@ -918,10 +899,7 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     h.input_mut().dropped_files.push(Arc::new(Dropped(folder)));
     h.step();
     step_until(&mut h, "the colour dataset", |a| {
-        a.ws
-            .data
-            .as_ref()
-            .is_some_and(|d| d.shape.channels == 3)
+        a.ws.data.as_ref().is_some_and(|d| d.shape.channels == 3)
     });
     h.get_by_label("New model").click();
     h.step();
@@ -947,8 +925,7 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     h.state_mut().settings.train.batch_size = 16;
     h.get_by_label("Create new model").click();
     step_until(&mut h, "the conv model and its map", |a| {
-        a.ws
-            .model
+        a.ws.model
             .as_ref()
             .is_some_and(|m| m.config().arch == latent_explorer::model::Architecture::Conv)
             && a.ws.map.codes.is_some()
@@ -974,7 +951,11 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
         !a.is_training() && !a.panels.training.epochs.is_empty()
     });
     step_until(&mut h, "a colour preview", |a| {
-        a.panels.decoder.preview.shape().is_some_and(|s| s.channels == 3)
+        a.panels
+            .decoder
+            .preview
+            .shape()
+            .is_some_and(|s| s.channels == 3)
     });
     let app = h.state();
     let model = app.ws.model.as_ref().unwrap();
@@ -986,11 +967,7 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
             .iter()
             .all(|n| n.kind != NoticeKind::Error || n.text.contains("expects images of")),
         "{:?}",
-        app.ws
-            .notices
-            .iter()
-            .map(|n| &n.text)
-            .collect::<Vec<_>>()
+        app.ws.notices.iter().map(|n| &n.text).collect::<Vec<_>>()
     );
     let picture = app.panels.decoder.preview.picture(1).unwrap();
     assert_eq!(picture.color(), image::ColorType::Rgb8);

@@ -5,9 +5,7 @@ mod gui_support;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use gui_support::step_until;
-use latent_explorer::gui::{
-    AppOptions, Command, DialogPurpose, ExplorerApp, FileDialogs,
-};
+use latent_explorer::gui::{AppOptions, Command, DialogPurpose, ExplorerApp, FileDialogs};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -67,11 +65,7 @@ fn harness() -> Harness<'static, ExplorerApp> {
 }
 
 fn errors(app: &ExplorerApp) -> Vec<String> {
-    app.ws
-        .notices
-        .errors()
-        .map(|n| n.text.clone())
-        .collect()
+    app.ws.notices.errors().map(|n| n.text.clone()).collect()
 }
 
 fn ready(h: &mut Harness<'static, ExplorerApp>) {

@@ -95,7 +95,11 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             h.event(button(pos, false));
         }
         20..=26 => {
-            let to = pos + vec2(rng.random_range(-200.0..200.0), rng.random_range(-200.0..200.0));
+            let to = pos
+                + vec2(
+                    rng.random_range(-200.0..200.0),
+                    rng.random_range(-200.0..200.0),
+                );
             h.event(Event::PointerMoved(pos));
             h.event(button(pos, true));
             for t in [0.3, 0.6, 1.0] {
@@ -145,9 +149,9 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             h.event(Event::Text(text.to_string()));
         }
         // Opening things.
-        43..=45 => h
-            .state_mut()
-            .apply(Command::OpenDataset(f.datasets.choose(rng).unwrap().clone())),
+        43..=45 => h.state_mut().apply(Command::OpenDataset(
+            f.datasets.choose(rng).unwrap().clone(),
+        )),
         46..=47 => h
             .state_mut()
             .apply(Command::OpenModel(f.models.choose(rng).unwrap().clone())),
@@ -160,7 +164,10 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 Architecture::Conv
             };
             s.latent = rng.random_range(1..=20);
-            s.hidden = ["400", "64", "32,16", "0", "x"].choose(rng).unwrap().to_string();
+            s.hidden = ["400", "64", "32,16", "0", "x"]
+                .choose(rng)
+                .unwrap()
+                .to_string();
             s.channels = ["4,8", "8", "4,4,4", "", "99999999999"]
                 .choose(rng)
                 .unwrap()
@@ -266,9 +273,9 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             k: rng.random_range(0..3),
             amount: rng.random_range(-2.0..2.0),
         }),
-        84 => h
-            .state_mut()
-            .apply(Command::ShowTimeline(rng.random_bool(0.7).then(|| rng.random_range(0..70)))),
+        84 => h.state_mut().apply(Command::ShowTimeline(
+            rng.random_bool(0.7).then(|| rng.random_range(0..70)),
+        )),
         85 => {
             let s = &mut h.state_mut().settings;
             s.interp_steps = rng.random_range(2..=32);
@@ -292,7 +299,9 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             h.state_mut()
                 .apply(Command::ExportTo(kind, f.out.join(name)));
         }
-        90 => h.state_mut().apply(Command::DismissNotice(rng.random_range(0..4))),
+        90 => h
+            .state_mut()
+            .apply(Command::DismissNotice(rng.random_range(0..4))),
         91 => h.state_mut().apply(Command::ResetLayout),
         92 => h.state_mut().apply(Command::ReprojectMap),
         // Time passing: background work lands.
@@ -316,7 +325,11 @@ fn run(seed: u64, actions: usize) {
         if let Err(e) = check_invariants(app) {
             panic!("seed {seed}, action {k}: {e}");
         }
-        let shape = app.ws.data.as_ref().map(|d| (d.len(), d.shape.width, d.shape.channels));
+        let shape = app
+            .ws
+            .data
+            .as_ref()
+            .map(|d| (d.len(), d.shape.width, d.shape.channels));
         pairs.insert((shape, app.latent()));
         trained_frames += usize::from(app.is_training());
         errors = errors.max(app.ws.notices.errors().map(|n| n.count).sum());

@@ -127,7 +127,9 @@ fn a_model_switch_redoes_strip_draws_and_grid_from_the_new_codes() {
     h.state_mut().apply(Command::OpenModel(
         root().join("models/mnist-latent16.safetensors"),
     ));
-    step_until(&mut h, "the latent-16 codes", |app| app.ws.map.latent() == 16);
+    step_until(&mut h, "the latent-16 codes", |app| {
+        app.ws.map.latent() == 16
+    });
     step_until(&mut h, "the new strip, grid and draws", |app| {
         !app.panels.interpolation.strip.is_empty()
             && !app.panels.generate.grid.is_empty()
@@ -163,7 +165,9 @@ fn the_spinner_shows_only_while_work_is_in_flight() {
     h.state_mut()
         .apply(Command::Dialog(DialogPurpose::OpenDatasetFolder));
     step_until(&mut h, "the no-dialog note", |a| {
-        a.ws.notices.errors().any(|n| n.text.contains("no file dialog"))
+        a.ws.notices
+            .errors()
+            .any(|n| n.text.contains("no file dialog"))
     });
     settle(&mut h, 10);
     assert!(!h.state().is_busy());
@@ -194,7 +198,12 @@ fn repeated_errors_collapse_into_one_line_with_a_count() {
     }
     settle(&mut h, 30);
     let errors: Vec<_> = h.state().ws.notices.errors().collect();
-    assert_eq!(errors.len(), 1, "{:?}", errors.iter().map(|n| &n.text).collect::<Vec<_>>());
+    assert_eq!(
+        errors.len(),
+        1,
+        "{:?}",
+        errors.iter().map(|n| &n.text).collect::<Vec<_>>()
+    );
     assert_eq!(errors[0].count, 5);
     assert_eq!(errors[0].kind, NoticeKind::Error);
     h.get_by_label_contains("(x5)");
@@ -215,7 +224,10 @@ fn a_message_does_not_move_the_controls() {
     step_until(&mut h, "the error", |a| a.ws.notices.errors().count() > 0);
     h.step();
     let after = h.get_by_label("Start").rect();
-    assert_eq!(before, after, "the Start button moved when an error appeared");
+    assert_eq!(
+        before, after,
+        "the Start button moved when an error appeared"
+    );
 }
 
 /// Fashion-MNIST's class names are long: they are cut to the panel, which keeps its width,
@@ -233,7 +245,11 @@ fn long_class_names_do_not_widen_the_panels() {
     step_until(&mut h, "its map", |a| a.ws.map.codes.is_some());
     h.step();
     let open = h.get_by_label("Open folder…").rect();
-    assert!(open.max.x < 430.0, "the left panel widened to {}", open.max.x);
+    assert!(
+        open.max.x < 430.0,
+        "the left panel widened to {}",
+        open.max.x
+    );
     let size = h
         .get_by_role_and_label(egui::accesskit::Role::Slider, "point size")
         .rect();
@@ -259,7 +275,10 @@ fn panel_edges_cannot_squeeze_the_map_away_and_reset_layout_restores_them() {
     h.step();
     h.step();
     let back = h.get_by_label("Reset to selection").rect();
-    assert!((back.min.x - reset_at.min.x).abs() < 2.0, "{back:?} vs {reset_at:?}");
+    assert!(
+        (back.min.x - reset_at.min.x).abs() < 2.0,
+        "{back:?} vs {reset_at:?}"
+    );
 }
 
 /// While a run trains, its loss curves are on screen at 1280x720 without scrolling.
@@ -284,9 +303,14 @@ fn the_loss_curves_are_in_view_while_training_at_1280x720() {
     let steps = h.state().panels.training.steps.len();
     h.state_mut().settings.train.epochs = 1;
     h.state_mut().apply(Command::StartTraining);
-    step_until(&mut h, "more steps", |a| a.panels.training.steps.len() > steps + 5);
+    step_until(&mut h, "more steps", |a| {
+        a.panels.training.steps.len() > steps + 5
+    });
     let t = &h.state().panels.training;
-    assert!(t.steps.windows(2).all(|w| w[1][0] > w[0][0]), "steps count on");
+    assert!(
+        t.steps.windows(2).all(|w| w[1][0] > w[0][0]),
+        "steps count on"
+    );
     h.state_mut().apply(Command::StopTraining);
     step_until(&mut h, "training to stop", |a| !a.is_training());
 }

@@ -53,7 +53,12 @@ fn a_killed_window_offers_its_unsaved_model_back_whole() {
     let dir = tempfile::tempdir().unwrap();
     let store = RecoveryStore::at(dir.path());
     let mut child = Process::new(std::env::current_exe().unwrap())
-        .args(["--exact", "recovery_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "recovery_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -76,8 +81,12 @@ fn a_killed_window_offers_its_unsaved_model_back_whole() {
 
     let mut h = quiet_harness(options(dir.path()), egui::vec2(1280.0, 720.0));
     step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
-    assert!(h.state().recovered.is_some(), "the restart offers the model");
-    h.get_by_label_contains("Restore the unsaved model from").click();
+    assert!(
+        h.state().recovered.is_some(),
+        "the restart offers the model"
+    );
+    h.get_by_label_contains("Restore the unsaved model from")
+        .click();
     step_until(&mut h, "the restored model", |a| {
         a.latent() == 4 && a.ws.map.latent() == 4
     });
@@ -86,7 +95,11 @@ fn a_killed_window_offers_its_unsaved_model_back_whole() {
     assert!(model.history.epochs >= 1, "{} epochs", model.history.epochs);
     assert!(app.ws.model_unsaved, "restored, not yet saved");
     let decoded = model.decode(&[0.0; 4]).unwrap();
-    assert!(decoded.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
+    assert!(
+        decoded
+            .iter()
+            .all(|v| v.is_finite() && (0.0..=1.0).contains(v))
+    );
     assert!(app.recovered.is_none());
 
     // Saving it for real removes the recovery file.
@@ -101,12 +114,14 @@ fn a_killed_window_offers_its_unsaved_model_back_whole() {
 fn discard_deletes_the_recovery_file() {
     let dir = tempfile::tempdir().unwrap();
     let store = RecoveryStore::at(dir.path());
-    let model = latent_explorer::model::Model::load(&root().join("models/mnist-latent2.safetensors"))
-        .unwrap();
+    let model =
+        latent_explorer::model::Model::load(&root().join("models/mnist-latent2.safetensors"))
+            .unwrap();
     store.save(&model, None, None).unwrap();
     let mut h = quiet_harness(options(dir.path()), egui::vec2(1280.0, 720.0));
     step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
     h.get_by_label("Discard").click();
+    h.step();
     h.step();
     assert!(h.state().recovered.is_none());
     assert!(store.find().is_none());

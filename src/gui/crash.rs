@@ -8,7 +8,12 @@ use crate::recovery::RecoveryStore;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once};
 
-type Unsaved = (Arc<Model>, Option<RecoveryStore>, Option<PathBuf>, Option<PathBuf>);
+type Unsaved = (
+    Arc<Model>,
+    Option<RecoveryStore>,
+    Option<PathBuf>,
+    Option<PathBuf>,
+);
 
 static UNSAVED: Mutex<Option<Unsaved>> = Mutex::new(None);
 static INSTALL: Once = Once::new();

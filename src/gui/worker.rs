@@ -3,11 +3,11 @@
 //! the window; the window drains them in `logic()` and never waits.
 
 use super::dialogs::{DialogPurpose, ExportKind};
+use super::workspace::Generation;
 use crate::data::{Dataset, LoadOptions, load_dataset};
 use crate::model::{Codes, Model};
 use crate::recovery::RecoveryStore;
 use crate::train::{TrainConfig, TrainControl, TrainEvent, TrainSummary, train};
-use super::workspace::Generation;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

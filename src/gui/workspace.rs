@@ -225,3 +225,39 @@ impl Workspace {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(points: usize, latent: usize) -> Codes {
+        Codes {
+            latent,
+            mean: vec![0.5; points * latent],
+            logvar: vec![0.0; points * latent],
+        }
+    }
+
+    #[test]
+    fn the_timeline_keeps_within_its_memory_cap() {
+        // Small frames: at most TIMELINE_FRAMES of them, evenly thinned.
+        let mut t = Timeline::default();
+        for step in 0..500 {
+            t.record(step, 0, &codes(100, 2));
+        }
+        assert!(t.frames.len() <= TIMELINE_FRAMES && t.frames.len() >= TIMELINE_FRAMES / 2);
+        // Large frames: the value cap decides, not a minimum count.
+        let mut t = Timeline::default();
+        let big = codes(1_000_000, 16);
+        for step in 0..10 {
+            t.record(step, 0, &big);
+        }
+        let values: usize = t.frames.iter().map(|f| f.mean.len()).sum();
+        assert!(values <= TIMELINE_VALUES, "{values} values kept");
+        assert_eq!(t.frames.len(), TIMELINE_VALUES / big.mean.len());
+        // A frame larger than the whole cap is not kept at all.
+        let mut t = Timeline::default();
+        t.record(0, 0, &codes(3_000_000, 16));
+        assert!(t.frames.is_empty());
+    }
+}

@@ -358,7 +358,10 @@ fn forward(
     sparse: Option<&SparseRows>,
 ) {
     if let Some(sp) = sparse {
-        assert!(l.input_major && sp.rows() == n, "sparse rows do not match the batch");
+        assert!(
+            l.input_major && sp.rows() == n,
+            "sparse rows do not match the batch"
+        );
         sparse_times_dense(sp, &l.w, l.out, &l.b, y);
         return;
     }

@@ -83,7 +83,10 @@ pub fn check_invariants(app: &ExplorerApp) -> Result<(), String> {
     }
     if let Some(codes) = &ws.map.codes {
         if codes.latent != latent {
-            return Err(format!("map codes of latent {} with a latent-{latent} model", codes.latent));
+            return Err(format!(
+                "map codes of latent {} with a latent-{latent} model",
+                codes.latent
+            ));
         }
         if codes.len() != ws.map.indices.len() {
             return Err("map codes and indices differ in number".into());
@@ -117,7 +120,11 @@ pub fn check_invariants(app: &ExplorerApp) -> Result<(), String> {
     for c in &p.missing.filled.path {
         code_ok("a fill-in path code", c)?;
     }
-    if let Some(e) = ws.notices.iter().find(|n| n.text.contains("internal error")) {
+    if let Some(e) = ws
+        .notices
+        .iter()
+        .find(|n| n.text.contains("internal error"))
+    {
         return Err(format!("a background task panicked: {}", e.text));
     }
     Ok(())

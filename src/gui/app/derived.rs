@@ -117,7 +117,11 @@ impl ExplorerApp {
             })
             .collect();
         d.neighbours_for = Some(key);
-        let values: Vec<f32> = d.neighbours.iter().flat_map(|&(i, _)| data.image(i)).collect();
+        let values: Vec<f32> = d
+            .neighbours
+            .iter()
+            .flat_map(|&(i, _)| data.image(i))
+            .collect();
         if values.is_empty() {
             d.neighbour_images = Default::default();
         } else {
@@ -339,9 +343,11 @@ impl ExplorerApp {
     /// a conv model), done here.
     pub(super) fn fill_in(&mut self) {
         use crate::analysis::{inpaint, make_mask};
-        let (Some(i), Some(model), Some(data)) =
-            (self.ws.selection, self.ws.model.clone(), self.ws.data.clone())
-        else {
+        let (Some(i), Some(model), Some(data)) = (
+            self.ws.selection,
+            self.ws.model.clone(),
+            self.ws.data.clone(),
+        ) else {
             self.error("select a sample on the map first");
             return;
         };
@@ -422,7 +428,11 @@ impl ExplorerApp {
         }
         if let Some(model) = &self.ws.model
             && store
-                .save(model, self.ws.data_path.as_deref(), self.ws.model_path.as_deref())
+                .save(
+                    model,
+                    self.ws.data_path.as_deref(),
+                    self.ws.model_path.as_deref(),
+                )
                 .is_ok()
         {
             self.recovery_written = Some(weights);

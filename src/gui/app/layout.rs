@@ -89,9 +89,7 @@ impl ExplorerApp {
                         panels.interpolation.ui(ui, &ctx, settings, &mut commands)
                     }
                     BottomTab::Generate => panels.generate.ui(ui, &ctx, settings, &mut commands),
-                    BottomTab::Anomalies => {
-                        panels.anomalies.ui(ui, &ctx, settings, &mut commands)
-                    }
+                    BottomTab::Anomalies => panels.anomalies.ui(ui, &ctx, settings, &mut commands),
                     BottomTab::MissingData => panels.missing.ui(ui, &ctx, settings, &mut commands),
                     BottomTab::Export => {
                         let ready = |kind: ExportKind| match kind {
@@ -120,9 +118,7 @@ impl ExplorerApp {
                 strip: &panels.interpolation.frames,
                 fill_path,
             };
-            panels
-                .map
-                .ui(ui, &ctx, settings, &inputs, &mut commands);
+            panels.map.ui(ui, &ctx, settings, &inputs, &mut commands);
         });
         commands
     }

@@ -228,11 +228,9 @@ impl ExplorerApp {
         self.info(format!(
             "the remembered dataset and model could not be used together ({why}); opened the bundled ones"
         ));
+        self.jobs.submit(Job::LoadDataset(bundled("assets/mnist")));
         self.jobs
-            .submit(Job::LoadDataset(bundled("assets/mnist")));
-        self.jobs.submit(Job::LoadModel(bundled(
-            "models/mnist-latent2.safetensors",
-        )));
+            .submit(Job::LoadModel(bundled("models/mnist-latent2.safetensors")));
         true
     }
 

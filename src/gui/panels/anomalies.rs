@@ -53,7 +53,13 @@ impl AnomaliesPanel {
         self.thumbnails.set_grid(images, data.shape, 8);
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
         ui.horizontal(|ui| {
             ui.label("score:");
             for kind in [AnomalyScore::NegativeElbo, AnomalyScore::Reconstruction] {

@@ -13,7 +13,13 @@ pub struct DatasetPanel {
 }
 
 impl DatasetPanel {
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, cmds: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        cmds: &mut Vec<Command>,
+    ) {
         egui::CollapsingHeader::new("Dataset")
             .default_open(true)
             .show(ui, |ui| {
@@ -91,7 +97,8 @@ impl DatasetPanel {
                     {
                         cmds.push(Command::Dialog(DialogPurpose::OpenDatasetFolder));
                     }
-                    if ui.button("Open file…")
+                    if ui
+                        .button("Open file…")
                         .on_hover_text("An IDX, .npy / .npz or CSV file")
                         .clicked()
                     {
@@ -99,9 +106,12 @@ impl DatasetPanel {
                     }
                 });
                 ui.small("Or drop a file or folder onto the window, or type its path:");
-                if let Some(path) =
-                    super::typed_path_ui(ui, &mut self.typed_path, "dataset path", "Open this dataset")
-                {
+                if let Some(path) = super::typed_path_ui(
+                    ui,
+                    &mut self.typed_path,
+                    "dataset path",
+                    "Open this dataset",
+                ) {
                     cmds.push(Command::OpenDataset(path));
                 }
             });

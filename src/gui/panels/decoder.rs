@@ -54,117 +54,128 @@ impl DecoderPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
-    ui.heading("Decoder");
-    let egui_ctx = ui.ctx().clone();
-    let width = ui.available_width().min(280.0);
-    if let Some(tex) = self.preview.texture(&egui_ctx, "preview") {
-        let size = super::fit_size(tex, egui::vec2(width, width));
-        ui.add(egui::Image::from_texture((tex.id(), size)));
-    } else if ctx.ws.model.is_none() {
-        ui.label("No model: open one or create a New model.");
-    } else {
-        ui.label("Loading…");
-    }
-    ui.horizontal(|ui| {
-        if ui.button("Reset to selection").clicked() {
-            commands.push(Command::ResetProbeToSelection);
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
+        ui.heading("Decoder");
+        let egui_ctx = ui.ctx().clone();
+        let width = ui.available_width().min(280.0);
+        if let Some(tex) = self.preview.texture(&egui_ctx, "preview") {
+            let size = super::fit_size(tex, egui::vec2(width, width));
+            ui.add(egui::Image::from_texture((tex.id(), size)));
+        } else if ctx.ws.model.is_none() {
+            ui.label("No model: open one or create a New model.");
+        } else {
+            ui.label("Loading…");
         }
-        if ui.button("Sample from prior").clicked() {
-            commands.push(Command::SampleProbe);
+        ui.horizontal(|ui| {
+            if ui.button("Reset to selection").clicked() {
+                commands.push(Command::ResetProbeToSelection);
+            }
+            if ui.button("Sample from prior").clicked() {
+                commands.push(Command::SampleProbe);
+            }
+        });
+        let mut probe = ctx.ws.probe.clone();
+        let mut changed = false;
+        for (k, v) in probe.iter_mut().enumerate() {
+            let range = SLIDER_RANGE.max(v.abs().ceil());
+            changed |= ui
+                .add(egui::Slider::new(v, -range..=range).text(format!("z{k}")))
+                .changed();
         }
-    });
-    let mut probe = ctx.ws.probe.clone();
-    let mut changed = false;
-    for (k, v) in probe.iter_mut().enumerate() {
-        let range = SLIDER_RANGE.max(v.abs().ceil());
-        changed |= ui
-            .add(egui::Slider::new(v, -range..=range).text(format!("z{k}")))
-            .changed();
-    }
-    if changed {
-        commands.push(Command::SetProbe(probe));
-    }
-    attributes_ui(ui, ctx, settings, commands);
-    self.neighbours_ui(ui, commands);
-    ui.separator();
-    self.selection_ui(ui, ctx, commands);
+        if changed {
+            commands.push(Command::SetProbe(probe));
+        }
+        attributes_ui(ui, ctx, settings, commands);
+        self.neighbours_ui(ui, commands);
+        ui.separator();
+        self.selection_ui(ui, ctx, commands);
     }
 
-fn selection_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
-    ui.heading("Selection");
-    let Some(i) = ctx.ws.selection else {
-        ui.label("Click a point on the map.");
-        return;
-    };
-    let egui_ctx = ui.ctx().clone();
-    let view = &mut self.selection;
-    if let Some(tex) = view.images.texture(&egui_ctx, "selection") {
-        let size = super::fit_size(tex, egui::vec2(ui.available_width().min(260.0), 120.0));
-        ui.add(egui::Image::from_texture((tex.id(), size)));
-        ui.small("original · reconstruction");
-    }
-    if let Some(data) = &ctx.ws.data
-        && i < data.len()
-    {
-        let label = data
-            .class_name(i)
-            .map(|c| format!(", class {c}"))
-            .unwrap_or_default();
-        super::long_label(ui, format!("sample {i} ({}){label}", data.split_of(i).as_str()));
-    }
-    if let Some(tex) = view.spread.texture(&egui_ctx, "spread") {
-        let size = super::fit_size(tex, egui::vec2(ui.available_width().min(280.0), 40.0));
-        ui.add(egui::Image::from_texture((tex.id(), size)))
-            .on_hover_text("Decoded samples z ~ q(z|x): how uncertain this sample's code is");
-        ui.small("samples from its posterior q(z|x)");
-    }
-    if let Some((recon, kl)) = view.scores {
-        ui.label(format!("reconstruction error {recon:.2}, KL {kl:.2}"));
-    }
-    if let Some(code) = ctx.ws.code_of(i) {
-        let text: Vec<String> = code.iter().map(|v| format!("{v:.2}")).collect();
-        ui.add(egui::Label::new(format!("code [{}]", text.join(", "))).wrap());
-    }
-    ui.horizontal(|ui| {
-        if ui.button("Use as interpolation anchor").clicked() {
-            commands.push(Command::AddAnchor(i));
+    fn selection_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
+        ui.heading("Selection");
+        let Some(i) = ctx.ws.selection else {
+            ui.label("Click a point on the map.");
+            return;
+        };
+        let egui_ctx = ui.ctx().clone();
+        let view = &mut self.selection;
+        if let Some(tex) = view.images.texture(&egui_ctx, "selection") {
+            let size = super::fit_size(tex, egui::vec2(ui.available_width().min(260.0), 120.0));
+            ui.add(egui::Image::from_texture((tex.id(), size)));
+            ui.small("original · reconstruction");
         }
-    });
-}
+        if let Some(data) = &ctx.ws.data
+            && i < data.len()
+        {
+            let label = data
+                .class_name(i)
+                .map(|c| format!(", class {c}"))
+                .unwrap_or_default();
+            super::long_label(
+                ui,
+                format!("sample {i} ({}){label}", data.split_of(i).as_str()),
+            );
+        }
+        if let Some(tex) = view.spread.texture(&egui_ctx, "spread") {
+            let size = super::fit_size(tex, egui::vec2(ui.available_width().min(280.0), 40.0));
+            ui.add(egui::Image::from_texture((tex.id(), size)))
+                .on_hover_text("Decoded samples z ~ q(z|x): how uncertain this sample's code is");
+            ui.small("samples from its posterior q(z|x)");
+        }
+        if let Some((recon, kl)) = view.scores {
+            ui.label(format!("reconstruction error {recon:.2}, KL {kl:.2}"));
+        }
+        if let Some(code) = ctx.ws.code_of(i) {
+            let text: Vec<String> = code.iter().map(|v| format!("{v:.2}")).collect();
+            ui.add(egui::Label::new(format!("code [{}]", text.join(", "))).wrap());
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Use as interpolation anchor").clicked() {
+                commands.push(Command::AddAnchor(i));
+            }
+        });
+    }
 
-/// The dataset samples nearest to the probe's code; click one to select it.
-fn neighbours_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
-    if self.neighbours.is_empty() {
-        return;
+    /// The dataset samples nearest to the probe's code; click one to select it.
+    fn neighbours_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+        if self.neighbours.is_empty() {
+            return;
+        }
+        ui.label("Nearest samples to this code:");
+        let egui_ctx = ui.ctx().clone();
+        let neighbours = &self.neighbours;
+        let view = &mut self.neighbour_images;
+        let Some(tex) = view.texture(&egui_ctx, "neighbours") else {
+            return;
+        };
+        let tex_size = tex.size_vec2();
+        let size = super::fit_size(tex, egui::vec2(ui.available_width().min(280.0), 60.0));
+        let response =
+            ui.add(egui::Image::from_texture((tex.id(), size)).sense(egui::Sense::click()));
+        let under = response
+            .hover_pos()
+            .and_then(|p| super::tile_under(view, &response, tex_size, size, p))
+            .and_then(|k| neighbours.get(k).copied());
+        if response.clicked()
+            && let Some((i, _)) = under
+        {
+            commands.push(Command::Select(i));
+        }
+        match under {
+            Some((i, d)) => {
+                response.on_hover_text(format!("sample {i}, distance {d:.2}: click to select it"))
+            }
+            None => response.on_hover_text("Click one to select it"),
+        };
+        let distances: Vec<String> = neighbours.iter().map(|(_, d)| format!("{d:.2}")).collect();
+        ui.small(format!("distances: {}", distances.join(", ")));
     }
-    ui.label("Nearest samples to this code:");
-    let egui_ctx = ui.ctx().clone();
-    let neighbours = &self.neighbours;
-    let view = &mut self.neighbour_images;
-    let Some(tex) = view.texture(&egui_ctx, "neighbours") else {
-        return;
-    };
-    let tex_size = tex.size_vec2();
-    let size = super::fit_size(tex, egui::vec2(ui.available_width().min(280.0), 60.0));
-    let response =
-        ui.add(egui::Image::from_texture((tex.id(), size)).sense(egui::Sense::click()));
-    let under = response
-        .hover_pos()
-        .and_then(|p| super::tile_under(view, &response, tex_size, size, p))
-        .and_then(|k| neighbours.get(k).copied());
-    if response.clicked()
-        && let Some((i, _)) = under
-    {
-        commands.push(Command::Select(i));
-    }
-    match under {
-        Some((i, d)) => response.on_hover_text(format!("sample {i}, distance {d:.2}: click to select it")),
-        None => response.on_hover_text("Click one to select it"),
-    };
-    let distances: Vec<String> = neighbours.iter().map(|(_, d)| format!("{d:.2}")).collect();
-    ui.small(format!("distances: {}", distances.join(", ")));
-}
 }
 
 /// Attribute vectors: the difference of two classes' mean codes, applied to the current code

@@ -23,7 +23,13 @@ impl GeneratePanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
         ui.horizontal(|ui| {
             let mut changed = ui
                 .add(egui::Slider::new(&mut settings.grid_count, 4..=144).text("samples"))
@@ -69,4 +75,3 @@ impl GeneratePanel {
         }
     }
 }
-

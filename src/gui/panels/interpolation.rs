@@ -33,7 +33,13 @@ impl InterpolationPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
         ui.horizontal_wrapped(|ui| {
             let names: Vec<String> = self
                 .anchors
@@ -79,7 +85,11 @@ impl InterpolationPanel {
                 .add(egui::Slider::new(&mut settings.interp_steps, 2..=32).text("steps"))
                 .changed();
             changed |= ui
-                .radio_value(&mut settings.interp_kind, InterpolationKind::Linear, "linear")
+                .radio_value(
+                    &mut settings.interp_kind,
+                    InterpolationKind::Linear,
+                    "linear",
+                )
                 .changed();
             changed |= ui
                 .radio_value(
@@ -93,7 +103,9 @@ impl InterpolationPanel {
             }
         });
         if self.frames.is_empty() {
-            ui.label("Pick two or more anchors: select a point on the map, then \"Add selection\".");
+            ui.label(
+                "Pick two or more anchors: select a point on the map, then \"Add selection\".",
+            );
             return;
         }
         self.strip_ui(ui, commands);
@@ -113,7 +125,10 @@ impl InterpolationPanel {
         // As large as the space allows, never smaller than MIN_FRAME_PX a frame: scroll then.
         let fit = super::fit_size(
             tex,
-            egui::vec2(ui.available_width(), (ui.available_height() - 30.0).max(60.0)),
+            egui::vec2(
+                ui.available_width(),
+                (ui.available_height() - 30.0).max(60.0),
+            ),
         );
         let size = if fit.x / n < MIN_FRAME_PX {
             tex_size * (MIN_FRAME_PX * n / tex_size.x)

@@ -52,7 +52,13 @@ impl MissingDataPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
         ui.horizontal_wrapped(|ui| {
             let current = MASKS
                 .iter()
@@ -106,7 +112,13 @@ impl MissingDataPanel {
 
     /// The selected sample, large, with the chosen mask greyed out: drag a rectangle on it to
     /// hide that region instead; it is filled in when you let go.
-    fn canvas_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    fn canvas_ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
         let (Some(i), Some(data)) = (ctx.ws.selection, ctx.ws.data.as_ref()) else {
             return;
         };

@@ -14,9 +14,15 @@ pub struct ModelPanel {
 }
 
 impl ModelPanel {
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
-    let training = ctx.training;
-    egui::CollapsingHeader::new("Model")
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
+        let training = ctx.training;
+        egui::CollapsingHeader::new("Model")
         .default_open(true)
         .show(ui, |ui| {
             match &ctx.ws.model {

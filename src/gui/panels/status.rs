@@ -36,7 +36,13 @@ fn line(n: &Notice) -> String {
 }
 
 impl StatusPanel {
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, show_frame_time: bool, cmds: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        show_frame_time: bool,
+        cmds: &mut Vec<Command>,
+    ) {
         ui.horizontal(|ui| {
             ui.heading("Latent Explorer");
             ui.separator();

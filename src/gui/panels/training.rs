@@ -4,9 +4,9 @@ use super::{Changed, Command, PanelCtx};
 use crate::gui::state::Settings;
 use crate::model::ACTIVE_KL_THRESHOLD;
 use crate::train::{BetaSchedule, EpochStats, RunInfo, StepStats, TrainEvent};
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Bar, BarChart, Line, Plot, PlotPoints, Points};
 use std::time::{Duration, Instant};
-use egui::Ui;
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 fn smooth(values: impl Iterator<Item = [f64; 2]>, alpha: f64, log: bool) -> Vec<[f64; 2]> {
     let mut state: Option<f64> = None;
@@ -105,7 +105,13 @@ impl TrainingPanel {
         (done > 0.0).then(|| elapsed / done * (total - done).max(0.0))
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, commands: &mut Vec<Command>) {
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        commands: &mut Vec<Command>,
+    ) {
         let training = ctx.training;
         egui::CollapsingHeader::new("Training")
             .default_open(true)
@@ -223,10 +229,19 @@ impl TrainingPanel {
                     .map(|t| [*x as f64, if log { t.max(1e-6).log10() } else { t }])
             })
             .collect();
+        // The legend sits above the plot, never over the curves.
+        ui.horizontal_wrapped(|ui| {
+            for (name, colour) in [
+                ("total", TOTAL),
+                ("reconstruction", RECON),
+                ("KL", KL),
+                ("held-out (epoch)", HELD_OUT),
+            ] {
+                ui.label(RichText::new(format!("— {name}")).color(colour).small());
+            }
+        });
         Plot::new("loss-plot")
             .height(200.0)
-            // Above the data, in the corner where the falling curves leave room.
-            .legend(Legend::default().position(egui_plot::Corner::RightTop))
             .x_axis_label("step")
             .y_axis_label(if log {
                 "log10 loss / sample"
@@ -235,17 +250,24 @@ impl TrainingPanel {
             })
             .allow_scroll(false)
             .show(ui, |plot| {
-                plot.line(Line::new("total", PlotPoints::from(series(1))));
-                plot.line(Line::new("reconstruction", PlotPoints::from(series(2))));
-                plot.line(Line::new("KL", PlotPoints::from(series(3))));
+                plot.line(Line::new("total", PlotPoints::from(series(1))).color(TOTAL));
+                plot.line(Line::new("reconstruction", PlotPoints::from(series(2))).color(RECON));
+                plot.line(Line::new("KL", PlotPoints::from(series(3))).color(KL));
                 if !held_out.is_empty() {
                     plot.points(
-                        Points::new("held-out (epoch)", PlotPoints::from(held_out)).radius(4.0),
+                        Points::new("held-out (epoch)", PlotPoints::from(held_out))
+                            .radius(4.0)
+                            .color(HELD_OUT),
                     );
                 }
             });
     }
 }
+
+const TOTAL: Color32 = Color32::from_rgb(230, 230, 230);
+const RECON: Color32 = Color32::from_rgb(90, 160, 230);
+const KL: Color32 = Color32::from_rgb(240, 160, 60);
+const HELD_OUT: Color32 = Color32::from_rgb(220, 90, 200);
 
 fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule, label: egui::Id) -> egui::Response {
     let name = match schedule {
@@ -302,8 +324,8 @@ fn kl_bars_ui(ui: &mut Ui, ctx: &PanelCtx, panel: &TrainingPanel) {
     let Some(codes) = &ctx.ws.map.codes else {
         return;
     };
-    let trained = ctx.ws.model.as_ref().is_some_and(|m| m.history.epochs > 0)
-        || !panel.steps.is_empty();
+    let trained =
+        ctx.ws.model.as_ref().is_some_and(|m| m.history.epochs > 0) || !panel.steps.is_empty();
     let kl = codes.kl_per_dim();
     let active = kl.iter().filter(|&&k| k > ACTIVE_KL_THRESHOLD).count();
     ui.separator();
@@ -356,7 +378,12 @@ fn timeline_ui(ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
     if tl.len() < 2 {
         return;
     }
-    let mut k = ctx.ws.timeline.shown.unwrap_or(tl.len() - 1).min(tl.len() - 1);
+    let mut k = ctx
+        .ws
+        .timeline
+        .shown
+        .unwrap_or(tl.len() - 1)
+        .min(tl.len() - 1);
     ui.horizontal(|ui| {
         let label = ui.label("map timeline");
         let f = &tl[k.min(tl.len() - 1)];

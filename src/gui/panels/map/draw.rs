@@ -30,9 +30,9 @@ pub fn show(
     ctx: &PanelCtx,
     settings: &Settings,
     plot_id: egui::Id,
-    legend: &Legend,
-    overlays: &Overlays,
+    (legend, overlays): (&Legend, &Overlays),
     dragging_probe: bool,
+    width: f32,
 ) -> Shown {
     let ws = ctx.ws;
     let map = &ws.map;
@@ -62,6 +62,8 @@ pub fn show(
     let raster = &mut panel.raster;
     let response = Plot::new("latent-map")
         .id(plot_id)
+        .width(width)
+        .height(ui.available_height())
         // The points come as one image covering the view; the view itself is fitted to the
         // points (these bounds), never to the image.
         .default_x_bounds(lo[0], hi[0])

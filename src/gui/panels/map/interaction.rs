@@ -85,7 +85,15 @@ pub fn after_plot(
         });
     }
     if shown.response.hovered() {
-        hover_preview(panel, ui, ctx, settings, &shown.response, hit, [pos.x, pos.y]);
+        hover_preview(
+            panel,
+            ui,
+            ctx,
+            settings,
+            &shown.response,
+            hit,
+            [pos.x, pos.y],
+        );
     }
 }
 

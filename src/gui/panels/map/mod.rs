@@ -58,6 +58,9 @@ impl MapPanel {
         inputs: &MapInputs,
         commands: &mut Vec<Command>,
     ) {
+        // The plot takes the panel's width as it is before the controls (which may overflow
+        // on a narrow window) are laid out.
+        let width = ui.available_width();
         controls_ui(ui, ctx, settings);
         let ws = ctx.ws;
         let (Some(data), Some(model)) = (&ws.data, &ws.model) else {
@@ -98,12 +101,23 @@ impl MapPanel {
             inputs,
         );
         let drag = interaction::ProbeDrag::begin(ui);
-        let shown = draw::show(self, ui, ctx, settings, plot_id, &legend, &overlays, drag.active);
+        let shown = draw::show(
+            self,
+            ui,
+            ctx,
+            settings,
+            plot_id,
+            (&legend, &overlays),
+            drag.active,
+            width,
+        );
         self.screen = Some(shown.transform);
         if settings.show_manifold && self.manifold_asked != Some(shown.view) {
             commands.push(Command::DecodeManifold(shown.view));
         }
-        interaction::after_plot(self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands);
+        interaction::after_plot(
+            self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
+        );
     }
 
     /// Score bands when the map is coloured by score and the scores are those of these codes.
@@ -129,10 +143,11 @@ impl MapPanel {
     }
 }
 
-/// Projection, point size and the overlay toggles, above the map.
+/// Projection, point size and the overlay toggles, above the map: three short rows, each
+/// wrapping within the panel's width (a row that overflowed would widen the whole panel).
 fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
     let latent = ctx.ws.latent();
-    ui.horizontal_wrapped(|ui| {
+    ui.horizontal(|ui| {
         ui.strong("Latent map");
         if let Some(d) = &ctx.ws.data {
             let encoded = if ctx.ws.map.codes.is_some() {
@@ -145,8 +160,9 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
                 format!("{} points of {}{encoded}", ctx.ws.map.indices.len(), d.name),
             );
         }
-        if latent > 2 {
-            ui.separator();
+    });
+    if latent > 2 {
+        ui.horizontal_wrapped(|ui| {
             egui::ComboBox::from_label("projection")
                 .selected_text(s.projection.label())
                 .show_ui(ui, |ui| {
@@ -167,14 +183,18 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
                 }
             } else if let Some(pca) = &ctx.ws.map.pca {
                 let r = pca.explained_ratio();
-                ui.label(format!(
-                    "explains {:.0}% + {:.0}% of the variance",
-                    r[0] * 100.0,
-                    r.get(1).copied().unwrap_or(0.0) * 100.0
-                ));
+                super::long_label(
+                    ui,
+                    format!(
+                        "explains {:.0}% + {:.0}% of the variance",
+                        r[0] * 100.0,
+                        r.get(1).copied().unwrap_or(0.0) * 100.0
+                    ),
+                );
             }
-        }
-        ui.separator();
+        });
+    }
+    ui.horizontal_wrapped(|ui| {
         ui.add(egui::Slider::new(&mut s.point_radius, 0.5..=5.0).text("point size"));
         ui.checkbox(&mut s.show_manifold, "decoded background")
             .on_hover_text("Fill the map with images decoded on a grid; follows zoom and pan");
