@@ -5,6 +5,7 @@
 //! headless through egui_kittest; the parent kills it with SIGKILL once the trainer has written
 //! the recovery file, so no exit handler or panic hook runs.
 
+mod common;
 mod gui_support;
 use egui_kittest::kittest::Queryable;
 use gui_support::{quiet_harness, quiet_options, step_until};
@@ -126,4 +127,36 @@ fn discard_deletes_the_recovery_file() {
     assert!(h.state().recovered.is_none());
     assert!(store.find().is_none());
     assert!(h.query_by_label("Discard").is_none());
+}
+
+/// A recovered model that does not fit the dataset open at start comes back with its own.
+#[test]
+fn a_recovered_model_comes_back_with_its_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let digits = common::write_idx_dataset(data_dir.path(), "digits8", 200, 40, 8, 8);
+    let config = latent_explorer::model::VaeConfig::for_shape(
+        latent_explorer::data::ImageShape::new(8, 8, 1),
+        3,
+    );
+    let model = latent_explorer::model::Model::new_random(config, 1).unwrap();
+    RecoveryStore::at(dir.path())
+        .save(&model, Some(&digits), None)
+        .unwrap();
+    let mut h = quiet_harness(
+        AppOptions {
+            recovery: Some(RecoveryStore::at(dir.path())),
+            ..quiet_options()
+        },
+        egui::vec2(1280.0, 720.0),
+    );
+    step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    h.get_by_label_contains("Restore the unsaved model from")
+        .click();
+    step_until(&mut h, "the model with its dataset", |a| {
+        a.latent() == 3 && a.ws.map.latent() == 3
+    });
+    let app = h.state();
+    assert_eq!(app.ws.data.as_ref().unwrap().len(), 240);
+    assert!(app.ws.model_unsaved);
 }

@@ -293,6 +293,22 @@ impl ExplorerApp {
         match Model::load(&r.model_path) {
             Ok(model) => {
                 let from = r.note.model.clone();
+                let fits = self
+                    .ws
+                    .data
+                    .as_ref()
+                    .is_none_or(|d| model.check_fits(d).is_ok());
+                if !fits && let Some(dataset) = r.note.dataset.clone() {
+                    // Its dataset first, then the model (when that dataset has loaded).
+                    self.pending_restore = Some((Arc::new(model), from));
+                    self.startup.done = true;
+                    self.jobs.submit(Job::LoadDataset(dataset));
+                    self.info(format!(
+                        "restoring the unsaved model from {} with its dataset",
+                        r.when()
+                    ));
+                    return;
+                }
                 if self.set_model(Arc::new(model), from, true) {
                     self.info(format!(
                         "restored the unsaved model from {}: save it to keep it",

@@ -164,6 +164,7 @@ impl ExplorerApp {
                 self.error(error);
                 match job {
                     JobKind::LoadDataset | JobKind::LoadModel => {
+                        self.pending_restore = None;
                         if !self.fall_back_to_bundled("a file could not be opened") {
                             self.startup_answered();
                         }
@@ -262,6 +263,14 @@ impl ExplorerApp {
         let summary = data.summary();
         self.settings.dataset_path = Some(path.clone());
         self.ws.set_dataset(data.clone(), path, self.map_points);
+        if let Some((model, from)) = self.pending_restore.take()
+            && model.check_fits(&data).is_ok()
+        {
+            self.log_line(&format!("loaded {summary} in {secs:.2} s"));
+            self.set_model(model, from, true);
+            self.info("restored the unsaved model: save it to keep it");
+            return;
+        }
         if let Some(model) = &self.ws.model
             && let Err(e) = model.check_fits(&data)
         {

@@ -99,6 +99,8 @@ pub struct ExplorerApp {
     recovery: Option<RecoveryStore>,
     /// An unsaved model from an earlier run, offered for restoring.
     pub recovered: Option<Recovered>,
+    /// A restored model waiting for its dataset to load.
+    pending_restore: Option<(Arc<crate::model::Model>, Option<PathBuf>)>,
     /// The weights generation last written to the recovery file.
     recovery_written: Option<u64>,
     train_hook: Option<TrainHook>,
@@ -164,6 +166,7 @@ impl ExplorerApp {
             dialogs_unavailable: false,
             recovery: options.recovery,
             recovered,
+            pending_restore: None,
             recovery_written: None,
             train_hook: options.train_hook,
             startup: Startup::default(),
