@@ -15,6 +15,7 @@ pub mod analysis;
 pub mod atomic;
 pub mod bench;
 pub mod bench_scale;
+pub mod budget;
 pub mod cli;
 pub mod data;
 pub mod device;
