@@ -523,7 +523,7 @@ mod tests {
             ..VaeConfig::for_shape(ImageShape::new(1024, 1024, 3), 2)
         };
         let e = b.check_model(&huge, 128).unwrap_err().to_string();
-        assert!(e.contains("needs") && e.contains("--hidden"), "{e}");
+        assert!(e.contains("would need") && e.contains("--hidden"), "{e}");
         assert!(b.check_model(&VaeConfig::mnist(2), 128).is_ok());
         assert_eq!(threads(100_000, 2).unwrap().0, 2);
         assert!(threads(0, 2).is_err());

@@ -99,10 +99,7 @@ fn s(p: &Path) -> &str {
 
 /// Runs the CLI under an address-space cap (`ulimit -v`, KiB), with extra environment.
 fn run_capped(cap_kib: u64, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
-    let mut script = format!("ulimit -v {cap_kib}; exec \"$0\"");
-    for i in 1..=args.len() {
-        script.push_str(&format!(" \"${i}\""));
-    }
+    let script = format!("ulimit -v {cap_kib}; exec \"$0\" \"$@\"");
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script).arg(BIN).args(args);
     for (k, v) in env {
