@@ -464,12 +464,11 @@ pub fn read_safetensors(path: &Path, limit: u64) -> Result<Vec<u8>> {
         .checked_add(data_end)
         .ok_or_else(|| bad("tensor offsets overflow".into()))?;
     if claimed > len {
-        return Err(Error::Truncated {
-            path: path.into(),
-            what: "safetensors data",
-            expected: claimed - 8 - header_len,
-            found: len - 8 - header_len,
-        });
+        return Err(bad(format!(
+            "truncated: its header describes {} bytes of weights, the file holds {}",
+            claimed - 8 - header_len,
+            len - 8 - header_len
+        )));
     }
     if claimed > limit {
         return Err(bad(format!(

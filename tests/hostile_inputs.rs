@@ -794,7 +794,7 @@ fn outputs_never_overwrite_inputs_and_a_failed_command_leaves_nothing() {
         .unwrap();
     assert_refused(&out, ".csv");
     assert!(!png.exists());
-    // The load report is printed on stderr.
+    // The load report is printed (on stdout, beside the command's other lines).
     let csv = dir.path().join("codes.csv");
     let out = Command::new(BIN)
         .args(["encode", "--data", s(&p), "--out", s(&csv)])

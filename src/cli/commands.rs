@@ -76,10 +76,11 @@ fn load_data(arg: &DataArg) -> Result<Dataset> {
     Ok(data)
 }
 
-/// What the load did, on stderr (stdout stays the command's own output).
+/// What the load did, on stdout beside the command's other progress lines (stderr is kept
+/// for the one-line error).
 fn print_report(data: &Dataset) {
     for line in data.report().lines() {
-        eprintln!("{}: {line}", data.name);
+        println!("load: {line}");
     }
 }
 
@@ -601,7 +602,7 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
         .as_ref()
         .map(|p| load_dataset(p, &LoadOptions::default()))
         .transpose()?;
-    if let Some(d) = &data {
+    if let (Some(d), false) = (&data, a.json) {
         print_report(d);
     }
     let fits = data
@@ -614,6 +615,7 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
             "parameters": model.config().parameter_count(),
             "history": model.history,
             "dataset": data.as_ref().map(|d| d.summary()),
+            "load_report": data.as_ref().map(|d| d.report().lines()),
             "fits_dataset": fits.as_ref().map(|f| f.is_ok()),
             "device": crate::device::compute().description,
         });
