@@ -75,7 +75,7 @@ pub fn parse_bytes(s: &str) -> Option<u64> {
     };
     let v: f64 = num.trim().parse().ok()?;
     (v.is_finite() && v >= 0.0 && v * (mul as f64) < u64::MAX as f64)
-        .then(|| (v * mul as f64) as u64)
+        .then_some((v * mul as f64) as u64)
 }
 
 fn meminfo_field(text: &str, key: &str) -> Option<u64> {
@@ -125,6 +125,8 @@ fn address_space_limit() -> Option<u64> {
         // SAFETY: getrlimit writes into the struct we pass.
         let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } == 0;
         if ok && lim.rlim_cur != libc::RLIM_INFINITY {
+            // rlim_t is u64 on Linux but not everywhere.
+            #[allow(clippy::unnecessary_cast)]
             return Some(lim.rlim_cur as u64);
         }
     }

@@ -62,7 +62,7 @@ fn all_pixels(ds: &Dataset) -> Vec<u8> {
 /// A `.npy` file from a header dict text and a payload.
 fn npy_raw(dict: &str, payload: &[u8]) -> Vec<u8> {
     let mut text = dict.to_string();
-    while (10 + text.len() + 1) % 64 != 0 {
+    while !(10 + text.len() + 1).is_multiple_of(64) {
         text.push(' ');
     }
     text.push('\n');
@@ -226,9 +226,7 @@ fn pixel_range_override_reads_uint8_zero_one_data_and_clamps() {
     );
     assert_eq!(ds.image_bytes(0)[1], 255);
     // Values beyond 255 are refused by the rule, read with max:N.
-    let wide: Vec<u8> = (0..16)
-        .flat_map(|i| ((i * 100) as i32).to_le_bytes())
-        .collect();
+    let wide: Vec<u8> = (0..16).flat_map(|i| (i * 100i32).to_le_bytes()).collect();
     let p = write(dir.path(), "w/x.npy", &npy("<i4", &[1, 4, 4], &wide));
     load_err(&p, "value 300");
     let ds = load_with(

@@ -23,6 +23,13 @@ pub type ImageDirReport = LoadReport;
 
 const MAX_SIDE: usize = 4096;
 
+/// A file, its label, and its size from its header (or why it has none).
+type Probed = (
+    PathBuf,
+    Option<u16>,
+    std::result::Result<(u32, u32), String>,
+);
+
 /// One image decoded and brought to the dataset's size: grey or RGB bytes.
 struct Decoded {
     label: Option<u16>,
@@ -174,11 +181,7 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
 
     // Every file's size from its header: the target size and the budget are known before a
     // single image is decoded.
-    let probed: Vec<(
-        PathBuf,
-        Option<u16>,
-        std::result::Result<(u32, u32), String>,
-    )> = files
+    let probed: Vec<Probed> = files
         .into_par_iter()
         .map(|(path, label)| {
             let dims = probe(&path);
