@@ -799,9 +799,9 @@ fn outputs_never_overwrite_inputs_and_a_failed_command_leaves_nothing() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("loaded 20 images") && err.contains("uint8"),
-        "{err}"
+        text.contains("load: loaded 20 images") && text.contains("uint8"),
+        "{text}"
     );
 }
