@@ -75,6 +75,14 @@ pub enum Error {
         dataset_name: String,
     },
 
+    #[error("{what} would need {needed} of memory, more than the budget of {available}; {advice}")]
+    OverBudget {
+        what: String,
+        needed: String,
+        available: String,
+        advice: String,
+    },
+
     #[error("invalid model config: {0}")]
     InvalidConfig(String),
 

@@ -16,6 +16,7 @@ pub mod assets;
 pub mod atomic;
 pub mod bench;
 pub mod bench_scale;
+pub mod budget;
 pub mod cli;
 pub mod data;
 pub mod device;

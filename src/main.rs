@@ -19,10 +19,19 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
-        if n == 0 {
-            eprintln!("error: --threads must be at least 1");
-            return ExitCode::from(2);
-        }
+        let cores = latent_explorer::budget::Budget::current().cores;
+        let n = match latent_explorer::budget::threads(n, cores) {
+            Ok((n, note)) => {
+                if let Some(note) = note {
+                    eprintln!("note: {note}");
+                }
+                n
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
         // candle's matrix kernels read RAYON_NUM_THREADS on every call; set it before any
         // thread exists, and size rayon's pool to match.
         // SAFETY: no other thread is running yet.

@@ -33,8 +33,10 @@ pub enum Values {
 pub struct Array {
     pub shape: Vec<usize>,
     pub values: Values,
-    /// The file's dtype as numpy writes it ("<f4", "|u1"), for messages.
+    /// The file's dtype as numpy writes it ("<f4", "|u1", "|b1" for bool), for messages.
     pub dtype: String,
+    /// Bytes found after the payload the header describes, in words (ignored, but reported).
+    pub extra: Option<String>,
 }
 
 impl Array {
@@ -49,6 +51,11 @@ impl Array {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// True for numpy's bool dtype (stored as bytes 0 / 1).
+    pub fn is_bool(&self) -> bool {
+        self.dtype.ends_with("b1")
     }
 
     pub fn is_integer(&self) -> bool {
@@ -86,10 +93,41 @@ pub fn is_zip(prefix: &[u8]) -> bool {
 }
 
 fn bad(path: &Path, what: &str, reason: impl std::fmt::Display) -> Error {
+    // One line, whatever the parser said (npyz's messages can span several).
+    let reason = reason.to_string();
+    let mut line: String = reason
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if line.chars().count() > 200 {
+        line = line.chars().take(200).collect::<String>() + "...";
+    }
     Error::BadHeader {
         path: path.into(),
-        reason: format!("{what}: {reason}"),
+        reason: format!("{what}: {line}"),
     }
+}
+
+/// How far past a stream's claimed payload we read to reach its end (and so a zip member's
+/// CRC check); a stream that goes on further is not inflated.
+const EXTRA_PROBE: u64 = 1 << 20;
+
+/// Python 2's numpy wrote shapes as `(100L, 784L)`; drops the `L` after a digit so the
+/// header parses as Python 3's.
+fn drop_long_suffixes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut prev_digit = false;
+    for c in text.chars() {
+        if (c == 'L' || c == 'l') && prev_digit {
+            prev_digit = false;
+            continue;
+        }
+        prev_digit = c.is_ascii_digit();
+        out.push(c);
+    }
+    out
 }
 
 /// The dims of the header's `'shape': (a, b, ...)`, parsed only to check them before npyz
@@ -108,7 +146,13 @@ fn shape_in_header_text(text: &str) -> Option<Vec<u64>> {
 
 /// Reads one array from `r`. `available`: the bytes the source holds from here on, when known
 /// (a file's length, a zip member's size). `what` names the array in messages.
-fn read_array(path: &Path, what: &str, r: &mut dyn Read, available: Option<u64>) -> Result<Array> {
+fn read_array(
+    path: &Path,
+    what: &str,
+    r: &mut dyn Read,
+    available: Option<u64>,
+    streamed: bool,
+) -> Result<Array> {
     let truncated = |what_part: &'static str, expected: u64, found: u64| Error::Truncated {
         path: path.into(),
         what: what_part,
@@ -175,8 +219,13 @@ fn read_array(path: &Path, what: &str, r: &mut dyn Read, available: Option<u64>)
         .iter()
         .try_fold(1u64, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| bad(path, what, format!("shape {dims:?} overflows")))?;
-    pre.extend_from_slice(&text);
-    let header = NpyHeader::from_reader(&pre[..])
+    // npyz parses Python 3 headers; rebuild the header (format 2.0, 4-byte length) from the
+    // text without Python 2's `L` suffixes.
+    let text_fixed = drop_long_suffixes(&text_str);
+    let mut rebuilt = b"\x93NUMPY\x02\x00".to_vec();
+    rebuilt.extend_from_slice(&(text_fixed.len() as u32).to_le_bytes());
+    rebuilt.extend_from_slice(text_fixed.as_bytes());
+    let header = NpyHeader::from_reader(&rebuilt[..])
         .map_err(|e| bad(path, what, format!("not a valid .npy header: {e}")))?;
     let DType::Plain(ts) = header.dtype() else {
         return Err(bad(
@@ -190,12 +239,14 @@ fn read_array(path: &Path, what: &str, r: &mut dyn Read, available: Option<u64>)
     let kind = match (ts.type_char(), size) {
         (TypeChar::Bool | TypeChar::Uint, 1) => 'u',
         (TypeChar::Int | TypeChar::Uint, 1 | 2 | 4 | 8) => 'i',
-        (TypeChar::Float, 4 | 8) => 'f',
+        (TypeChar::Float, 2 | 4 | 8) => 'f',
         _ => {
             return Err(bad(
                 path,
                 what,
-                format!("dtype {dtype} is not supported (integers, float32 or float64)"),
+                format!(
+                    "dtype {dtype} is not supported (bool, integers, float16, float32 or float64)"
+                ),
             ));
         }
     };
@@ -221,16 +272,51 @@ fn read_array(path: &Path, what: &str, r: &mut dyn Read, available: Option<u64>)
             avail.saturating_sub(header_len),
         ));
     }
-    let mut data = Vec::new();
-    r.take(payload)
+    // The payload, its values widened, and the pixels made of them must fit the budget
+    // before a byte is read (a small zip member can claim gigabytes truthfully).
+    let widened = match (kind, size) {
+        ('u', _) => 0,
+        ('f', 2 | 4) => 4,
+        _ => 8,
+    };
+    let needed = count
+        .checked_mul(widened + 1)
+        .and_then(|v| v.checked_add(payload));
+    crate::budget::Budget::current().check(
+        &format!("{}: {what} of shape {dims:?} ({dtype})", path.display()),
+        needed,
+        "use fewer or smaller images",
+    )?;
+    let mut data = Vec::with_capacity(payload as usize);
+    (&mut *r)
+        .take(payload)
         .read_to_end(&mut data)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| stream_error(path, e))?;
     if (data.len() as u64) < payload {
         return Err(truncated("npy payload", payload, data.len() as u64));
     }
+    // What follows the payload: a file's extra bytes are counted from its length; a stream
+    // (a zip member) is read a little further to reach its end, where its CRC is checked.
+    let extra = match available {
+        Some(avail) if !streamed => avail.saturating_sub(header_len + payload),
+        _ => {
+            let mut sink = Vec::new();
+            (&mut *r)
+                .take(EXTRA_PROBE + 1)
+                .read_to_end(&mut sink)
+                .map_err(|e| stream_error(path, e))? as u64
+        }
+    };
+    let extra = (extra > 0).then(|| {
+        if extra > EXTRA_PROBE {
+            format!("{what}: more than {EXTRA_PROBE} bytes after the payload its header claims (not read)")
+        } else {
+            format!("{what}: {extra} bytes after the payload its header claims (ignored)")
+        }
+    });
     let big = ts.endianness() == Endianness::Big;
     let signed = ts.type_char() == TypeChar::Int;
-    let values = decode(&data, kind, size as usize, big, signed);
+    let values = decode(data, kind, size as usize, big, signed);
     let shape: Vec<usize> = dims.iter().map(|&d| d as usize).collect();
     let values = if header.order() == Order::Fortran && shape.len() > 1 {
         match values {
@@ -246,10 +332,22 @@ fn read_array(path: &Path, what: &str, r: &mut dyn Read, available: Option<u64>)
         shape,
         values,
         dtype,
+        extra,
     })
 }
 
-fn decode(data: &[u8], kind: char, size: usize, big: bool, signed: bool) -> Values {
+/// A read error inside a zip member: a bad CRC or corrupt deflate data.
+fn stream_error(path: &Path, e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput => Error::BadHeader {
+            path: path.into(),
+            reason: format!("corrupt archive member ({e})"),
+        },
+        _ => Error::io(path, e),
+    }
+}
+
+fn decode(data: Vec<u8>, kind: char, size: usize, big: bool, signed: bool) -> Values {
     // Widens one element to 8 little-endian bytes, sign-extending signed types.
     let word = |c: &[u8]| -> [u8; 8] {
         let mut out = [0u8; 8];
@@ -262,7 +360,19 @@ fn decode(data: &[u8], kind: char, size: usize, big: bool, signed: bool) -> Valu
         out
     };
     match (kind, size) {
-        ('u', _) => Values::U8(data.to_vec()),
+        ('u', _) => Values::U8(data),
+        ('f', 2) => Values::F32(
+            data.chunks_exact(2)
+                .map(|c| {
+                    let b = [c[0], c[1]];
+                    if big {
+                        half::f16::from_be_bytes(b).to_f32()
+                    } else {
+                        half::f16::from_le_bytes(b).to_f32()
+                    }
+                })
+                .collect(),
+        ),
         ('f', 4) => Values::F32(
             data.chunks_exact(4)
                 .map(|c| {
@@ -316,9 +426,8 @@ fn fortran_to_c<T: Copy>(v: &[T], shape: &[usize]) -> Vec<T> {
 
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Array> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    read_array(path, "array", &mut BufReader::new(file), Some(len))
+    let (file, len) = crate::budget::open_regular(path)?;
+    read_array(path, "array", &mut BufReader::new(file), Some(len), false)
 }
 
 /// An open `.npz` archive.
@@ -329,7 +438,7 @@ pub struct Npz {
 
 impl Npz {
     pub fn open(path: &Path) -> Result<Self> {
-        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let (file, _) = crate::budget::open_regular(path)?;
         let archive = zip::ZipArchive::new(BufReader::new(file))
             .map_err(|e| bad(path, "archive", format!("not a valid .npz (zip) file: {e}")))?;
         Ok(Self {
@@ -355,7 +464,7 @@ impl Npz {
             .by_name(&format!("{name}.npy"))
             .map_err(|e| bad(&path, &what, e))?;
         let size = member.size();
-        read_array(&path, &what, &mut member, Some(size))
+        read_array(&path, &what, &mut member, Some(size), true)
     }
 }
 

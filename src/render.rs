@@ -62,15 +62,42 @@ fn layout(
     let n = values.len() / d;
     let cols = columns.clamp(1, n);
     let rows = n.div_ceil(cols);
-    let (tw, th) = (shape.width as u32 * scale, shape.height as u32 * scale);
-    let gap = if n > 1 { tile_gap } else { 0 };
-    let width = cols as u32 * tw + (cols as u32 - 1) * gap;
-    let height = rows as u32 * th + (rows as u32 - 1) * gap;
-    if (width as u64) * (height as u64) > 1 << 28 {
+    // Sizes in checked u64: a wide grid or a large scale is refused, never a wrapped u32.
+    let too_large = || {
+        Error::InvalidArgument(format!(
+            "a grid of {rows} x {cols} images of {shape} at scale {scale} is too large a picture; use a smaller scale or fewer images"
+        ))
+    };
+    let gap = if n > 1 { tile_gap as u64 } else { 0 };
+    let tw = (shape.width as u64)
+        .checked_mul(scale as u64)
+        .ok_or_else(too_large)?;
+    let th = (shape.height as u64)
+        .checked_mul(scale as u64)
+        .ok_or_else(too_large)?;
+    let span = |count: usize, tile: u64| -> Option<u64> {
+        (count as u64)
+            .checked_mul(tile)?
+            .checked_add((count as u64 - 1).checked_mul(gap)?)
+    };
+    let width = span(cols, tw).ok_or_else(too_large)?;
+    let height = span(rows, th).ok_or_else(too_large)?;
+    if width > u32::MAX as u64
+        || height > u32::MAX as u64
+        || width.checked_mul(height).is_none_or(|p| p > 1 << 28)
+    {
         return Err(Error::InvalidArgument(format!(
-            "a {width}x{height} picture is too large; use a smaller scale"
+            "a {width}x{height} picture is too large; use a smaller scale or fewer images"
         )));
     }
+    crate::budget::Budget::current().check_picture(width, height, shape.channels as u64)?;
+    let (width, height, tw, th, gap) = (
+        width as u32,
+        height as u32,
+        tw as u32,
+        th as u32,
+        gap as u32,
+    );
     let c = shape.channels;
     let mut bytes = vec![32u8; width as usize * height as usize * c];
     for (k, img) in values.chunks_exact(d).enumerate() {

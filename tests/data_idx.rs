@@ -300,7 +300,7 @@ fn generated_folder_splits_by_train_and_t10k_names() {
 }
 
 #[test]
-fn folder_with_an_unlabelled_part_drops_all_labels() {
+fn folder_with_an_unlabelled_test_part_keeps_the_training_labels() {
     let dir = tmp();
     write_idx_pair(dir.path(), "train", 4, 3, 3, 3, false);
     write_file(
@@ -310,9 +310,19 @@ fn folder_with_an_unlabelled_part_drops_all_labels() {
         false,
     );
     let ds = load(dir.path()).expect("loads");
-    assert_eq!(ds.len(), 6);
-    assert_eq!((ds.count(Split::Train), ds.count(Split::Test)), (4, 2));
-    assert!(ds.labels().is_none());
+    // Issue 12: the held-out file without labels is left out (and reported), rather than
+    // costing the training files their labels.
+    assert_eq!(ds.len(), 4);
+    assert_eq!((ds.count(Split::Train), ds.count(Split::Test)), (4, 0));
+    assert!(ds.labels().is_some());
+    assert!(
+        ds.report()
+            .notes
+            .iter()
+            .any(|n| n.contains("t10k-images-idx3-ubyte")),
+        "{:?}",
+        ds.report()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -267,6 +267,7 @@ fn explicit_size_is_honoured() {
     // The same through load_dataset.
     let options = LoadOptions {
         image_size: Some((5, 9)),
+        ..Default::default()
     };
     let ds = load_dataset(dir.path(), &options).expect("loads");
     assert_eq!(ds.shape, ImageShape::new(5, 9, 3));

@@ -291,7 +291,7 @@ fn bad_numpy_files_are_refused_naming_file_and_reason() {
 
     let floats = |v: Vec<f32>| npy("<f4", false, &[1, 2, 2], &f32_bytes(v));
     let nan = write(d, "nan.npy", &floats(vec![0.0, 0.5, f32::NAN, 1.0]));
-    load_err(&nan, "value NaN of image 0, element 2");
+    load_err(&nan, "image 0, element 2: value NaN");
     let neg = write(d, "neg.npy", &floats(vec![0.0, -0.5, 0.2, 1.0]));
     load_err(&neg, "value -0.5");
     let big = write(d, "big.npy", &floats(vec![0.0, 256.0, 0.2, 1.0]));

@@ -55,7 +55,15 @@ fn parse_size(s: &str) -> Result<(usize, usize)> {
 fn load_data(arg: &DataArg) -> Result<Dataset> {
     let path = arg.data.clone().unwrap_or_else(default_data_path);
     let image_size = arg.image_size.as_deref().map(parse_size).transpose()?;
-    let data = load_dataset(&path, &LoadOptions { image_size })?;
+    let data = load_dataset(
+        &path,
+        &LoadOptions {
+            image_size,
+            pixel_range: arg.pixel_range,
+            label_column: arg.label_column,
+        },
+    )?;
+    print_report(&data);
     if let Some((h, w)) = image_size
         && (data.shape.height, data.shape.width) != (h, w)
     {
@@ -66,6 +74,46 @@ fn load_data(arg: &DataArg) -> Result<Dataset> {
         )));
     }
     Ok(data)
+}
+
+/// What the load did, on stdout beside the command's other progress lines (stderr is kept
+/// for the one-line error).
+fn print_report(data: &Dataset) {
+    for line in data.report().lines() {
+        println!("load: {line}");
+    }
+}
+
+/// The path as it will be written: canonical folder and the file name (the file may not exist).
+fn resolved(p: &Path) -> Option<std::path::PathBuf> {
+    if let Ok(c) = p.canonicalize() {
+        return Some(c);
+    }
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+        _ => std::env::current_dir().ok()?,
+    };
+    Some(dir.join(p.file_name()?))
+}
+
+/// Refuses an output that is one of the inputs (the dataset's files, the model), before any
+/// work is done: an output never overwrites what it was made from.
+fn check_not_input(out: &Path, data: Option<&Dataset>, model: Option<&Path>) -> Result<()> {
+    let Some(target) = resolved(out) else {
+        return Ok(());
+    };
+    let mut inputs: Vec<&Path> = model.into_iter().collect();
+    if let Some(d) = data {
+        inputs.push(&d.source);
+        inputs.extend(d.report().files.iter().map(|p| p.as_path()));
+    }
+    if inputs.iter().any(|i| resolved(i).as_ref() == Some(&target)) {
+        return Err(Error::InvalidArgument(format!(
+            "{} is an input of this command; write the output to another file",
+            out.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Refuses an output path whose folder does not exist, before any long work starts.
@@ -109,8 +157,14 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         );
         data = data.subset(&keep)?;
     }
+    check_not_input(&a.out, Some(&data), None)?;
+    let budget = crate::budget::Budget::current();
     let mut model = match &a.model {
-        Some(p) => Model::load(p)?,
+        Some(p) => {
+            let m = Model::load(p)?;
+            budget.check_model(m.config(), a.batch_size)?;
+            m
+        }
         None => {
             let likelihood = a.likelihood.unwrap_or_else(|| {
                 let (suggested, fraction) = Likelihood::suggested_for(&data);
@@ -131,6 +185,8 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                 beta: a.beta,
                 ..VaeConfig::for_shape(data.shape, a.latent)
             };
+            config.validate()?;
+            budget.check_model(&config, a.batch_size)?;
             Model::new_random(config, a.seed)?
         }
     };
@@ -234,6 +290,8 @@ fn encode_cmd(a: EncodeArgs) -> Result<()> {
     use crate::latent::{CodesFormat, numpy_files};
     check_out_dir(&a.out)?;
     let data = load_data(&a.data)?;
+    let model_path = a.model.clone().unwrap_or_else(default_model_path);
+    check_not_input(&a.out, Some(&data), Some(&model_path))?;
     let model = load_model(&a.model)?;
     let indices = split_indices(&data, a.split);
     let codes = model.encode(&data, &indices)?;
@@ -243,6 +301,9 @@ fn encode_cmd(a: EncodeArgs) -> Result<()> {
             .labels()
             .map(|all| indices.iter().map(|&i| all[i] as i64).collect());
         let files = numpy_files(&a.out, &codes, &indices, labels.as_deref())?;
+        for (path, _) in &files {
+            check_not_input(path, Some(&data), Some(&model_path))?;
+        }
         // The labels file first: a means file never appears beside labels of an older run.
         for (path, bytes) in files.iter().rev() {
             write_atomically(path, bytes)?;
@@ -325,6 +386,9 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
             a.temperature
         )));
     }
+    if let Some(m) = &a.model {
+        check_not_input(&a.out, None, Some(m))?;
+    }
     let model = load_model(&a.model)?;
     let z = sample_prior(a.count, model.latent(), a.temperature, a.seed);
     let images = model.decode(&z)?;
@@ -351,6 +415,10 @@ fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
     for &i in &anchors_idx {
         check_index(&data, i)?;
     }
+    // Every frame is decoded and drawn: anchors x steps must fit before any of it is done.
+    let frames = (anchors_idx.len() as u64).saturating_mul(a.steps as u64);
+    crate::budget::Budget::current().check_frames(frames, model.config().input, model.latent())?;
+    check_not_input(&a.out, Some(&data), a.model.as_deref())?;
     let codes = model.encode(&data, &anchors_idx)?;
     let anchors: Vec<Vec<f32>> = (0..anchors_idx.len())
         .map(|k| codes.mean_of(k).to_vec())
@@ -377,6 +445,7 @@ fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
 fn reconstruct_cmd(a: ReconstructArgs) -> Result<()> {
     check_scale(a.scale)?;
     let data = load_data(&a.data)?;
+    check_not_input(&a.out, Some(&data), a.model.as_deref())?;
     let model = load_model(&a.model)?;
     let indices = chosen_or_first_held_out(&data, &a.indices, a.count.clamp(1, 1024));
     for &i in &indices {
@@ -402,7 +471,26 @@ fn anomalies_cmd(a: AnomaliesArgs) -> Result<()> {
     use crate::analysis::score_anomalies;
     check_scale(a.scale)?;
     check_out_dir(&a.out)?;
+    let grid_path = a
+        .grid
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("png"));
+    // The scores are a CSV; the top samples a PNG: one file cannot be both.
+    let ext = a
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if ext != "csv" || resolved(&a.out) == resolved(&grid_path) {
+        return Err(Error::InvalidArgument(format!(
+            "--out {} is the CSV of scores and needs a .csv name; the picture of the top samples goes to --grid (default: the CSV's name with .png)",
+            a.out.display()
+        )));
+    }
+    check_out_dir(&grid_path)?;
     let data = load_data(&a.data)?;
+    check_not_input(&a.out, Some(&data), a.model.as_deref())?;
+    check_not_input(&grid_path, Some(&data), a.model.as_deref())?;
     let model = load_model(&a.model)?;
     let mut indices = split_indices(&data, a.split);
     if indices.is_empty() {
@@ -426,21 +514,17 @@ fn anomalies_cmd(a: AnomaliesArgs) -> Result<()> {
             scores.kl[k]
         );
     }
-    write_atomically(&a.out, csv.as_bytes())?;
     let top: Vec<usize> = ranked
         .iter()
         .take(a.top.clamp(1, 1024))
         .map(|&k| scores.indices[k])
         .collect();
     let values: Vec<f32> = top.iter().flat_map(|&i| data.image(i)).collect();
-    let grid_path = a
-        .grid
-        .clone()
-        .unwrap_or_else(|| a.out.with_extension("png"));
-    save_png(
-        &grid(&values, data.shape, grid_columns(top.len()), a.scale)?,
-        &grid_path,
-    )?;
+    // The picture is made before either file is written, so a picture that cannot be made
+    // leaves no CSV behind.
+    let picture = grid(&values, data.shape, grid_columns(top.len()), a.scale)?;
+    write_atomically(&a.out, csv.as_bytes())?;
+    save_png(&picture, &grid_path)?;
     let worst = ranked
         .first()
         .map(|&k| scores.value(k, a.score))
@@ -462,6 +546,7 @@ fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
     check_scale(a.scale)?;
     check_out_dir(&a.out)?;
     let data = load_data(&a.data)?;
+    check_not_input(&a.out, Some(&data), a.model.as_deref())?;
     let model = load_model(&a.model)?;
     model.check_fits(&data)?;
     let indices = chosen_or_first_held_out(&data, &a.indices, 8);
@@ -517,6 +602,9 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
         .as_ref()
         .map(|p| load_dataset(p, &LoadOptions::default()))
         .transpose()?;
+    if let (Some(d), false) = (&data, a.json) {
+        print_report(d);
+    }
     let fits = data
         .as_ref()
         .map(|d| model.check_fits(d).map_err(|e| e.to_string()));
@@ -527,6 +615,7 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
             "parameters": model.config().parameter_count(),
             "history": model.history,
             "dataset": data.as_ref().map(|d| d.summary()),
+            "load_report": data.as_ref().map(|d| d.report().lines()),
             "fits_dataset": fits.as_ref().map(|f| f.is_ok()),
             "device": crate::device::compute().description,
         });

@@ -58,6 +58,14 @@ pub struct DataArg {
     /// Resize folder images to this size, e.g. 32x32 (default: their most common size).
     #[arg(long, value_name = "HxW")]
     pub image_size: Option<String>,
+    /// Pixel scale of the data: auto (the rule in the README), unit ([0, 1]), byte (0..255) or
+    /// max:N (0..N); values outside a scale given here are clamped and counted.
+    #[arg(long, value_name = "RANGE", default_value = "auto")]
+    pub pixel_range: crate::data::PixelRange,
+    /// CSV label column: auto (by header name, else the README's rule), first, last, none or
+    /// a column number counting from 1.
+    #[arg(long, value_name = "COLUMN", default_value = "auto")]
+    pub label_column: crate::data::LabelColumn,
 }
 
 #[derive(Args, Debug)]

@@ -1,14 +1,23 @@
 //! Images as CSV rows of pixels, the way small image sets are often shared: Kaggle's MNIST
-//! (`label,pixel0,...,pixel783` with a header) or scikit-learn's 8x8 digits saved with
-//! `np.savetxt` (values 0..16, the target as the last column, no header).
+//! (`label,pixel0,...,pixel783` with a header), headerless MNIST CSVs (label first), or
+//! scikit-learn's 8x8 digits saved with `np.savetxt` (values 0..16, the target as the last
+//! column, no header). Read with the `csv` crate (quoting, CRLF, a UTF-8 byte-order mark), raw
+//! or gzip-compressed (`.csv.gz`, recognised by content).
 //!
-//! The label column is found by its header name, or, without a header, as the first or last
-//! column when the rest make a square image. The pixel scale is inferred from the values:
-//! at most 1 means [0, 1], integers at most 16 mean sklearn's 0..16, else 0..255.
+//! The label column is found by its header name, or, without a header, by a rule a user can
+//! predict: when the columns are one more than a square, the label is the first or the last
+//! column, whichever holds whole numbers with the fewest distinct values (at least two; a
+//! constant corner pixel is not a label); ties go to the first. `--label-column` overrides it.
+//! The pixel scale follows the one rule in `scale.rs`.
 
-use super::{Dataset, ImageShape, MAX_CLASSES, Split, default_class_names};
+use super::scale::{self, ValueKind};
+use super::{
+    Dataset, ImageShape, LabelColumn, LoadOptions, LoadReport, MAX_CLASSES, Split,
+    default_class_names,
+};
 use crate::error::{Error, Result};
-use std::io::Read;
+use flate2::read::MultiGzDecoder;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Header names that mark the label column.
@@ -18,20 +27,47 @@ const MAX_CSV_BYTES: u64 = 4 << 30;
 /// How much of a file is looked at to decide whether it is a pixel CSV.
 const SNIFF_BYTES: u64 = 256 << 10;
 
+fn is_number(s: &str) -> bool {
+    s.trim().parse::<f64>().is_ok()
+}
+
+/// The file's text stream: raw, or inflated when it starts like gzip, and the size of the text
+/// (the file's length, or what the gzip trailer claims).
+fn open_text(path: &Path) -> Result<(Box<dyn Read>, u64, bool)> {
+    let (mut file, len) = crate::budget::open_regular(path)?;
+    let mut sig = [0u8; 2];
+    let gz = file.read_exact(&mut sig).is_ok() && sig == [0x1f, 0x8b];
+    if gz {
+        // ISIZE, the last 4 bytes: the inflated size modulo 2^32 (of the last member).
+        let mut isize = [0u8; 4];
+        file.seek(SeekFrom::End(-4))
+            .and_then(|_| file.read_exact(&mut isize))
+            .map_err(|e| Error::io(path, e))?;
+        file.rewind().map_err(|e| Error::io(path, e))?;
+        let claimed = u32::from_le_bytes(isize) as u64;
+        let r = MultiGzDecoder::new(BufReader::new(file));
+        return Ok((Box::new(r), claimed, true));
+    }
+    file.rewind().map_err(|e| Error::io(path, e))?;
+    Ok((Box::new(BufReader::new(file)), len, false))
+}
+
+/// Fields of one line of sniffed text (quotes trimmed; enough to decide what the file is).
 fn fields(line: &str) -> impl Iterator<Item = &str> {
     line.split(',').map(|f| f.trim().trim_matches('"').trim())
 }
 
-fn is_number(s: &str) -> bool {
-    s.parse::<f64>().is_ok()
-}
-
-/// True when the file starts like a pixel CSV: comma-separated numbers, after at most one
-/// header row. A line of prose with a comma in it is not one.
+/// True when the file (raw or gzip) starts like a pixel CSV: comma-separated numbers, after at
+/// most one header row. A line of prose with a comma in it is not one.
 pub(crate) fn looks_like_csv(path: &Path) -> bool {
+    let Ok((r, _, _)) = open_text(path) else {
+        return false;
+    };
     let mut head = Vec::new();
-    let read = std::fs::File::open(path).and_then(|f| f.take(SNIFF_BYTES).read_to_end(&mut head));
-    if read.is_err() || head.contains(&0) {
+    if r.take(SNIFF_BYTES).read_to_end(&mut head).is_err() && head.is_empty() {
+        return false;
+    }
+    if head.contains(&0) {
         return false;
     }
     let text = match std::str::from_utf8(&head) {
@@ -39,30 +75,39 @@ pub(crate) fn looks_like_csv(path: &Path) -> bool {
         // A multi-byte character cut at the end of the sniffed part is fine.
         Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or(""),
     };
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let text = text.trim_start_matches('\u{feff}');
+    let whole = (head.len() as u64) < SNIFF_BYTES;
+    let mut lines = text.split('\n').filter(|l| !l.trim().is_empty()).peekable();
     let Some(first) = lines.next() else {
         return false;
     };
-    let width = fields(first).count();
+    // Only fields that end inside the sniffed part count (a long first line may be cut).
+    let complete = |line: &str, ends: bool| -> String {
+        if ends {
+            line.to_string()
+        } else {
+            line.rsplit_once(',')
+                .map(|(a, _)| a)
+                .unwrap_or("")
+                .to_string()
+        }
+    };
+    let first_ends = whole || lines.peek().is_some();
+    let first_c = complete(first, first_ends);
+    let width = fields(&first_c).count() + usize::from(!first_ends);
     if width < 2 {
         return false;
     }
-    let numeric = |l: &str| fields(l).all(is_number);
+    let numeric = |l: &str| !l.trim().is_empty() && fields(l).all(is_number);
     match lines.next() {
-        // The second line may be cut where the sniffed part ends; its complete fields count.
         Some(second) => {
-            let complete =
-                if (text.len() as u64) < SNIFF_BYTES || text.contains(&format!("{second}\n")) {
-                    second
-                } else {
-                    second.rsplit_once(',').map(|(a, _)| a).unwrap_or("")
-                };
-            numeric(complete) && !complete.is_empty()
+            let ends = whole || text.contains(&format!("{second}\n"));
+            numeric(&complete(second, ends))
         }
-        // One line: numbers, or a header alone naming a label column (an empty dataset).
+        // One (possibly cut) line: numbers, or a header alone naming a label column.
         None => {
-            numeric(first)
-                || fields(first).any(|f| LABEL_NAMES.contains(&f.to_lowercase().as_str()))
+            numeric(&first_c)
+                || fields(&first_c).any(|f| LABEL_NAMES.contains(&f.to_lowercase().as_str()))
         }
     }
 }
@@ -74,111 +119,186 @@ fn bad(path: &Path, reason: String) -> Error {
     }
 }
 
-/// Which column holds labels (if any) and which are dropped (a pandas index column).
-fn label_column(header: Option<&[String]>, columns: usize, rows: &[Vec<f32>]) -> Option<usize> {
-    if let Some(names) = header {
-        return names
-            .iter()
-            .position(|n| LABEL_NAMES.contains(&n.to_lowercase().as_str()));
-    }
+/// The header rule: the column named like a label.
+fn named_label_column(names: &[String]) -> Option<usize> {
+    names
+        .iter()
+        .position(|n| LABEL_NAMES.contains(&n.trim().to_lowercase().as_str()))
+}
+
+/// The headerless rule (module docs): first or last column, whichever holds whole numbers with
+/// the fewest distinct values (at least two); ties go to the first.
+fn guessed_label_column(
+    columns: usize,
+    n: usize,
+    value: &dyn Fn(usize, usize) -> f32,
+) -> Option<usize> {
     let square = |k: usize| k > 0 && k.isqrt() * k.isqrt() == k;
     if square(columns) || !square(columns.saturating_sub(1)) {
         return None;
     }
-    // First or last: the one that looks like labels (non-negative integers) with the most
-    // distinct values; a corner pixel is nearly always 0.
-    let candidates = [0, columns - 1].into_iter().filter_map(|c| {
-        let values: Vec<f64> = rows.iter().map(|r| r[c] as f64).collect();
-        let integral = values
-            .iter()
-            .all(|&v| v >= 0.0 && v.fract() == 0.0 && v < MAX_CLASSES as f64);
-        integral.then(|| {
-            let mut distinct: Vec<u64> = values.iter().map(|&v| v as u64).collect();
-            distinct.sort_unstable();
-            distinct.dedup();
-            (distinct.len(), c)
-        })
-    });
-    // Ties go to the first column (Kaggle's layout).
-    candidates
-        .fold(None, |best: Option<(usize, usize)>, (d, c)| match best {
-            Some((bd, _)) if bd >= d => best,
-            _ => Some((d, c)),
-        })
-        .map(|(_, c)| c)
+    let distinct = |c: usize| -> Option<usize> {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in 0..n {
+            let v = value(r, c) as f64;
+            if !(v >= 0.0 && v.fract() == 0.0 && v < MAX_CLASSES as f64) {
+                return None;
+            }
+            seen.insert(v as u32);
+        }
+        Some(seen.len())
+    };
+    let candidates: Vec<(usize, usize)> = [0, columns - 1]
+        .into_iter()
+        .filter_map(|c| distinct(c).filter(|&d| d >= 2).map(|d| (d, c)))
+        .collect();
+    match candidates.as_slice() {
+        [] => Some(0),
+        [(_, c)] => Some(*c),
+        [(d0, c0), (d1, c1)] => Some(if d1 < d0 { *c1 } else { *c0 }),
+        _ => None,
+    }
 }
 
 /// Loads a CSV of pixel rows.
 pub fn load_csv(path: &Path) -> Result<Dataset> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| Error::io(path, e))?
-        .len();
+    load_csv_with(path, &LoadOptions::default())
+}
+
+/// [`load_csv`] with load options (pixel range, label column).
+pub fn load_csv_with(path: &Path, options: &LoadOptions) -> Result<Dataset> {
+    let (reader, size, gz) = open_text(path)?;
     if size > MAX_CSV_BYTES {
         return Err(bad(
             path,
             format!("{size} bytes is too large for a CSV dataset"),
         ));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => bad(path, "the CSV is not UTF-8 text".into()),
-        _ => Error::io(path, e),
-    })?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, first)) = lines.next() else {
-        return Err(Error::NoImages {
-            path: path.into(),
-            detail: " (the CSV is empty)".into(),
-        });
+    // The text, its values as f32 (at most one per two bytes of text), and the pixels.
+    crate::budget::Budget::current().check(
+        &format!(
+            "{}: a CSV of {}{}",
+            path.display(),
+            crate::budget::human(size),
+            if gz {
+                " (inflated, as its gzip trailer claims)"
+            } else {
+                ""
+            }
+        ),
+        size.checked_mul(5),
+        "use a smaller file",
+    )?;
+    let mut report = LoadReport {
+        files: vec![path.into()],
+        ..Default::default()
     };
-    let first_fields: Vec<String> = fields(first).map(String::from).collect();
-    let columns = first_fields.len();
-    let header = (!first_fields.iter().all(|f| is_number(f))).then_some(first_fields);
-    // f32 holds every pixel value and label exactly, in half the memory of f64.
-    let mut rows: Vec<Vec<f32>> = Vec::new();
-    let mut line_of: Vec<usize> = Vec::new();
-    let data_lines: Box<dyn Iterator<Item = (usize, &str)>> = if header.is_some() {
-        Box::new(lines)
-    } else {
-        Box::new(std::iter::once((0, first)).chain(lines))
-    };
-    for (index, line) in data_lines {
-        let mut row = Vec::with_capacity(columns);
-        for (c, f) in fields(line).enumerate() {
-            let v = f.parse::<f32>().map_err(|_| {
-                bad(
-                    path,
-                    format!(
-                        "line {}, column {}: '{f}' is not a number",
-                        index + 1,
-                        c + 1
-                    ),
-                )
-            })?;
-            row.push(v);
+    // A gzip stream is read no further than its trailer claims (plus one byte to notice a lie).
+    let mut limited = reader.take(size + 1);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(&mut limited);
+    let mut header: Option<Vec<String>> = None;
+    let mut columns = 0usize;
+    let mut values: Vec<f32> = Vec::new();
+    let mut line_of: Vec<u64> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = rdr.read_record(&mut record).map_err(|e| match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => bad(path, "the CSV is not UTF-8 text".into()),
+            csv::ErrorKind::Io(io) => match io.kind() {
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput if gz => {
+                    bad(path, format!("corrupt gzip stream ({io})"))
+                }
+                _ => bad(path, format!("reading the CSV: {io}")),
+            },
+            _ => bad(path, format!("{e}")),
+        })?;
+        if !more {
+            break;
         }
-        if row.len() != columns {
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        if columns == 0 {
+            columns = record.len();
+            let first: Vec<String> = record
+                .iter()
+                .map(|f| f.trim_start_matches('\u{feff}').to_string())
+                .collect();
+            if !first.iter().all(|f| is_number(f)) {
+                header = Some(first);
+                continue;
+            }
+        }
+        if record.len() != columns {
             return Err(bad(
                 path,
                 format!(
-                    "line {} has {} values, the first line has {columns}",
-                    index + 1,
-                    row.len()
+                    "line {line} has {} values, the first line has {columns}",
+                    record.len()
                 ),
             ));
         }
-        rows.push(row);
-        line_of.push(index + 1);
+        for (c, f) in record.iter().enumerate() {
+            let f = f.trim_start_matches('\u{feff}');
+            let v = f.parse::<f32>().map_err(|_| {
+                bad(
+                    path,
+                    format!("line {line}, column {}: '{f}' is not a number", c + 1),
+                )
+            })?;
+            values.push(v);
+        }
+        line_of.push(line);
     }
-    if rows.is_empty() {
+    drop(rdr);
+    if gz && limited.limit() == 0 {
+        return Err(bad(
+            path,
+            format!("the gzip stream holds more than the {size} bytes its trailer claims"),
+        ));
+    }
+    let n = line_of.len();
+    if n == 0 {
         return Err(Error::NoImages {
             path: path.into(),
-            detail: " (the CSV has a header but no rows)".into(),
+            detail: if header.is_some() {
+                " (the CSV has a header but no rows)".into()
+            } else {
+                " (the CSV is empty)".into()
+            },
         });
     }
-    let label_col = label_column(header.as_deref(), columns, &rows);
+    let value = |r: usize, c: usize| values[r * columns + c];
+    let label_col = match options.label_column {
+        LabelColumn::None => None,
+        LabelColumn::First => Some(0),
+        LabelColumn::Last => Some(columns - 1),
+        LabelColumn::Index(k) if k <= columns => Some(k - 1),
+        LabelColumn::Index(k) => {
+            return Err(Error::InvalidArgument(format!(
+                "--label-column {k}: {} has {columns} columns",
+                path.display()
+            )));
+        }
+        LabelColumn::Auto => match &header {
+            Some(names) => named_label_column(names),
+            None => {
+                let c = guessed_label_column(columns, n, &value);
+                if let Some(c) = c {
+                    report.notes.push(format!(
+                        "no header: column {} taken as the labels (the rule: first or last, the one of whole numbers with the fewest distinct values; --label-column sets it)",
+                        c + 1
+                    ));
+                }
+                c
+            }
+        },
+    };
     // pandas writes its index as an unnamed first column; it is not a pixel.
     let dropped: Option<usize> = header.as_ref().and_then(|h| {
         let n = h[0].to_lowercase();
@@ -201,46 +321,26 @@ pub fn load_csv(path: &Path) -> Result<Dataset> {
             ),
         ));
     }
-    let mut max = 0.0f64;
-    let mut integral = true;
-    for (r, row) in rows.iter().enumerate() {
-        for &c in &pixel_cols {
-            let v = row[c] as f64;
-            if !(v.is_finite() && (0.0..=255.0).contains(&v)) {
-                return Err(bad(
-                    path,
-                    format!(
-                        "line {}, column {}: value {v} is not a pixel value (expected 0..255, 0..16 or 0..1)",
-                        line_of[r],
-                        c + 1
-                    ),
-                ));
-            }
-            max = max.max(v);
-            integral &= v.fract() == 0.0;
-        }
+    let mut px_values: Vec<f32> = Vec::with_capacity(n * d);
+    for r in 0..n {
+        px_values.extend(pixel_cols.iter().map(|&c| value(r, c)));
     }
-    let scale = if max <= 1.0 {
-        255.0
-    } else if max <= 16.0 && integral {
-        255.0 / 16.0
-    } else {
-        1.0
-    };
-    let mut pixels = Vec::with_capacity(rows.len() * d);
-    for row in &rows {
-        pixels.extend(
-            pixel_cols
-                .iter()
-                .map(|&c| (row[c] as f64 * scale).round() as u8),
-        );
-    }
+    let locate = |i: usize| format!("line {}, column {}", line_of[i / d], pixel_cols[i % d] + 1);
+    let scaled = scale::to_pixels(
+        &px_values,
+        ValueKind::Float,
+        "CSV text",
+        options.pixel_range,
+        &locate,
+    )
+    .map_err(|reason| bad(path, reason))?;
+    drop(px_values);
+    report.add_scale(scaled.description, scaled.clamped, scaled.scale);
     let labels = match label_col {
         Some(c) => Some(
-            rows.iter()
-                .enumerate()
-                .map(|(index, row)| {
-                    let v = row[c] as f64;
+            (0..n)
+                .map(|index| {
+                    let v = value(index, c) as f64;
                     if !(v.is_finite() && v.fract() == 0.0) {
                         Err(bad(
                             path,
@@ -269,18 +369,38 @@ pub fn load_csv(path: &Path) -> Result<Dataset> {
         .as_ref()
         .map(|l| default_class_names(path, l.iter().copied().max().unwrap_or(0) as usize + 1))
         .unwrap_or_default();
-    let name = path
-        .file_stem()
+    report.labels = Some(match (label_col, &header) {
+        (Some(c), Some(h)) => format!(
+            "labels from column {} ('{}'), {} classes",
+            c + 1,
+            h[c],
+            class_names.len()
+        ),
+        (Some(c), None) => format!(
+            "labels from column {}, {} classes",
+            c + 1,
+            class_names.len()
+        ),
+        (None, _) => "no labels (no label column)".into(),
+    });
+    let stem = path
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let n = rows.len();
+    let name = stem
+        .strip_suffix(".gz")
+        .unwrap_or(&stem)
+        .strip_suffix(".csv")
+        .unwrap_or(stem.strip_suffix(".gz").unwrap_or(&stem))
+        .to_string();
     Dataset::new(
         name,
         path,
         ImageShape::new(side, side, 1),
-        pixels,
+        scaled.pixels,
         labels,
         class_names,
         vec![Split::Train; n],
     )
+    .map(|d| d.with_report(report))
 }

@@ -5,7 +5,9 @@
 //! any real dataset, or payloads longer than the file are refused, and gzip streams are read
 //! incrementally so a hostile header cannot make us reserve gigabytes up front.
 
-use super::{Dataset, ImageShape, MAX_CLASSES, Split, default_class_names};
+use super::{
+    Dataset, ImageShape, LoadOptions, LoadReport, MAX_CLASSES, Split, default_class_names,
+};
 use crate::error::{Error, Result};
 use flate2::read::MultiGzDecoder;
 use std::fs::File;
@@ -30,8 +32,12 @@ enum Kind {
     Labels,
 }
 
+/// How far past a gzip stream's claimed payload we read to reach its end (and so its CRC
+/// check): a stream that goes on further is not inflated, and the report says so.
+const EXTRA_PROBE: u64 = 1 << 20;
+
 fn open(path: &Path) -> Result<Box<dyn Read>> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let (file, _) = crate::budget::open_regular(path)?;
     let mut reader = BufReader::new(file);
     let mut sig = [0u8; 2];
     let peeked = {
@@ -174,6 +180,11 @@ fn validate(path: &Path, h: &Header) -> Result<(u64, Option<ImageShape>)> {
 
 /// Reads and validates one IDX file completely.
 pub fn read_idx(path: &Path) -> Result<IdxFile> {
+    read_idx_noting(path, &mut Vec::new())
+}
+
+/// [`read_idx`], adding warnings (bytes past the payload) to `notes`.
+fn read_idx_noting(path: &Path, notes: &mut Vec<String>) -> Result<IdxFile> {
     let mut r = open(path)?;
     let header = read_header(path, r.as_mut())?;
     let (payload, shape) = validate(path, &header)?;
@@ -190,7 +201,30 @@ pub fn read_idx(path: &Path) -> Result<IdxFile> {
             });
         }
     }
-    let data = read_up_to(path, r.as_mut(), payload)?;
+    // What the header claims must fit the budget before it is read (a small .gz can claim
+    // gigabytes truthfully).
+    if let Some(s) = shape {
+        crate::budget::Budget::current().check_dataset(
+            path,
+            header.dims[0] as u64,
+            s,
+            0,
+            "use fewer images (a smaller file)",
+        )?;
+    } else {
+        crate::budget::Budget::current().check(
+            &format!("{}: {} labels", path.display(), header.dims[0]),
+            Some(payload.saturating_mul(9)),
+            "use a smaller labels file",
+        )?;
+    }
+    // Exactly the claimed size: no doubling while the vector grows.
+    let mut data = Vec::with_capacity(payload as usize);
+    match r.as_mut().take(payload).read_to_end(&mut data) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(corrupt(path, e)),
+    }
     if (data.len() as u64) < payload {
         return Err(Error::Truncated {
             path: path.into(),
@@ -198,6 +232,36 @@ pub fn read_idx(path: &Path) -> Result<IdxFile> {
             expected: payload,
             found: data.len() as u64,
         });
+    }
+    // Past the payload: a raw file's extra bytes are counted from its length; a gzip stream is
+    // read a little further to reach its end, where its CRC is checked.
+    let header_len = 4 + 4 * header.dims.len() as u64;
+    let extra = if is_gzip(path) {
+        let mut sink = Vec::new();
+        match r.as_mut().take(EXTRA_PROBE + 1).read_to_end(&mut sink) {
+            Ok(n) if n as u64 > EXTRA_PROBE => Some(format!(
+                "more than {} after the {} bytes its header claims (not read)",
+                crate::budget::human(EXTRA_PROBE),
+                header_len + payload
+            )),
+            Ok(0) => None,
+            Ok(n) => Some(format!("{n} bytes after what its header claims (ignored)")),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => None,
+            Err(e) => return Err(corrupt(path, e)),
+        }
+    } else {
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| m.len().saturating_sub(header_len + payload))
+            .filter(|&n| n > 0)
+            .map(|n| format!("{n} bytes after what its header claims (ignored)"))
+    };
+    if let Some(extra) = extra {
+        let name = path
+            .file_name()
+            .unwrap_or(path.as_os_str())
+            .to_string_lossy();
+        notes.push(format!("{name}: {extra}"));
     }
     match header.kind {
         Kind::Images => Ok(IdxFile::Images {
@@ -219,6 +283,26 @@ pub fn read_idx(path: &Path) -> Result<IdxFile> {
             };
             Ok(IdxFile::Labels { labels })
         }
+    }
+}
+
+/// Reads only an IDX file's header: Ok(true) for images, Ok(false) for labels; errors as
+/// [`read_idx`] gives them for a bad magic number or header.
+pub(crate) fn header_is_images(path: &Path) -> Result<bool> {
+    let mut r = open(path)?;
+    let header = read_header(path, r.as_mut())?;
+    validate(path, &header)?;
+    Ok(header.kind == Kind::Images)
+}
+
+/// A read error inside a compressed stream: a bad CRC or a corrupt deflate block.
+fn corrupt(path: &Path, e: std::io::Error) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::InvalidInput | std::io::ErrorKind::InvalidData => Error::BadHeader {
+            path: path.into(),
+            reason: format!("corrupt gzip stream ({e})"),
+        },
+        _ => Error::io(path, e),
     }
 }
 
@@ -289,6 +373,15 @@ struct Part {
 /// Loads an IDX images file, with a labels file beside it when one pairs up by name
 /// (or the one given). All its samples are training samples.
 pub fn load_idx_pair(images_path: &Path, labels_path: Option<&Path>) -> Result<Dataset> {
+    load_idx_pair_with(images_path, labels_path, &LoadOptions::default())
+}
+
+/// [`load_idx_pair`] with load options (the pixel range).
+pub(crate) fn load_idx_pair_with(
+    images_path: &Path,
+    labels_path: Option<&Path>,
+    options: &LoadOptions,
+) -> Result<Dataset> {
     let labels_path = labels_path.map(Path::to_path_buf).or_else(|| {
         let dir = images_path.parent()?;
         let key = pairing_key(images_path);
@@ -306,13 +399,18 @@ pub fn load_idx_pair(images_path: &Path, labels_path: Option<&Path>) -> Result<D
         .parent()
         .map(pretty_name)
         .unwrap_or_else(|| pretty_name(images_path));
-    assemble(name, images_path, vec![part])
+    assemble(name, images_path, vec![part], options)
 }
 
 /// Loads a folder holding IDX files: every images file, paired with its labels file, train
 /// files first, then held-out ones ("t10k" or "test" in the name). `Ok(None)` when the folder
 /// holds no IDX images file (so the caller can try it as an image folder).
 pub fn load_idx_dir(dir: &Path) -> Result<Option<Dataset>> {
+    load_idx_dir_with(dir, &LoadOptions::default())
+}
+
+/// [`load_idx_dir`] with load options (the pixel range).
+pub(crate) fn load_idx_dir_with(dir: &Path, options: &LoadOptions) -> Result<Option<Dataset>> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -350,11 +448,55 @@ pub fn load_idx_dir(dir: &Path) -> Result<Option<Dataset>> {
         .collect();
     // Train first, so indices of the training set do not move when a test file is added.
     parts.sort_by_key(|p| (p.split == Split::Test, p.images_path.clone()));
-    assemble(pretty_name(dir), dir, parts).map(Some)
+    assemble(pretty_name(dir), dir, parts, options).map(Some)
 }
 
-fn assemble(name: String, source: &Path, parts: Vec<Part>) -> Result<Dataset> {
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .unwrap_or(p.as_os_str())
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn assemble(
+    name: String,
+    source: &Path,
+    mut parts: Vec<Part>,
+    options: &LoadOptions,
+) -> Result<Dataset> {
+    let mut report = LoadReport::default();
+    // A held-out file without labels must not cost the training files theirs: when every
+    // training file is labelled, unlabelled held-out files are left out (and the report says
+    // so); otherwise everything loads unlabelled and the report names the file without labels.
+    let train_labelled = parts
+        .iter()
+        .filter(|p| p.split == Split::Train)
+        .all(|p| p.labels_path.is_some());
+    let any_train = parts.iter().any(|p| p.split == Split::Train);
+    if any_train && train_labelled && parts.iter().any(|p| p.labels_path.is_none()) {
+        parts.retain(|p| {
+            let keep = p.labels_path.is_some();
+            if !keep {
+                report.notes.push(format!(
+                    "{} has no labels file beside it; left out so the training labels are kept",
+                    file_name(&p.images_path)
+                ));
+            }
+            keep
+        });
+    }
     let all_labelled = parts.iter().all(|p| p.labels_path.is_some());
+    if !all_labelled {
+        let missing: Vec<String> = parts
+            .iter()
+            .filter(|p| p.labels_path.is_none())
+            .map(|p| file_name(&p.images_path))
+            .collect();
+        report.labels = Some(format!(
+            "no labels: no labels file pairs with {}",
+            missing.join(", ")
+        ));
+    }
     let mut shape: Option<(ImageShape, PathBuf)> = None;
     let mut pixels = Vec::new();
     let mut labels: Vec<u16> = Vec::new();
@@ -363,7 +505,7 @@ fn assemble(name: String, source: &Path, parts: Vec<Part>) -> Result<Dataset> {
         let IdxFile::Images {
             shape: s,
             pixels: px,
-        } = read_idx(&part.images_path)?
+        } = read_idx_noting(&part.images_path, &mut report.notes)?
         else {
             return Err(Error::UnsupportedFormat {
                 path: part.images_path.clone(),
@@ -387,7 +529,8 @@ fn assemble(name: String, source: &Path, parts: Vec<Part>) -> Result<Dataset> {
         if all_labelled {
             let lp = part.labels_path.as_deref();
             let lp = lp.unwrap_or(Path::new(""));
-            let IdxFile::Labels { labels: ls } = read_idx(lp)? else {
+            report.files.push(lp.to_path_buf());
+            let IdxFile::Labels { labels: ls } = read_idx_noting(lp, &mut report.notes)? else {
                 return Err(Error::UnsupportedFormat {
                     path: lp.into(),
                     reason: "expected an IDX label file".into(),
@@ -413,15 +556,48 @@ fn assemble(name: String, source: &Path, parts: Vec<Part>) -> Result<Dataset> {
                 labels.push(l as u16);
             }
         }
-        pixels.extend_from_slice(&px);
+        report.files.push(part.images_path.clone());
+        if pixels.is_empty() {
+            pixels = px;
+        } else {
+            pixels.extend_from_slice(&px);
+        }
         split.extend(std::iter::repeat_n(part.split, n));
     }
     let shape = shape.map(|(s, _)| s).unwrap_or(ImageShape::new(1, 1, 1));
     let (labels, class_names) = if all_labelled {
         let classes = labels.iter().copied().max().unwrap_or(0) as usize + 1;
+        let files: Vec<String> = parts
+            .iter()
+            .filter_map(|p| p.labels_path.as_deref().map(file_name))
+            .collect();
+        report.labels = Some(format!(
+            "labels from {}, {classes} classes",
+            files.join(" and ")
+        ));
         (Some(labels), default_class_names(source, classes))
     } else {
         (None, Vec::new())
     };
+    // IDX images are bytes, 0..255; --pixel-range may still say otherwise.
+    if options.pixel_range != super::PixelRange::Auto {
+        let scaled = super::scale::to_pixels(
+            &pixels,
+            super::ValueKind::U8,
+            "uint8 IDX",
+            options.pixel_range,
+            &|i| format!("element {i}"),
+        )
+        .map_err(|reason| Error::UnsupportedFormat {
+            path: source.into(),
+            reason,
+        })?;
+        pixels = scaled.pixels;
+        report.add_scale(scaled.description, scaled.clamped, scaled.scale);
+    } else {
+        report.scale = Some("uint8 IDX, values 0..255".into());
+        report.pixel_scale = Some(super::PixelScale::Byte);
+    }
     Dataset::new(name, source, shape, pixels, labels, class_names, split)
+        .map(|d| d.with_report(report))
 }

@@ -2,12 +2,14 @@
 //! class labels, like torchvision's ImageFolder. Files that do not decode are skipped and
 //! counted; every image is resized to one size; grey stays grey unless any image has colour.
 
-use super::{Dataset, ImageShape, Split};
+use super::{Dataset, ImageShape, LoadReport, Split};
 use crate::error::{Error, Result};
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Default)]
@@ -16,19 +18,24 @@ pub struct ImageDirOptions {
     pub size: Option<(usize, usize)>,
 }
 
-/// What the loader did besides loading: what it skipped and resized.
-#[derive(Clone, Debug, Default)]
-pub struct ImageDirReport {
-    pub loaded: usize,
-    pub skipped: Vec<(PathBuf, String)>,
-    pub resized: usize,
-}
+/// What the loader did besides loading: what it skipped and resized (the common report).
+pub type ImageDirReport = LoadReport;
 
 const MAX_SIDE: usize = 4096;
 
+/// A file, its label, and its size from its header (or why it has none).
+type Probed = (
+    PathBuf,
+    Option<u16>,
+    std::result::Result<(u32, u32), String>,
+);
+
+/// One image decoded and brought to the dataset's size: grey or RGB bytes.
 struct Decoded {
     label: Option<u16>,
-    image: DynamicImage,
+    bytes: Vec<u8>,
+    colour: bool,
+    resized: bool,
 }
 
 /// Decoder limits: a header declaring a huge picture is refused before any pixel memory is
@@ -44,6 +51,37 @@ fn limits() -> image::Limits {
 /// The largest image side we decode (before resizing).
 const MAX_DECODE_SIDE: u32 = 8192;
 
+/// A file's image size from its header alone, without decoding pixels. A JPEG without its
+/// end-of-image marker is truncated (its decoder would fill the missing part with grey), so it
+/// is refused here, like a truncated PNG is by its decoder.
+fn probe(path: &Path) -> std::result::Result<(u32, u32), String> {
+    let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
+    let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+    let Some(format) = reader.format() else {
+        return Err("not an image".into());
+    };
+    if format == image::ImageFormat::Jpeg && !jpeg_is_complete(path) {
+        return Err("truncated JPEG (no end-of-image marker)".into());
+    }
+    reader.into_dimensions().map_err(|e| e.to_string())
+}
+
+/// True when a JPEG file ends with its end-of-image marker (FF D9), allowing a little padding.
+fn jpeg_is_complete(path: &Path) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let Ok(len) = f.seek(SeekFrom::End(0)) else {
+        return false;
+    };
+    let tail_len = len.min(64);
+    let mut tail = vec![0u8; tail_len as usize];
+    if f.seek(SeekFrom::Start(len - tail_len)).is_err() || f.read_exact(&mut tail).is_err() {
+        return false;
+    }
+    tail.windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
 fn decode(path: &Path) -> std::result::Result<DynamicImage, String> {
     let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
     let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
@@ -54,27 +92,47 @@ fn decode(path: &Path) -> std::result::Result<DynamicImage, String> {
     reader.decode().map_err(|e| e.to_string())
 }
 
-/// Loads every decodable image under `dir`. Returns the dataset and a report of skipped files.
+/// A class folder's name for display: the name itself, or, when it is not UTF-8, its bytes
+/// escaped (so two such names stay two classes).
+fn class_display_name(name: &std::ffi::OsStr) -> String {
+    match name.to_str() {
+        Some(s) => s.to_string(),
+        None => {
+            let debug = format!("{name:?}");
+            debug.trim_matches('"').to_string()
+        }
+    }
+}
+
+/// Loads every decodable image under `dir` (following symlinked files and folders, with loop
+/// protection). Returns the dataset and a report of what was skipped and resized.
 pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, ImageDirReport)> {
-    // Class folders are the first level of subfolders, sorted by name (ImageFolder's order).
-    let mut class_names: Vec<String> = std::fs::read_dir(dir)
+    // Class folders are the first level of subfolders (symlinks to folders included), sorted
+    // by name (ImageFolder's order).
+    let mut class_dirs: Vec<OsString> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with('.'))
+        .map(|e| e.file_name())
+        .filter(|n| !n.to_string_lossy().starts_with('.'))
         .collect();
-    class_names.sort();
-    let labelled = !class_names.is_empty();
-    let class_index: HashMap<&str, u16> = class_names
+    class_dirs.sort();
+    let class_names: Vec<String> = class_dirs.iter().map(|n| class_display_name(n)).collect();
+    let labelled = !class_dirs.is_empty();
+    let class_index: HashMap<&OsString, u16> = class_dirs
         .iter()
         .enumerate()
-        .map(|(i, n)| (n.as_str(), i as u16))
+        .map(|(i, n)| (n, i as u16))
         .collect();
 
     let mut files: Vec<(PathBuf, Option<u16>)> = Vec::new();
     let mut report = ImageDirReport::default();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    // follow_links: subsets are usually built from symlinks (torchvision follows them);
+    // walkdir reports a link back to an ancestor as a loop error instead of descending.
+    for entry in walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -82,7 +140,12 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
                     .path()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| dir.into());
-                report.skipped.push((p, e.to_string()));
+                let reason = if e.loop_ancestor().is_some() {
+                    "a symlink loop (a link back to a folder above it)".to_string()
+                } else {
+                    e.to_string()
+                };
+                report.skipped.push((p, reason));
                 continue;
             }
         };
@@ -100,8 +163,8 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
             let top = rel
                 .components()
                 .next()
-                .map(|c| c.as_os_str().to_string_lossy());
-            match top.as_deref().and_then(|t| class_index.get(t)) {
+                .map(|c| c.as_os_str().to_os_string());
+            match top.as_ref().and_then(|t| class_index.get(t)) {
                 Some(&l) if rel.components().count() > 1 => Some(l),
                 _ => {
                     report
@@ -116,22 +179,34 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
         files.push((entry.path().to_path_buf(), label));
     }
 
-    // Decoding dominates; do it on all cores.
-    let results: Vec<(PathBuf, std::result::Result<Decoded, String>)> = files
+    // Every file's size from its header: the target size and the budget are known before a
+    // single image is decoded.
+    let probed: Vec<Probed> = files
         .into_par_iter()
         .map(|(path, label)| {
-            let r = decode(&path).map(|image| Decoded { label, image });
-            (path, r)
+            let dims = probe(&path);
+            (path, label, dims)
         })
         .collect();
-    let mut decoded = Vec::new();
-    for (path, r) in results {
-        match r {
-            Ok(d) => decoded.push(d),
+    let mut sized = Vec::new();
+    for (path, label, dims) in probed {
+        match dims {
+            Ok((w, h))
+                if w as usize > MAX_DECODE_SIDE as usize
+                    || h as usize > MAX_DECODE_SIDE as usize =>
+            {
+                report.skipped.push((
+                    path,
+                    format!(
+                        "{w}x{h} pixels is over the decoder's limit of {MAX_DECODE_SIDE} a side"
+                    ),
+                ));
+            }
+            Ok((w, h)) => sized.push((path, label, (h as usize, w as usize))),
             Err(reason) => report.skipped.push((path, reason)),
         }
     }
-    if decoded.is_empty() {
+    if sized.is_empty() {
         let detail = if report.skipped.is_empty() {
             String::new()
         } else {
@@ -145,39 +220,102 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
             detail,
         });
     }
-
     let (height, width) = match opts.size {
         Some((h, w)) => (h, w),
-        None => most_common_size(&decoded),
+        None => most_common_size(sized.iter().map(|(_, _, s)| *s)),
     };
     if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
         return Err(Error::InvalidArgument(format!(
             "image size {height}x{width} is out of range (1..={MAX_SIDE} per side)"
         )));
     }
-    let colour = decoded.iter().any(|d| has_colour(&d.image));
-    let shape = ImageShape::new(height, width, if colour { 3 } else { 1 });
-    report.resized = decoded
+    // The budget: the dataset at its final size (as RGB, the worst case) and, per decoding
+    // thread, the largest decoded image (RGBA, 16-bit at worst) with its resized copy.
+    let budget = crate::budget::Budget::current();
+    let largest = sized
         .iter()
-        .filter(|d| (d.image.height() as usize, d.image.width() as usize) != (height, width))
-        .count();
+        .map(|(_, _, (h, w))| (*h as u64) * (*w as u64) * 8)
+        .max()
+        .unwrap_or(0);
+    let threads = rayon::current_num_threads() as u64;
+    let transient = largest
+        .saturating_add((height * width * 3) as u64)
+        .saturating_mul(threads);
+    budget.check_dataset(
+        dir,
+        sized.len() as u64,
+        ImageShape::new(height, width, 3),
+        transient,
+        "resize with --image-size (e.g. 64x64) or use fewer images",
+    )?;
 
-    let per_image: Vec<Vec<u8>> = decoded
-        .par_iter()
-        .map(|d| to_bytes(&d.image, shape))
+    // Decode and bring each image to the target size at once, keeping only its bytes.
+    let results: Vec<(PathBuf, std::result::Result<Decoded, String>)> = sized
+        .into_par_iter()
+        .map(|(path, label, _)| {
+            let r = decode(&path).map(|image| {
+                let colour = has_colour(&image);
+                let resized = (image.height() as usize, image.width() as usize) != (height, width);
+                let shape = ImageShape::new(height, width, if colour { 3 } else { 1 });
+                Decoded {
+                    label,
+                    bytes: to_bytes(&image, shape),
+                    colour,
+                    resized,
+                }
+            });
+            (path, r)
+        })
         .collect();
-    let mut pixels = Vec::with_capacity(per_image.len() * shape.len());
-    for p in &per_image {
-        pixels.extend_from_slice(p);
+    let mut decoded = Vec::new();
+    for (path, r) in results {
+        match r {
+            Ok(d) => {
+                report.files.push(path);
+                decoded.push(d);
+            }
+            Err(reason) => report.skipped.push((path, reason)),
+        }
     }
-    let labels = labelled.then(|| decoded.iter().map(|d| d.label.unwrap_or(0)).collect());
+    if decoded.is_empty() {
+        return Err(Error::NoImages {
+            path: dir.into(),
+            detail: format!(
+                " ({} files could not be decoded as images)",
+                report.skipped.len()
+            ),
+        });
+    }
+    let colour = decoded.iter().any(|d| d.colour);
+    let shape = ImageShape::new(height, width, if colour { 3 } else { 1 });
+    report.resized = decoded.iter().filter(|d| d.resized).count();
+    let mut pixels = Vec::with_capacity(decoded.len() * shape.len());
+    for d in &decoded {
+        if colour && !d.colour {
+            // A grey picture in a colour dataset: each value thrice.
+            pixels.extend(d.bytes.iter().flat_map(|&v| [v, v, v]));
+        } else {
+            pixels.extend_from_slice(&d.bytes);
+        }
+    }
+    let labels: Option<Vec<u16>> =
+        labelled.then(|| decoded.iter().map(|d| d.label.unwrap_or(0)).collect());
     report.loaded = decoded.len();
+    report.scale = Some("8-bit images, values 0..255".into());
+    report.pixel_scale = Some(super::PixelScale::Byte);
+    report.labels = Some(if labelled {
+        format!("labels from {} class folders", class_names.len())
+    } else {
+        "no labels (no class subfolders)".into()
+    });
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| dir.display().to_string());
     let split = vec![Split::Train; decoded.len()];
-    let ds = Dataset::new(name, dir, shape, pixels, labels, class_names, split)?;
+    drop(decoded);
+    let ds = Dataset::new(name, dir, shape, pixels, labels, class_names, split)?
+        .with_report(report.clone());
     Ok((ds, report))
 }
 
@@ -191,12 +329,10 @@ fn has_colour(image: &DynamicImage) -> bool {
             .any(|p| p[0] != p[1] || p[1] != p[2])
 }
 
-fn most_common_size(decoded: &[Decoded]) -> (usize, usize) {
+fn most_common_size(sizes: impl Iterator<Item = (usize, usize)>) -> (usize, usize) {
     let mut counts: BTreeMap<(usize, usize), usize> = BTreeMap::new();
-    for d in decoded {
-        *counts
-            .entry((d.image.height() as usize, d.image.width() as usize))
-            .or_default() += 1;
+    for size in sizes {
+        *counts.entry(size).or_default() += 1;
     }
     // Ties go to the smallest size (BTreeMap order), so the choice is deterministic.
     counts

@@ -8,12 +8,16 @@ mod csv;
 mod idx;
 mod image_dir;
 mod numpy;
+mod report;
+mod scale;
 
 pub use batch::BatchBuffer;
-pub use csv::load_csv;
+pub use csv::{load_csv, load_csv_with};
 pub use idx::{IdxFile, load_idx_dir, load_idx_pair, read_idx};
 pub use image_dir::{ImageDirOptions, ImageDirReport, load_image_dir};
-pub use numpy::{load_npy, load_npz};
+pub use numpy::{load_npy, load_npy_with, load_npz, load_npz_with};
+pub use report::LoadReport;
+pub use scale::{PixelRange, PixelScale, UNIT_TOLERANCE, ValueKind};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -86,6 +90,8 @@ pub struct Dataset {
     split: Vec<Split>,
     /// The training split's mean image, computed on first use (the loader's thread warms it).
     train_mean: OnceLock<Vec<f32>>,
+    /// What the loader did: loaded, skipped, resized, clamped, the scale, the labels.
+    report: LoadReport,
 }
 
 /// The largest number of classes a label may index.
@@ -155,7 +161,25 @@ impl Dataset {
             class_names,
             split,
             train_mean: OnceLock::new(),
+            report: LoadReport {
+                loaded: n,
+                ..Default::default()
+            },
         })
+    }
+
+    /// What the loader did (loaded, skipped by reason, resized, clamped, the pixel scale,
+    /// labels found or not, files read, warnings).
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// Replaces the load report (the loaders fill it in); `loaded` is set to the dataset's
+    /// size.
+    pub fn with_report(mut self, mut report: LoadReport) -> Self {
+        report.loaded = self.len();
+        self.report = report;
+        self
     }
 
     pub fn len(&self) -> usize {
@@ -232,6 +256,7 @@ impl Dataset {
             self.class_names.clone(),
             indices.iter().map(|&i| self.split[i]).collect(),
         )
+        .map(|d| d.with_report(self.report.clone()))
     }
 
     /// Marks a seeded random `fraction` of the samples as held out. Used for datasets that
@@ -295,6 +320,44 @@ impl Dataset {
 pub struct LoadOptions {
     /// For image folders: resize every image to this (height, width); default the most common size.
     pub image_size: Option<(usize, usize)>,
+    /// The pixel scale (`--pixel-range`); default: decided by the rule in `scale.rs`.
+    pub pixel_range: PixelRange,
+    /// Which CSV column holds the labels (`--label-column`).
+    pub label_column: LabelColumn,
+}
+
+/// Which column of a CSV holds the labels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// By header name (label, target, class, y, ...); without a header, by the rule in
+    /// `csv.rs` (the first or last column, whichever holds whole numbers with the fewest
+    /// distinct values, at least two; ties go to the first).
+    #[default]
+    Auto,
+    First,
+    Last,
+    /// No label column: every column is a pixel.
+    None,
+    /// The N-th column, counting from 1.
+    Index(usize),
+}
+
+impl std::str::FromStr for LabelColumn {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "first" => Ok(Self::First),
+            "last" => Ok(Self::Last),
+            "none" => Ok(Self::None),
+            n => match n.parse::<usize>() {
+                Ok(k) if k >= 1 => Ok(Self::Index(k)),
+                _ => Err(format!(
+                    "label column '{s}' is not first, last, none, auto or a column number from 1"
+                )),
+            },
+        }
+    }
 }
 
 /// Loads a dataset from an IDX file, a `.npy` / `.npz` file, a CSV of pixel rows, a folder
@@ -303,29 +366,33 @@ pub struct LoadOptions {
 pub fn load_dataset(path: &Path, options: &LoadOptions) -> Result<Dataset> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
-        if let Some(ds) = load_idx_dir(path)? {
+        if let Some(ds) = idx::load_idx_dir_with(path, options)? {
             return Ok(ds);
         }
         let opts = ImageDirOptions {
             size: options.image_size,
         };
-        return load_image_dir(path, &opts).map(|(ds, _report)| ds);
+        return load_image_dir(path, &opts).map(|(ds, report)| ds.with_report(report));
     }
-    // A single file, by its first bytes: numpy, zip (an .npz), CSV text, else IDX images (with
-    // labels beside it when they pair up by name), which refuses anything else by its magic.
+    // Only regular files: a device or FIFO has no length to check a header against.
+    crate::budget::open_regular(path)?;
+    // A single file, by its first bytes: numpy, zip (an .npz), CSV text (raw or gzip), else IDX
+    // images (with labels beside it when they pair up by name), which refuses anything else by
+    // its magic.
     let prefix = crate::npy::peek(path)?;
     if crate::npy::is_npy(&prefix) {
-        return load_npy(path);
+        return load_npy_with(path, options);
     }
     if crate::npy::is_zip(&prefix) {
-        return load_npz(path);
+        return load_npz_with(path, options);
     }
     if csv::looks_like_csv(path) {
-        return load_csv(path);
+        return load_csv_with(path, options);
     }
-    match read_idx(path)? {
-        IdxFile::Images { .. } => load_idx_pair(path, None),
-        IdxFile::Labels { .. } => Err(Error::UnsupportedFormat {
+    // The header alone says which kind it is; the payload is read once, by the loader.
+    match idx::header_is_images(path)? {
+        true => idx::load_idx_pair_with(path, None, options),
+        false => Err(Error::UnsupportedFormat {
             path: path.to_path_buf(),
             reason: "this is an IDX label file; open the images file or the folder holding both"
                 .into(),

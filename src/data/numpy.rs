@@ -7,7 +7,10 @@
 //! is, other integers and floats checked into pixel range first, so a wrong scale is an error
 //! naming the value rather than a silently black or saturated dataset.
 
-use super::{Dataset, ImageShape, MAX_CLASSES, Split, default_class_names};
+use super::scale::{self, PixelRange, ValueKind};
+use super::{
+    Dataset, ImageShape, LoadOptions, LoadReport, MAX_CLASSES, Split, default_class_names,
+};
 use crate::error::{Error, Result};
 use crate::npy::{Array, Npz, Values, is_npy, peek, read_npy};
 use std::path::{Path, PathBuf};
@@ -76,49 +79,73 @@ fn image_shape(path: &Path, what: &str, shape: &[usize]) -> Result<(usize, Image
     Ok((n, ImageShape::new(h, w, c)))
 }
 
-/// The first value outside [0, 255] (or not finite) and its index, else the largest value.
-fn check_floats<T: Copy + Into<f64>>(v: &[T]) -> std::result::Result<f64, (usize, f64)> {
-    let mut max = 0.0f64;
-    for (i, &x) in v.iter().enumerate() {
-        let x: f64 = x.into();
-        if !(x.is_finite() && (0.0..=255.0).contains(&x)) {
-            return Err((i, x));
-        }
-        max = max.max(x);
-    }
-    Ok(max)
-}
-
-/// Floats already checked into [0, 255] as bytes; a largest value <= 1 means the [0, 1] scale.
-fn float_bytes<T: Copy + Into<f64>>(v: &[T], max: f64) -> Vec<u8> {
-    let k = if max <= 1.0 { 255.0 } else { 1.0 };
-    v.iter().map(|&x| (x.into() * k).round() as u8).collect()
-}
-
-/// The pixels of an images array as bytes. Floats in [0, 1] are scaled by 255; floats and
-/// integers in [0, 255] are taken as they are (rounded); anything else is refused.
-fn to_pixels(path: &Path, what: &str, array: Array, image_len: usize) -> Result<Vec<u8>> {
-    let dtype = array.dtype;
-    let refuse = |(i, v): (usize, f64)| {
-        unsupported(
-            path,
-            format!(
-                "{what} ({dtype}): value {v} of image {}, element {} is not a pixel value (expected 0..255, or 0..1 for floats)",
-                i / image_len,
-                i % image_len
-            ),
+/// The pixels of an images array as bytes, by the one scale rule (`scale.rs`).
+fn to_pixels(
+    path: &Path,
+    what: &str,
+    array: Array,
+    image_len: usize,
+    range: PixelRange,
+    report: &mut LoadReport,
+) -> Result<Vec<u8>> {
+    let dtype = numpy_dtype_name(&array);
+    let locate = |i: usize| {
+        format!(
+            "{what} ({}): image {}, element {}",
+            array.dtype,
+            i / image_len,
+            i % image_len
         )
     };
-    match array.values {
-        Values::U8(v) => Ok(v),
-        Values::I64(v) => {
-            if let Some((i, &x)) = v.iter().enumerate().find(|(_, x)| !(0..=255).contains(*x)) {
-                return Err(refuse((i, x as f64)));
-            }
-            Ok(v.iter().map(|&x| x as u8).collect())
+    let kind = if array.is_bool() {
+        ValueKind::Bool
+    } else {
+        match &array.values {
+            Values::U8(_) => ValueKind::U8,
+            Values::I64(_) => ValueKind::Int,
+            _ => ValueKind::Float,
         }
-        Values::F32(v) => Ok(float_bytes(&v, check_floats(&v).map_err(refuse)?)),
-        Values::F64(v) => Ok(float_bytes(&v, check_floats(&v).map_err(refuse)?)),
+    };
+    if range == PixelRange::Auto && kind == ValueKind::U8 {
+        report.add_scale(
+            format!("{what}: uint8, values 0..255"),
+            0,
+            super::PixelScale::Byte,
+        );
+        if let Values::U8(v) = array.values {
+            return Ok(v);
+        }
+    }
+    let scaled = match &array.values {
+        Values::U8(v) => scale::to_pixels(v, kind, &dtype, range, &locate),
+        Values::I64(v) => {
+            // i64 to f64 is exact for every pixel-sized value; larger ones are refused anyway.
+            let f: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+            scale::to_pixels(&f, kind, &dtype, range, &locate)
+        }
+        Values::F32(v) => scale::to_pixels(v, kind, &dtype, range, &locate),
+        Values::F64(v) => scale::to_pixels(v, kind, &dtype, range, &locate),
+    }
+    .map_err(|reason| unsupported(path, reason))?;
+    report.add_scale(
+        format!("{what}: {}", scaled.description),
+        scaled.clamped,
+        scaled.scale,
+    );
+    Ok(scaled.pixels)
+}
+
+/// "float32", "int64", "bool" for a numpy dtype string ("<f4", "|b1").
+fn numpy_dtype_name(array: &Array) -> String {
+    let d = array.dtype.trim_start_matches(['<', '>', '|', '=']);
+    let (c, n) = d.split_at(d.len().min(1));
+    let bits = n.parse::<usize>().unwrap_or(0) * 8;
+    match c {
+        "b" => "bool".into(),
+        "u" => format!("uint{bits}"),
+        "i" => format!("int{bits}"),
+        "f" => format!("float{bits}"),
+        _ => array.dtype.clone(),
     }
 }
 
@@ -211,7 +238,25 @@ fn dataset_name(path: &Path) -> String {
 
 /// Loads a `.npy` images file, with the labels file beside it when one pairs up by name.
 pub fn load_npy(path: &Path) -> Result<Dataset> {
+    load_npy_with(path, &LoadOptions::default())
+}
+
+fn note_extra(report: &mut LoadReport, path: &Path, array: &Array) {
+    if let Some(extra) = &array.extra {
+        let name = path
+            .file_name()
+            .unwrap_or(path.as_os_str())
+            .to_string_lossy();
+        report.notes.push(format!("{name}: {extra}"));
+    }
+}
+
+/// [`load_npy`] with load options (the pixel range).
+pub fn load_npy_with(path: &Path, options: &LoadOptions) -> Result<Dataset> {
+    let mut report = LoadReport::default();
     let images = read_npy(path)?;
+    report.files.push(path.into());
+    note_extra(&mut report, path, &images);
     if images.shape.len() == 1 {
         return Err(unsupported(
             path,
@@ -222,10 +267,23 @@ pub fn load_npy(path: &Path) -> Result<Dataset> {
         ));
     }
     let (n, shape) = image_shape(path, "the array", &images.shape)?;
-    let pixels = to_pixels(path, "the array", images, shape.len())?;
+    let pixels = to_pixels(
+        path,
+        "the array",
+        images,
+        shape.len(),
+        options.pixel_range,
+        &mut report,
+    )?;
     let labels = match sibling_labels(path) {
         Some(lp) => {
             let array = read_npy(&lp)?;
+            report.files.push(lp.clone());
+            note_extra(&mut report, &lp, &array);
+            report.labels = Some(format!(
+                "labels from {}",
+                lp.file_name().unwrap_or_default().to_string_lossy()
+            ));
             let labels = to_labels(&lp, "the array", &array)?;
             if labels.len() != n {
                 return Err(Error::CountMismatch {
@@ -237,9 +295,13 @@ pub fn load_npy(path: &Path) -> Result<Dataset> {
             }
             Some(labels)
         }
-        None => None,
+        None => {
+            report.labels =
+                Some("no labels (no y.npy / labels.npy or <name>_labels.npy beside it)".into());
+            None
+        }
     };
-    finish(path, shape, pixels, labels, vec![Split::Train; n])
+    finish(path, shape, pixels, labels, vec![Split::Train; n], report)
 }
 
 fn finish(
@@ -248,6 +310,7 @@ fn finish(
     pixels: Vec<u8>,
     labels: Option<Vec<u16>>,
     split: Vec<Split>,
+    mut report: LoadReport,
 ) -> Result<Dataset> {
     let class_names = match &labels {
         Some(l) => {
@@ -256,6 +319,11 @@ fn finish(
         }
         None => Vec::new(),
     };
+    if labels.is_some()
+        && let Some(l) = &mut report.labels
+    {
+        l.push_str(&format!(", {} classes", class_names.len()));
+    }
     Dataset::new(
         dataset_name(path),
         path,
@@ -265,6 +333,7 @@ fn finish(
         class_names,
         split,
     )
+    .map(|d| d.with_report(report))
 }
 
 /// The first name in `names` equal (ignoring case) to one of `wanted`.
@@ -276,6 +345,15 @@ fn find(names: &[String], wanted: &[&str]) -> Option<String> {
 
 /// Loads an `.npz` archive: train and test arrays become the two splits.
 pub fn load_npz(path: &Path) -> Result<Dataset> {
+    load_npz_with(path, &LoadOptions::default())
+}
+
+/// [`load_npz`] with load options (the pixel range).
+pub fn load_npz_with(path: &Path, options: &LoadOptions) -> Result<Dataset> {
+    let mut report = LoadReport {
+        files: vec![path.into()],
+        ..Default::default()
+    };
     let mut npz = Npz::open(path)?;
     let names = npz.names();
     let (train_x, test_x) = (find(&names, &["x_train"]), find(&names, &["x_test"]));
@@ -301,12 +379,38 @@ pub fn load_npz(path: &Path) -> Result<Dataset> {
             ),
         ));
     };
+    // A held-out array without labels must not cost the training arrays theirs (as for IDX).
+    let mut parts = parts;
+    let train_labelled = parts
+        .iter()
+        .filter(|(_, _, s)| *s == Split::Train)
+        .all(|(_, y, _)| y.is_some());
+    if parts.iter().any(|(_, _, s)| *s == Split::Train)
+        && train_labelled
+        && parts.iter().any(|(_, y, _)| y.is_none())
+    {
+        parts.retain(|(x, y, _)| {
+            if y.is_none() {
+                report.notes.push(format!(
+                    "array '{x}' has no labels array; left out so the training labels are kept"
+                ));
+            }
+            y.is_some()
+        });
+    }
     let all_labelled = parts.iter().all(|(_, y, _)| y.is_some());
+    let label_names: Vec<String> = parts.iter().filter_map(|(_, y, _)| y.clone()).collect();
+    report.labels = Some(if all_labelled {
+        format!("labels from '{}'", label_names.join("' and '"))
+    } else {
+        "no labels (no y_train / y / labels / targets array)".into()
+    });
     let mut shape: Option<(ImageShape, String)> = None;
     let (mut pixels, mut labels, mut split) = (Vec::new(), Vec::new(), Vec::new());
     for (x, y, part_split) in parts {
         let what = format!("array '{x}'");
         let array = npz.read(&x)?;
+        note_extra(&mut report, path, &array);
         let (n, s) = image_shape(path, &what, &array.shape)?;
         match &shape {
             Some((first, first_name)) if *first != s => {
@@ -317,7 +421,19 @@ pub fn load_npz(path: &Path) -> Result<Dataset> {
             }
             _ => shape = Some((s, x.clone())),
         }
-        pixels.extend(to_pixels(path, &what, array, s.len())?);
+        let px = to_pixels(
+            path,
+            &what,
+            array,
+            s.len(),
+            options.pixel_range,
+            &mut report,
+        )?;
+        if pixels.is_empty() {
+            pixels = px;
+        } else {
+            pixels.extend(px);
+        }
         if let (true, Some(y)) = (all_labelled, y) {
             let what_y = format!("array '{y}'");
             let l = to_labels(path, &what_y, &npz.read(&y)?)?;
@@ -337,5 +453,12 @@ pub fn load_npz(path: &Path) -> Result<Dataset> {
             detail: String::new(),
         });
     };
-    finish(path, shape, pixels, all_labelled.then_some(labels), split)
+    finish(
+        path,
+        shape,
+        pixels,
+        all_labelled.then_some(labels),
+        split,
+        report,
+    )
 }

@@ -24,19 +24,16 @@ impl Model {
             path: path.into(),
             reason,
         };
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        if meta.is_dir() {
+        if std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
             return Err(bad("this is a folder, not a .safetensors file".into()));
         }
-        if meta.len() > MAX_CHECKPOINT_BYTES {
-            return Err(bad(format!("{} bytes is far too large", meta.len())));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        // A regular file, read only as far as its header says, within the budget.
+        let bytes = crate::budget::read_safetensors(path, MAX_CHECKPOINT_BYTES)?;
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("{e}")))?;
         let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("{e}")))?;
         let info = header.metadata().clone().unwrap_or_default();
         // Our weight names and each one's name in the file (the same, except for imports).
-        let (config, history, file_names, imported) = match info.get("config") {
+        let (config, history, file_names, imported, channels_first) = match info.get("config") {
             Some(config_json) => {
                 let config: VaeConfig =
                     serde_json::from_str(config_json).map_err(|e| bad(format!("config: {e}")))?;
@@ -50,7 +47,7 @@ impl Model {
                     .into_iter()
                     .map(|n| (n.to_string(), n.to_string()))
                     .collect();
-                (config, history, names, false)
+                (config, history, names, false, None)
             }
             None => {
                 let import = super::import::infer(path, &st)?;
@@ -59,7 +56,13 @@ impl Model {
                     created_with: "PyTorch (imported)".into(),
                     ..Default::default()
                 };
-                (import.config, history, import.file_names, true)
+                (
+                    import.config,
+                    history,
+                    import.file_names,
+                    true,
+                    import.channels_first,
+                )
             }
         };
 
@@ -129,6 +132,7 @@ impl Model {
                 problems.push(format!("{file_name} holds NaN or infinite values"));
                 continue;
             }
+            let values = super::import::to_our_layout(channels_first, name, shape, values);
             tensors.push((
                 name.clone(),
                 Tensor::from_vec(values, shape.as_slice(), &candle_core::Device::Cpu)?,

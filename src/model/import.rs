@@ -26,6 +26,57 @@ pub(super) struct Import {
     pub file_names: HashMap<String, String>,
     /// "PyTorch state dict (fc1..fc4)" or "... (latent-explorer names)", for `info`.
     pub description: String,
+    /// Set for RGB models in PyTorch's naming: PyTorch flattens an image C,H,W (an NCHW tensor
+    /// through `x.view(-1, 3*H*W)`), we flatten H,W,C, so the input and output layers are
+    /// reordered on import and the codes match PyTorch's.
+    pub channels_first: Option<ImageShape>,
+}
+
+/// The index in PyTorch's C,H,W flattening of our H,W,C index `i`.
+fn chw_index(shape: ImageShape, i: usize) -> usize {
+    let c = shape.channels;
+    (i % c) * (shape.height * shape.width) + i / c
+}
+
+/// Our layout of weight `name` (shape `shape`, values row-major) read from a file whose images
+/// were flattened channels first (`channels_first`: the input shape), else the values as they
+/// are.
+pub(super) fn to_our_layout(
+    channels_first: Option<ImageShape>,
+    name: &str,
+    shape: &[usize],
+    values: Vec<f32>,
+) -> Vec<f32> {
+    {
+        let Some(input) = channels_first else {
+            return values;
+        };
+        let d = input.len();
+        match (name, shape) {
+            // [hidden, input]: the columns follow the input's flattening.
+            ("encoder.hidden.0.weight", [rows, cols]) if *cols == d => {
+                let mut out = Vec::with_capacity(values.len());
+                for r in 0..*rows {
+                    let row = &values[r * d..(r + 1) * d];
+                    out.extend((0..d).map(|i| row[chw_index(input, i)]));
+                }
+                out
+            }
+            // [input, hidden] and [input]: the rows follow the output's flattening.
+            ("decoder.out.weight", [rows, cols]) if *rows == d => {
+                let mut out = Vec::with_capacity(values.len());
+                for i in 0..d {
+                    let src = chw_index(input, i);
+                    out.extend_from_slice(&values[src * cols..(src + 1) * cols]);
+                }
+                out
+            }
+            ("decoder.out.bias", [n]) if *n == d => {
+                (0..d).map(|i| values[chw_index(input, i)]).collect()
+            }
+            _ => values,
+        }
+    }
 }
 
 /// Our name for a weight in the file, under the classic naming.
@@ -54,22 +105,39 @@ pub(super) fn infer(path: &Path, st: &SafeTensors) -> Result<Import> {
         path: path.into(),
         reason,
     };
-    let names: Vec<String> = st.names().into_iter().map(String::from).collect();
-    let classic = names.iter().any(|n| n == "fc1.weight");
-    let ours = names.iter().any(|n| n == "encoder.mean.weight");
+    // Sorted: the same names, in the same order, on every run (safetensors' own order is a
+    // hash map's).
+    let mut names: Vec<String> = st.names().into_iter().map(String::from).collect();
+    names.sort();
+    // nn.DataParallel saves every name with a `module.` prefix.
+    let data_parallel = !names.is_empty() && names.iter().all(|n| n.starts_with("module."));
+    let bare = |n: &str| -> String {
+        if data_parallel {
+            n.strip_prefix("module.").unwrap_or(n).to_string()
+        } else {
+            n.to_string()
+        }
+    };
+    let classic = names.iter().any(|n| bare(n) == "fc1.weight");
+    let ours = names.iter().any(|n| bare(n) == "encoder.mean.weight");
     if !classic && !ours {
-        let mut shown: Vec<&String> = names.iter().take(6).collect();
-        shown.sort();
+        let shown: Vec<&String> = names.iter().take(6).collect();
+        let more = if names.len() > 6 {
+            format!(" and {} more", names.len() - 6)
+        } else {
+            String::new()
+        };
         return Err(bad(format!(
-            "no latent-explorer model config in its metadata, and not a known PyTorch VAE state dict (expected fc1, fc21, fc22, fc3, fc4 as in PyTorch's VAE example, or encoder.* / decoder.* names); it holds {shown:?}"
+            "no latent-explorer model config in its metadata, and not a known PyTorch VAE state dict (expected fc1, fc21, fc22, fc3, fc4 as in PyTorch's VAE example, or encoder.* / decoder.* names, optionally with nn.DataParallel's module. prefix); it holds {shown:?}{more}"
         )));
     }
     let mut file_names = HashMap::new();
     for n in &names {
+        let b = bare(n);
         let mine = if classic {
-            classic_to_ours(n).unwrap_or_else(|| n.clone())
+            classic_to_ours(&b).unwrap_or(b)
         } else {
-            n.clone()
+            b
         };
         file_names.insert(mine, n.clone());
     }
@@ -105,14 +173,22 @@ pub(super) fn infer(path: &Path, st: &SafeTensors) -> Result<Import> {
         beta: 1.0,
     };
     config.validate().map_err(|e| bad(format!("{e}")))?;
-    let description = if classic {
-        "PyTorch state dict (fc1, fc21, fc22, fc3, fc4)"
+    let mut description = if classic {
+        "PyTorch state dict (fc1, fc21, fc22, fc3, fc4)".to_string()
     } else {
-        "PyTorch state dict (latent-explorer names)"
+        "PyTorch state dict (latent-explorer names)".to_string()
     };
+    if data_parallel {
+        description.push_str(" saved from nn.DataParallel (module. prefix)");
+    }
+    let channels_first = (classic && input.channels == 3).then_some(input);
+    if channels_first.is_some() {
+        description.push_str("; RGB pixels reordered from PyTorch's C,H,W flattening");
+    }
     Ok(Import {
         config,
         file_names,
-        description: description.into(),
+        description,
+        channels_first,
     })
 }

@@ -121,6 +121,7 @@ impl Model {
     /// a seeded generator, because candle's CPU generator cannot be seeded.
     pub fn new_random(config: VaeConfig, seed: u64) -> Result<Self> {
         config.validate()?;
+        crate::budget::Budget::current().check_model(&config, crate::budget::DEFAULT_BATCH)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let device = Device::Cpu;
         let mut tensors = Vec::new();
