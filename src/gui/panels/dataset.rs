@@ -78,6 +78,21 @@ impl DatasetPanel {
                                     .on_hover_text(d.source.display().to_string());
                                 ui.end_row();
                             });
+                        // What the loader did: scale chosen, labels, skipped, resized, clamped.
+                        let report = d.report();
+                        let header = if report.has_warnings() {
+                            "Load report (warnings)"
+                        } else {
+                            "Load report"
+                        };
+                        egui::CollapsingHeader::new(header)
+                            .id_salt("load-report")
+                            .default_open(report.has_warnings())
+                            .show(ui, |ui| {
+                                for line in report.lines() {
+                                    super::long_label(ui, line);
+                                }
+                            });
                     }
                     None if ctx.loading => {
                         ui.horizontal(|ui| {
