@@ -53,6 +53,7 @@ fn harness(dialogs: Arc<TestDialogs>) -> Harness<'static, ExplorerApp> {
                     model: None,
                     restore_settings: false,
                     map_points: None,
+                    ..AppOptions::default()
                 },
             )
         })

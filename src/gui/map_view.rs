@@ -340,7 +340,7 @@ impl MapState {
         out.push('\n');
         for (k, &i) in self.indices.iter().enumerate() {
             let label = data.label(i).map(|v| v.to_string()).unwrap_or_default();
-            let class = crate::cli::csv_field(data.class_name(i).unwrap_or(""));
+            let class = crate::latent::csv_field(data.class_name(i).unwrap_or(""));
             let c = self.coords.get(k).copied().unwrap_or([0.0, 0.0]);
             let _ = write!(
                 out,

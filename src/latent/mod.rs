@@ -5,7 +5,7 @@ mod export;
 mod interpolate;
 mod pca;
 
-pub use export::{CodesFormat, labels_path, numpy_files};
+pub use export::{CodesFormat, csv_field, labels_path, numpy_files};
 pub use interpolate::{InterpolationKind, interpolate, interpolate_path, lerp, slerp};
 pub use pca::Pca;
 

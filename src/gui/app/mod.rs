@@ -5,6 +5,7 @@
 mod analysis;
 mod commands;
 mod events;
+mod headless;
 
 use crate::data::Dataset;
 use crate::gui::dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs, spawn_dialog};
@@ -41,6 +42,9 @@ pub struct AppOptions {
     /// Show at most this many samples on the map (benchmarks use it to measure how the cost
     /// grows); default MAP_POINTS.
     pub map_points: Option<usize>,
+    /// The bundled dataset and model, opened when nothing else is (the binary passes where it
+    /// found or wrote them; the default looks in the source tree).
+    pub bundled: crate::assets::BundledPaths,
 }
 
 impl Default for AppOptions {
@@ -51,6 +55,7 @@ impl Default for AppOptions {
             model: None,
             restore_settings: true,
             map_points: None,
+            bundled: crate::assets::BundledPaths::default(),
         }
     }
 }
@@ -294,21 +299,23 @@ pub struct ExplorerApp {
     map_points: usize,
 }
 
-fn bundled(relative: &str) -> PathBuf {
-    crate::cli::bundled_path(relative)
-}
-
 impl ExplorerApp {
-    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+    /// The app on an egui context, with or without a window: `new` under eframe, or headless
+    /// (see `headless.rs`). `storage` holds settings saved by an earlier run.
+    pub fn with_context(
+        egui_ctx: egui::Context,
+        storage: Option<&dyn eframe::Storage>,
+        options: AppOptions,
+    ) -> Self {
         let settings: Settings = if options.restore_settings {
-            cc.storage
+            storage
                 .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
                 .unwrap_or_default()
         } else {
             Settings::default()
         };
         let (tx, events_rx) = channel();
-        let events = EventSender::new(tx, cc.egui_ctx.clone());
+        let events = EventSender::new(tx, egui_ctx);
         let mut session = Session::default();
         let jobs = match JobsWorker::spawn(events.clone()) {
             Ok(j) => j,
@@ -339,13 +346,13 @@ impl ExplorerApp {
         let dataset = app.startup_path(
             options.dataset,
             |s| &s.dataset_path,
-            "assets/mnist",
+            options.bundled.dataset,
             "dataset",
         );
         let model = app.startup_path(
             options.model,
             |s| &s.model_path,
-            "models/mnist-latent2.safetensors",
+            options.bundled.model,
             "model",
         );
         app.session.loading += 2;
@@ -360,7 +367,7 @@ impl ExplorerApp {
         &mut self,
         asked: Option<PathBuf>,
         remembered: impl Fn(&Settings) -> &Option<PathBuf>,
-        default: &str,
+        default: PathBuf,
         what: &str,
     ) -> PathBuf {
         if let Some(p) = asked {
@@ -373,9 +380,9 @@ impl ExplorerApp {
                     "the last {what} ({}) is no longer there; opened the bundled one",
                     p.display()
                 ));
-                bundled(default)
+                default
             }
-            None => bundled(default),
+            None => default,
         }
     }
 
@@ -630,8 +637,10 @@ fn log_line(text: &str) {
     }
 }
 
-impl eframe::App for ExplorerApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+impl ExplorerApp {
+    /// Before layout: drains the workers' events, takes dropped files, refreshes what derives
+    /// from the probe and the map (eframe's `logic()`).
+    pub fn logic_pass(&mut self, ctx: &egui::Context) {
         self.drain_events();
         self.handle_dropped_files(ctx);
         self.refresh_preview();
@@ -642,7 +651,8 @@ impl eframe::App for ExplorerApp {
         }
     }
 
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+    /// Lays out the panels, then applies the commands they issued (eframe's `ui()`).
+    pub fn ui_pass(&mut self, ui: &mut egui::Ui) {
         let t0 = Instant::now();
         let mut commands = Vec::new();
         egui::Panel::top("top-bar").show(ui, |ui| panels::top_bar_ui(self, ui, &mut commands));
@@ -675,16 +685,10 @@ impl eframe::App for ExplorerApp {
             self.apply(cmd);
         }
         self.ui_ms = t0.elapsed().as_secs_f32() * 1000.0;
-        // eframe's figure for the previous frame: the whole pass, tessellation included.
-        self.frame_ms = frame.info().cpu_usage.unwrap_or(0.0) * 1000.0;
         if self.pending_events() {
             // Background work will wake us; this keeps the progress moving even so.
             ui.ctx().request_repaint_after(Duration::from_millis(100));
         }
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
     }
 }
 
