@@ -59,7 +59,7 @@ fn main() -> ExitCode {
 fn open_window(paths: &[PathBuf], bare: bool) -> Result<(), String> {
     let targets = cli::open_targets(paths).map_err(|mut refused| {
         let word = refused.path.components().count() == 1 && refused.path.extension().is_none();
-        if bare && word && !refused.path.exists() {
+        if bare && word && refused.reason == cli::NOT_FOUND {
             refused.reason += ", nor a subcommand (see --help)";
         }
         refused.to_string()

@@ -7,7 +7,7 @@ mod commands;
 mod open;
 
 pub use commands::run_command;
-pub use open::targets as open_targets;
+pub use open::{NOT_FOUND, targets as open_targets};
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -17,8 +17,7 @@ use std::path::PathBuf;
     name = "latent-explorer",
     version,
     about = "Train, explore and export Variational Autoencoders",
-    long_about = None,
-    args_conflicts_with_subcommands = true
+    long_about = None
 )]
 pub struct Cli {
     /// Worker threads for the tensor maths (default: all cores).

@@ -49,13 +49,15 @@ pub fn classify(paths: &[PathBuf]) -> Result<OpenTargets, Refused> {
     Ok(targets)
 }
 
-/// [`classify`], then refuses a path that is not there (or cannot be read).
+/// Why a path that is not there is refused.
+pub const NOT_FOUND: &str = "no such file or folder";
+
+/// Refuses the first path that is not there (or cannot be read), then [`classify`].
 pub fn targets(paths: &[PathBuf]) -> Result<OpenTargets, Refused> {
-    let targets = classify(paths)?;
-    for path in targets.dataset.iter().chain(&targets.model) {
+    for path in paths {
         check_exists(path)?;
     }
-    Ok(targets)
+    classify(paths)
 }
 
 fn check_exists(path: &Path) -> Result<(), Refused> {
@@ -65,7 +67,7 @@ fn check_exists(path: &Path) -> Result<(), Refused> {
     };
     let meta = std::fs::metadata(path).map_err(|e| {
         refuse(match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
+            std::io::ErrorKind::NotFound => NOT_FOUND.to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
             _ => e.to_string(),
         })
@@ -120,7 +122,10 @@ mod tests {
         let missing = dir.path().join("gone.safetensors");
         let e = targets(&[data.clone(), missing.clone()]).unwrap_err();
         assert_eq!(e.path, missing);
-        assert_eq!(e.reason, "no such file or folder");
+        assert_eq!(e.reason, NOT_FOUND);
+        // A missing path is named before two of a kind are.
+        let e = targets(&[data.clone(), data.clone(), missing.clone()]).unwrap_err();
+        assert_eq!(e.path, missing);
         let t = targets(std::slice::from_ref(&data)).unwrap();
         assert_eq!(t.dataset, Some(data));
         // A folder named like a model is not one.
