@@ -5,11 +5,11 @@
 //! Thread counts are fixed per process (rayon's pool and candle's gemm read them once), so
 //! without `--threads` the command runs itself once per thread count and relays the lines.
 
-use crate::cli::{BenchArgs, default_data_path};
-use crate::data::{LoadOptions, Split, load_dataset};
-use crate::error::{Error, Result};
-use crate::model::{Model, VaeConfig};
-use crate::train::{TrainConfig, TrainControl, TrainEvent, train};
+use crate::cli::{BenchArgs, data_or_default};
+use latent_explorer::data::{LoadOptions, Split, load_dataset};
+use latent_explorer::error::{Error, Result};
+use latent_explorer::model::{Model, VaeConfig};
+use latent_explorer::train::{TrainConfig, TrainControl, TrainEvent, train};
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -88,11 +88,11 @@ fn run_each_thread_count(args: &BenchArgs) -> Result<()> {
 }
 
 fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
-    let path = args.data.clone().unwrap_or_else(default_data_path);
+    let path = data_or_default(args.data.clone())?;
     let load_start = Instant::now();
     let data = load_dataset(&path, &LoadOptions::default())?;
     emit(json!({
-        "kind": "config", "framework": "candle", "version": crate::model::version_string(),
+        "kind": "config", "framework": "candle", "version": latent_explorer::model::version_string(),
         "threads": threads, "dataset": data.summary(),
         "load_seconds": load_start.elapsed().as_secs_f64(),
         "epochs": args.epochs, "batch_size": 128, "lr": 1e-3, "seed": args.seed,

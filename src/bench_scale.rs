@@ -6,12 +6,12 @@
 //! drawing the triangles is the GPU's (or, under Xvfb, the software rasteriser's) business.
 
 use crate::bench::{emit, loadavg_1m, peak_rss_mib};
-use crate::data::{LoadOptions, Split, load_dataset};
-use crate::error::{Error, Result};
-use crate::gui::{AppOptions, Command, ExplorerApp};
-use crate::model::{Model, VaeConfig};
-use crate::train::{TrainConfig, TrainControl, train};
 use egui::{Event, Modifiers, PointerButton, Pos2, RawInput, Rect, Vec2, vec2};
+use latent_explorer::data::{LoadOptions, Split, load_dataset};
+use latent_explorer::error::{Error, Result};
+use latent_explorer::gui::{AppOptions, Command, ExplorerApp};
+use latent_explorer::model::{Model, VaeConfig};
+use latent_explorer::train::{TrainConfig, TrainControl, train};
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub fn run(opts: &ScaleOptions) -> Result<()> {
         "threads": rayon::current_num_threads(),
         "frames_per_phase": opts.frames,
         "loadavg_1m_at_start": loadavg_1m(),
-        "version": crate::model::version_string(),
+        "version": latent_explorer::model::version_string(),
     }));
     for &n in &opts.sizes {
         let n = n.min(data.len());
@@ -81,11 +81,11 @@ pub fn run(opts: &ScaleOptions) -> Result<()> {
 }
 
 /// The same images, all marked for training.
-fn subset_as_train(d: &crate::data::Dataset) -> Result<crate::data::Dataset> {
+fn subset_as_train(d: &latent_explorer::data::Dataset) -> Result<latent_explorer::data::Dataset> {
     let pixels: Vec<u8> = (0..d.len())
         .flat_map(|i| d.image_bytes(i).to_vec())
         .collect();
-    crate::data::Dataset::new(
+    latent_explorer::data::Dataset::new(
         &d.name,
         d.source.clone(),
         d.shape,
@@ -99,8 +99,8 @@ fn subset_as_train(d: &crate::data::Dataset) -> Result<crate::data::Dataset> {
 /// The benchmark opens no files through dialogs.
 struct NoDialogs;
 
-impl crate::gui::FileDialogs for NoDialogs {
-    fn pick(&self, _: crate::gui::DialogPurpose) -> Option<PathBuf> {
+impl latent_explorer::gui::FileDialogs for NoDialogs {
+    fn pick(&self, _: latent_explorer::gui::DialogPurpose) -> Option<PathBuf> {
         None
     }
 }
@@ -123,8 +123,7 @@ impl Headless {
             ..Default::default()
         };
         let start = Instant::now();
-        let app = &mut self.app;
-        let out = self.ctx.run_ui(input, |ui| app.frame(ui));
+        let out = self.app.run_frame(&self.ctx, input);
         let _ = self.ctx.tessellate(out.shapes, out.pixels_per_point);
         start.elapsed().as_secs_f64() * 1000.0
     }
@@ -152,9 +151,8 @@ fn stats(mut ms: Vec<f64>) -> serde_json::Value {
 
 fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
     let ctx = egui::Context::default();
-    let app = ExplorerApp::with_context(
+    let app = ExplorerApp::headless(
         ctx.clone(),
-        None,
         AppOptions {
             dialogs: Arc::new(NoDialogs),
             dataset: Some(opts.data.clone()),

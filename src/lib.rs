@@ -9,18 +9,22 @@
 //! - [`latent`]: prior sampling, interpolation, PCA projection;
 //! - [`analysis`]: anomaly scores and their ROC AUC;
 //! - [`render`]: images to PNG strips and grids;
-//! - [`gui`]: the explorer window, panels on top of the core.
+//! - [`assets`]: where the bundled dataset and models are;
+//! - [`gui`] (cargo feature `gui`, on by default): the explorer window, panels on top of the
+//!   core.
+//!
+//! The command line, the benchmarks and the soak run live in the `latent-explorer` binary
+//! (`src/main.rs`), not here. Built with `--no-default-features` the library needs none of
+//! the window's or the command line's crates (eframe, egui, egui_plot, rfd, clap, indicatif).
 
 pub mod analysis;
 pub mod assets;
 pub mod atomic;
-pub mod bench;
-pub mod bench_scale;
 pub mod budget;
-pub mod cli;
 pub mod data;
 pub mod device;
 pub mod error;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod kernels;
 pub mod latent;
@@ -28,7 +32,6 @@ pub mod model;
 pub mod npy;
 pub mod recovery;
 pub mod render;
-pub mod soak;
 pub mod train;
 
 pub use error::{Error, Result};

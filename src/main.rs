@@ -1,7 +1,16 @@
-//! `latent-explorer`: parses the command line and runs a subcommand.
+//! `latent-explorer`: parses the command line and runs a subcommand, or opens the window.
+//! The command line, the benchmarks and the soak run are this binary's modules; everything
+//! they compute comes from the `latent_explorer` library.
+
+mod bench;
+mod bench_scale;
+mod bundled;
+mod cli;
+mod soak;
 
 use clap::Parser;
-use latent_explorer::cli::{Cli, run_command};
+use cli::{Cli, Command, run_command};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 // candle allocates a fresh buffer for every tensor op; glibc's malloc returns those large
@@ -40,20 +49,35 @@ fn main() -> ExitCode {
             .num_threads(n)
             .build_global();
     }
-    let Some(command) = cli.command else {
-        return match latent_explorer::gui::run(latent_explorer::gui::AppOptions::default()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        };
+    let result = match cli.command {
+        None => open_window(&cli.paths, true),
+        Some(Command::Open(a)) => open_window(&a.paths, false),
+        Some(command) => run_command(command).map_err(|e| e.to_string()),
     };
-    match run_command(command) {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
         }
     }
+}
+
+/// The window, on the dataset and model among `paths` (checked before it opens). `bare`: the
+/// paths came right after the program's name, where a mistyped subcommand lands too.
+fn open_window(paths: &[PathBuf], bare: bool) -> Result<(), String> {
+    let targets = cli::open_targets(paths).map_err(|mut refused| {
+        let word = refused.path.components().count() == 1 && refused.path.extension().is_none();
+        if bare && word && refused.reason == cli::NOT_FOUND {
+            refused.reason += ", nor a subcommand (see --help)";
+        }
+        refused.to_string()
+    })?;
+    let bundled = bundled::paths().map_err(|e| e.to_string())?;
+    latent_explorer::gui::run(latent_explorer::gui::AppOptions {
+        dataset: targets.dataset,
+        model: targets.model,
+        bundled,
+        ..Default::default()
+    })
 }

@@ -4,10 +4,10 @@
 //! memory is sampled throughout. It answers "does memory stay flat, does anything error".
 
 use crate::bench::{loadavg_1m, peak_rss_mib};
-use crate::data::{LoadOptions, Split, load_dataset};
-use crate::error::{Error, Result};
-use crate::model::{Model, VaeConfig};
-use crate::train::{TrainConfig, TrainControl, TrainEvent, train};
+use latent_explorer::data::{LoadOptions, Split, load_dataset};
+use latent_explorer::error::{Error, Result};
+use latent_explorer::model::{Model, VaeConfig};
+use latent_explorer::train::{TrainConfig, TrainControl, TrainEvent, train};
 use serde_json::json;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

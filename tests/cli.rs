@@ -859,3 +859,108 @@ fn outputs_get_ordinary_file_permissions() {
     let mode = std::fs::metadata(&png).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o664, "overwritten output has mode {mode:o}");
 }
+
+#[test]
+fn open_refuses_missing_paths_before_the_window_opens() {
+    // No display in tests: every case here must be refused before a window could open.
+    let dir = TempDir::new().unwrap();
+    let missing = dir.path().join("nowhere");
+    for args in [
+        vec!["open", s(&missing)],
+        vec![s(&missing)],
+        vec!["open", &mnist(), "gone.safetensors"],
+    ] {
+        let out = run(&args);
+        let line = assert_error(&out, &["no such file or folder"]);
+        let named = args.last().unwrap();
+        assert!(
+            line.starts_with(&format!("error: {named}: ")),
+            "the refused path comes first: {line}"
+        );
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+    }
+    // Two of a kind, both present: refused as well, naming the second.
+    let out = run(&["open", model(), "models/mnist-latent16.safetensors"]);
+    assert_error(&out, &["models/mnist-latent16.safetensors: only one model"]);
+    let out = run(&[&mnist(), "assets/fashion-mnist-sample"]);
+    assert_error(&out, &["assets/fashion-mnist-sample: only one dataset"]);
+}
+
+#[test]
+fn an_installed_binary_finds_its_bundled_files_from_any_folder() {
+    // As after `cargo install`: run from an unrelated folder, no source tree to find (the
+    // variable hides it), the per-user data folder empty.
+    let cwd = TempDir::new().unwrap();
+    let data_dir = TempDir::new().unwrap();
+    let installed = |args: &[&str]| {
+        cmd_in(cwd.path())
+            .env("LATENT_EXPLORER_IGNORE_SOURCE_TREE", "1")
+            .env("LATENT_EXPLORER_DATA_DIR", data_dir.path())
+            .args(args)
+            .output()
+            .expect("run latent-explorer")
+    };
+    let out = installed(&["info", "--json"]);
+    assert_ok(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("info --json");
+    let bundled = data_dir.path().join("bundled");
+    let model_path = bundled.join("models/mnist-latent2.safetensors");
+    assert_eq!(v["path"], s(&model_path), "{v}");
+    assert_eq!(v["config"]["latent"], 2);
+    assert_eq!(
+        v["bundled_dataset"],
+        s(&bundled.join("assets/mnist")),
+        "{v}"
+    );
+    // The written files are the source tree's, byte for byte.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for f in [
+        "models/mnist-latent2.safetensors",
+        "models/mnist-latent16.safetensors",
+        "assets/mnist/train-images-idx3-ubyte.gz",
+        "assets/mnist/train-labels-idx1-ubyte.gz",
+        "assets/mnist/t10k-images-idx3-ubyte.gz",
+        "assets/mnist/t10k-labels-idx1-ubyte.gz",
+    ] {
+        let written = std::fs::read(bundled.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(
+            written == std::fs::read(root.join(f)).unwrap(),
+            "{f} differs"
+        );
+    }
+    let written_at = std::fs::metadata(&model_path).unwrap().modified().unwrap();
+
+    // The text form says where the dataset is; a second run rewrites nothing; and a command
+    // that reads the bundled dataset and model works from there.
+    let out = installed(&["info"]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("checkpoint:   {}", model_path.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "bundled data: {}",
+            bundled.join("assets/mnist").display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::metadata(&model_path).unwrap().modified().unwrap(),
+        written_at
+    );
+    let out = installed(&[
+        "reconstruct",
+        "--count",
+        "2",
+        "--scale",
+        "1",
+        "--out",
+        "r.png",
+    ]);
+    assert_ok(&out);
+    assert_eq!(decode_png(&cwd.path().join("r.png")).width(), 2 * 28 + 2);
+    // Nothing was written into the working folder but the output.
+    assert_eq!(listing(cwd.path()), BTreeSet::from(["r.png".to_string()]));
+}

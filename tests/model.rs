@@ -494,3 +494,105 @@ fn the_device_is_the_cpu_unless_a_gpu_build_finds_one() {
     let model = Model::new_random(VaeConfig::mnist(2), 1).unwrap();
     assert!(model.device().is_cpu());
 }
+
+/// The bundled checkpoints, loaded and saved again, hold the same tensors (dtype, shape and
+/// bytes) and say the same in their metadata.
+#[test]
+fn bundled_checkpoints_save_back_to_the_same_tensors_and_metadata() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in ["mnist-latent2", "mnist-latent16"] {
+        let path = root.join(format!("models/{name}.safetensors"));
+        let original = std::fs::read(&path).unwrap();
+        let saved = Model::load(&path).unwrap().to_safetensors_bytes().unwrap();
+        let (a, b) = (
+            SafeTensors::deserialize(&original).unwrap(),
+            SafeTensors::deserialize(&saved).unwrap(),
+        );
+        let mut names_a = a.names();
+        let mut names_b = b.names();
+        names_a.sort();
+        names_b.sort();
+        assert_eq!(names_a, names_b, "{name}");
+        for n in names_a {
+            let (ta, tb) = (a.tensor(n).unwrap(), b.tensor(n).unwrap());
+            assert_eq!(ta.dtype(), tb.dtype(), "{name} {n}");
+            assert_eq!(ta.shape(), tb.shape(), "{name} {n}");
+            assert!(ta.data() == tb.data(), "{name} {n}: values differ");
+        }
+        // The metadata says the same (these files predate the config's `arch` and the
+        // history's `imported_from`, which saving now writes out).
+        let meta = |bytes: &[u8]| {
+            let m = SafeTensors::read_metadata(bytes)
+                .unwrap()
+                .1
+                .metadata()
+                .clone()
+                .unwrap();
+            let config: VaeConfig = serde_json::from_str(&m["config"]).unwrap();
+            let history: serde_json::Value = serde_json::from_str(&m["history"]).unwrap();
+            (
+                m["format"].clone(),
+                config,
+                history["epochs"].clone(),
+                history["test_loss"].clone(),
+            )
+        };
+        assert_eq!(meta(&original), meta(&saved), "{name}");
+    }
+}
+
+/// One list of an MLP's layers: the parameters are its weights and biases, in its order.
+#[test]
+fn the_mlp_layer_list_is_the_parameter_list() {
+    use latent_explorer::model::MlpRole;
+    let mut c = VaeConfig::mnist(5);
+    c.hidden = vec![300, 100];
+    let layers = c.mlp_layers();
+    let roles: Vec<MlpRole> = layers.iter().map(|l| l.role).collect();
+    assert_eq!(
+        roles,
+        [
+            MlpRole::EncoderHidden(0),
+            MlpRole::EncoderHidden(1),
+            MlpRole::Mean,
+            MlpRole::Logvar,
+            MlpRole::DecoderHidden(0),
+            MlpRole::DecoderHidden(1),
+            MlpRole::Output,
+        ]
+    );
+    let widths: Vec<(usize, usize)> = layers.iter().map(|l| (l.inp, l.out)).collect();
+    assert_eq!(
+        widths,
+        [
+            (784, 300),
+            (300, 100),
+            (100, 5),
+            (100, 5),
+            (5, 100),
+            (100, 300),
+            (300, 784)
+        ]
+    );
+    let from_layers: Vec<(String, Vec<usize>)> = layers
+        .iter()
+        .flat_map(|l| {
+            [
+                (l.weight_name(), vec![l.out, l.inp]),
+                (l.bias_name(), vec![l.out]),
+            ]
+        })
+        .collect();
+    assert_eq!(from_layers, c.param_shapes());
+    assert_eq!(layers[2].name, "encoder.mean");
+    assert_eq!(layers[6].name, "decoder.out");
+    // A model made from the list loads its own checkpoint back.
+    let m = Model::new_random(c, 3).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.safetensors");
+    m.save(&p).unwrap();
+    assert_eq!(
+        Model::load(&p).unwrap().decode(&[0.5; 5]).unwrap(),
+        m.decode(&[0.5; 5]).unwrap()
+    );
+}

@@ -1,21 +1,24 @@
 //! What each subcommand does, on top of the library core.
 
-use super::csv::field;
 use super::*;
-use crate::atomic::write_atomically;
-use crate::data::{Dataset, LoadOptions, Split, load_dataset};
-use crate::error::{Error, Result};
-use crate::latent::{InterpolationKind, interpolate_path, sample_prior};
-use crate::model::{Architecture, Likelihood, Model, VaeConfig};
-use crate::render::{grid, grid_columns, save_png, strip};
-use crate::train::{TrainConfig, TrainControl, TrainEvent, train};
 use indicatif::{ProgressBar, ProgressStyle};
+use latent_explorer::atomic::write_atomically;
+use latent_explorer::data::{Dataset, LoadOptions, Split, load_dataset};
+use latent_explorer::error::{Error, Result};
+use latent_explorer::latent::csv_field as field;
+use latent_explorer::latent::{InterpolationKind, interpolate_path, sample_prior};
+use latent_explorer::model::{Architecture, Likelihood, Model, VaeConfig};
+use latent_explorer::render::{grid, grid_columns, save_png, strip};
+use latent_explorer::train::{TrainConfig, TrainControl, TrainEvent, train};
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// Runs one subcommand. `None` (no subcommand) is handled by the binary.
+/// Runs one subcommand. The window (`open`, or no subcommand) is `main`'s business.
 pub fn run_command(command: Command) -> Result<()> {
     match command {
+        Command::Open(_) => Err(Error::InvalidArgument(
+            "open is handled before subcommands run".into(),
+        )),
         Command::Train(a) => train_cmd(a),
         Command::Encode(a) => encode_cmd(a),
         Command::Sample(a) => sample_cmd(a),
@@ -26,16 +29,14 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Info(a) => info_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::BenchScale(a) => crate::bench_scale::run(&crate::bench_scale::ScaleOptions {
-            data: a.data.unwrap_or_else(default_data_path),
-            model: a
-                .model
-                .unwrap_or_else(|| bundled_path("models/mnist-latent2.safetensors")),
+            data: data_or_default(a.data)?,
+            model: model_or_default(a.model)?,
             sizes: a.sizes,
             frames: a.frames.max(1),
             latent: a.latent,
         }),
         Command::Soak(a) => crate::soak::run(
-            &a.data.unwrap_or_else(default_data_path),
+            &data_or_default(a.data)?,
             a.minutes,
             a.latent,
             a.report_every,
@@ -53,7 +54,7 @@ fn parse_size(s: &str) -> Result<(usize, usize)> {
 }
 
 fn load_data(arg: &DataArg) -> Result<Dataset> {
-    let path = arg.data.clone().unwrap_or_else(default_data_path);
+    let path = data_or_default(arg.data.clone())?;
     let image_size = arg.image_size.as_deref().map(parse_size).transpose()?;
     let data = load_dataset(
         &path,
@@ -127,7 +128,7 @@ fn check_out_dir(out: &Path) -> Result<()> {
 }
 
 fn load_model(path: &Option<std::path::PathBuf>) -> Result<Model> {
-    Model::load(&path.clone().unwrap_or_else(default_model_path))
+    Model::load(&model_or_default(path.clone())?)
 }
 
 fn check_index(data: &Dataset, i: usize) -> Result<()> {
@@ -158,7 +159,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         data = data.subset(&keep)?;
     }
     check_not_input(&a.out, Some(&data), None)?;
-    let budget = crate::budget::Budget::current();
+    let budget = latent_explorer::budget::Budget::current();
     let mut model = match &a.model {
         Some(p) => {
             let m = Model::load(p)?;
@@ -287,10 +288,10 @@ fn split_indices(data: &Dataset, split: SplitArg) -> Vec<usize> {
 }
 
 fn encode_cmd(a: EncodeArgs) -> Result<()> {
-    use crate::latent::{CodesFormat, numpy_files};
+    use latent_explorer::latent::{CodesFormat, numpy_files};
     check_out_dir(&a.out)?;
     let data = load_data(&a.data)?;
-    let model_path = a.model.clone().unwrap_or_else(default_model_path);
+    let model_path = model_or_default(a.model.clone())?;
     check_not_input(&a.out, Some(&data), Some(&model_path))?;
     let model = load_model(&a.model)?;
     let indices = split_indices(&data, a.split);
@@ -417,7 +418,11 @@ fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
     }
     // Every frame is decoded and drawn: anchors x steps must fit before any of it is done.
     let frames = (anchors_idx.len() as u64).saturating_mul(a.steps as u64);
-    crate::budget::Budget::current().check_frames(frames, model.config().input, model.latent())?;
+    latent_explorer::budget::Budget::current().check_frames(
+        frames,
+        model.config().input,
+        model.latent(),
+    )?;
     check_not_input(&a.out, Some(&data), a.model.as_deref())?;
     let codes = model.encode(&data, &anchors_idx)?;
     let anchors: Vec<Vec<f32>> = (0..anchors_idx.len())
@@ -468,7 +473,7 @@ fn reconstruct_cmd(a: ReconstructArgs) -> Result<()> {
 }
 
 fn anomalies_cmd(a: AnomaliesArgs) -> Result<()> {
-    use crate::analysis::score_anomalies;
+    use latent_explorer::analysis::score_anomalies;
     check_scale(a.scale)?;
     check_out_dir(&a.out)?;
     let grid_path = a
@@ -542,7 +547,7 @@ fn anomalies_cmd(a: AnomaliesArgs) -> Result<()> {
 }
 
 fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
-    use crate::analysis::{inpaint, make_mask};
+    use latent_explorer::analysis::{inpaint, make_mask};
     check_scale(a.scale)?;
     check_out_dir(&a.out)?;
     let data = load_data(&a.data)?;
@@ -595,7 +600,7 @@ fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
 }
 
 fn info_cmd(a: InfoArgs) -> Result<()> {
-    let path = a.model.clone().unwrap_or_else(default_model_path);
+    let path = model_or_default(a.model.clone())?;
     let model = Model::load(&path)?;
     let data = a
         .data
@@ -608,6 +613,8 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
     let fits = data
         .as_ref()
         .map(|d| model.check_fits(d).map_err(|e| e.to_string()));
+    // Where the bundled MNIST is (an installed binary writes it out on first use).
+    let bundled_data = default_data_path().map_err(|e| e.to_string());
     if a.json {
         let v = serde_json::json!({
             "path": path,
@@ -617,16 +624,21 @@ fn info_cmd(a: InfoArgs) -> Result<()> {
             "dataset": data.as_ref().map(|d| d.summary()),
             "load_report": data.as_ref().map(|d| d.report().lines()),
             "fits_dataset": fits.as_ref().map(|f| f.is_ok()),
-            "device": crate::device::compute().description,
+            "device": latent_explorer::device::compute().description,
+            "bundled_dataset": bundled_data.as_ref().ok(),
         });
         println!("{v}");
         return Ok(());
     }
     print_info(&path, &model);
-    let device = crate::device::compute();
+    let device = latent_explorer::device::compute();
     match &device.fallback_reason {
         Some(why) => println!("device:       {} ({why})", device.description),
         None => println!("device:       {}", device.description),
+    }
+    match &bundled_data {
+        Ok(p) => println!("bundled data: {}", p.display()),
+        Err(e) => println!("bundled data: unavailable: {e}"),
     }
     if let (Some(d), Some(f)) = (&data, &fits) {
         println!("dataset:      {}", d.summary());

@@ -1,22 +1,32 @@
 //! The `latent-explorer` command line. Flags mean the same in every subcommand: `--data PATH`,
 //! `--model PATH`, `--out PATH`, `--latent N`, `--epochs N`, `--seed N`, `--threads N`.
-//! Errors print one line on stderr and exit with code 2.
+//! Errors print one line on stderr and exit with code 2. Without a subcommand (or with `open`)
+//! the window opens, on the dataset and model given as paths, if any.
 
 mod commands;
-mod csv;
+mod open;
 
 pub use commands::run_command;
-pub use csv::field as csv_field;
+pub use open::{NOT_FOUND, targets as open_targets};
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "latent-explorer", version, about = "Train, explore and export Variational Autoencoders", long_about = None)]
+#[command(
+    name = "latent-explorer",
+    version,
+    about = "Train, explore and export Variational Autoencoders",
+    long_about = None
+)]
 pub struct Cli {
     /// Worker threads for the tensor maths (default: all cores).
     #[arg(long, global = true, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Open the window on this dataset and/or model (as `open` does).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -24,6 +34,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Open the window on a dataset and/or a model: a .safetensors file is a model, anything
+    /// else (IDX file or folder, image folder, .npy / .npz, CSV) a dataset; at most one of each.
+    Open(OpenArgs),
     /// Train a VAE (new, or continue a checkpoint) and save it.
     Train(TrainArgs),
     /// Write each sample's posterior mean and log-variance to CSV, .npy or .npz, with labels.
@@ -50,6 +63,12 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+pub struct OpenArgs {
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 pub struct DataArg {
     /// Dataset: an IDX file, a .npy / .npz array, a CSV of pixel rows, a folder of IDX files, or
     /// a folder of images (default: bundled MNIST).
@@ -61,11 +80,11 @@ pub struct DataArg {
     /// Pixel scale of the data: auto (the rule in the README), unit ([0, 1]), byte (0..255) or
     /// max:N (0..N); values outside a scale given here are clamped and counted.
     #[arg(long, value_name = "RANGE", default_value = "auto")]
-    pub pixel_range: crate::data::PixelRange,
+    pub pixel_range: latent_explorer::data::PixelRange,
     /// CSV label column: auto (by header name, else the README's rule), first, last, none or
     /// a column number counting from 1.
     #[arg(long, value_name = "COLUMN", default_value = "auto")]
-    pub label_column: crate::data::LabelColumn,
+    pub label_column: latent_explorer::data::LabelColumn,
 }
 
 #[derive(Args, Debug)]
@@ -83,7 +102,7 @@ pub struct TrainArgs {
     pub latent: usize,
     /// Architecture of a new model: mlp (fully connected) or conv (strided convolutions).
     #[arg(long, default_value = "mlp")]
-    pub arch: crate::model::Architecture,
+    pub arch: latent_explorer::model::Architecture,
     /// Hidden layer widths of a new MLP model, comma-separated.
     #[arg(long, default_value = "400", value_delimiter = ',')]
     pub hidden: Vec<usize>,
@@ -93,12 +112,12 @@ pub struct TrainArgs {
     /// bernoulli (binary cross-entropy) or gaussian (squared error); default: chosen from the
     /// data (bernoulli when most values are near 0 or 1, as in MNIST, else gaussian).
     #[arg(long)]
-    pub likelihood: Option<crate::model::Likelihood>,
+    pub likelihood: Option<latent_explorer::model::Likelihood>,
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
     /// How beta moves: constant, warmup:EPOCHS (from 0 up to beta) or cyclical:EPOCHS.
     #[arg(long, default_value = "constant")]
-    pub beta_schedule: crate::train::BetaSchedule,
+    pub beta_schedule: latent_explorer::train::BetaSchedule,
     #[arg(long, default_value_t = 10)]
     pub epochs: usize,
     #[arg(long, default_value_t = 128)]
@@ -223,7 +242,7 @@ pub struct AnomaliesArgs {
     pub top: usize,
     /// elbo (reconstruction + KL) or recon (reconstruction error alone).
     #[arg(long, default_value = "elbo")]
-    pub score: crate::analysis::AnomalyScore,
+    pub score: latent_explorer::analysis::AnomalyScore,
     #[arg(long, value_enum, default_value = "test")]
     pub split: SplitArg,
     /// Draws of z averaged per sample.
@@ -249,7 +268,7 @@ pub struct InpaintArgs {
     pub indices: Vec<usize>,
     /// What to hide: left, right, top, bottom, random:FRACTION or rect:TOP,LEFT,H,W.
     #[arg(long, default_value = "bottom")]
-    pub hide: crate::analysis::MaskKind,
+    pub hide: latent_explorer::analysis::MaskKind,
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
     #[arg(long, default_value_t = 2)]
@@ -322,18 +341,22 @@ pub struct SoakArgs {
     pub report_every: f64,
 }
 
-/// Where the bundled files live: the working directory when run from a clone, else the
-/// source tree this binary was built from.
-pub fn bundled_path(relative: &str) -> PathBuf {
-    crate::assets::bundled_path(relative)
+/// The bundled MNIST folder (from the source tree, or written from this binary).
+pub fn default_data_path() -> latent_explorer::Result<PathBuf> {
+    crate::bundled::dataset()
 }
 
-/// The bundled MNIST folder.
-pub fn default_data_path() -> PathBuf {
-    bundled_path("assets/mnist")
+/// The bundled latent-2 MNIST model (from the source tree, or written from this binary).
+pub fn default_model_path() -> latent_explorer::Result<PathBuf> {
+    crate::bundled::model()
 }
 
-/// The bundled latent-2 MNIST model.
-pub fn default_model_path() -> PathBuf {
-    bundled_path("models/mnist-latent2.safetensors")
+/// `path`, or the bundled dataset.
+pub fn data_or_default(path: Option<PathBuf>) -> latent_explorer::Result<PathBuf> {
+    path.map_or_else(default_data_path, Ok)
+}
+
+/// `path`, or the bundled model.
+pub fn model_or_default(path: Option<PathBuf>) -> latent_explorer::Result<PathBuf> {
+    path.map_or_else(default_model_path, Ok)
 }

@@ -74,6 +74,7 @@ macro_rules! multiversion {
                 match $crate::kernels::Simd::detect() {
                     // SAFETY: the CPU was just found to have these features.
                     $crate::kernels::Simd::Avx512 => return unsafe { avx512($($arg),*) },
+                    // SAFETY: the CPU was just found to have these features.
                     $crate::kernels::Simd::Avx2 => return unsafe { avx2($($arg),*) },
                     $crate::kernels::Simd::Portable => {}
                 }

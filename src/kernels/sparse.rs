@@ -229,7 +229,7 @@ mod avx512 {
     ) {
         let w = dst.len();
         let mut j = 0;
-        // SAFETY (all calls): j + the block's width <= w, and the caller's bounds.
+        // SAFETY: (all calls) j + the block's width <= w, and the caller's bounds.
         unsafe {
             while j + 256 <= w {
                 block::<16>(idx, vals, src, stride, init, dst, j);
@@ -267,6 +267,8 @@ mod avx512 {
         dst: &mut [f32],
         j: usize,
     ) {
+        // SAFETY: `gather_accumulate` keeps j + 16 * V <= dst.len(), and every row it names
+        // within src (the caller's bounds).
         unsafe {
             let mut acc = [_mm512_setzero_ps(); V];
             if let Some(b) = init {
@@ -300,6 +302,8 @@ mod avx512 {
         j: usize,
     ) {
         let mask: __mmask16 = (1u32 << (dst.len() - j)) as u16 - 1;
+        // SAFETY: the mask covers only the dst.len() - j < 16 columns left; the rows are the
+        // caller's bounds.
         unsafe {
             let mut acc = match init {
                 Some(b) => _mm512_maskz_loadu_ps(mask, b.as_ptr().add(j)),

@@ -69,7 +69,8 @@ pub fn numpy_files(
     Ok(files)
 }
 
-/// Quotes a CSV field (RFC 4180) when it holds a comma, quote or line break.
+/// Quotes a CSV field (RFC 4180) when it holds a comma, quote or line break: the few text
+/// fields (class names) in the codes the window and the command line write.
 pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))

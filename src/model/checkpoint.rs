@@ -7,13 +7,21 @@
 use super::{Model, ModelHistory, VaeConfig};
 use crate::atomic::write_atomically;
 use crate::error::{Error, Result};
-use candle_core::Tensor;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use candle_core::safetensors::Load;
+use candle_core::{DType, Device, Tensor};
+use safetensors::tensor::{Dtype, SafeTensors};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Value of the `format` metadata key.
 pub const CHECKPOINT_FORMAT: &str = "latent-explorer/1";
+/// Whether a path names a model (a `.safetensors` file, any case) rather than a dataset: how
+/// `latent-explorer open` and files dropped onto the window tell the two apart.
+pub fn is_checkpoint_path(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"))
+}
+
 /// Checkpoints larger than this are refused before reading (MLP VAEs are megabytes).
 const MAX_CHECKPOINT_BYTES: u64 = 4 << 30;
 
@@ -96,27 +104,9 @@ impl Model {
                 ));
                 continue;
             }
-            let data = view.data();
             // Our own checkpoints are always F32; PyTorch's may be saved in other precisions.
-            let values: Vec<f32> = match (view.dtype(), imported) {
-                (Dtype::F32, _) => data
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-                (Dtype::F16, true) => data
-                    .chunks_exact(2)
-                    .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-                    .collect(),
-                (Dtype::BF16, true) => data
-                    .chunks_exact(2)
-                    .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-                    .collect(),
-                (Dtype::F64, true) => data
-                    .chunks_exact(8)
-                    .map(|c| {
-                        f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
-                    })
-                    .collect(),
+            match (view.dtype(), imported) {
+                (Dtype::F32, _) | (Dtype::F16 | Dtype::BF16 | Dtype::F64, true) => {}
                 (other, true) => {
                     problems.push(format!(
                         "{file_name} is {other:?}; F32, F16, BF16 or F64 weights can be imported"
@@ -127,16 +117,22 @@ impl Model {
                     problems.push(format!("{name} is {other:?}, expected F32"));
                     continue;
                 }
-            };
+            }
+            // candle's own conversion from the file's bytes (f16, bf16 and f64 to f32).
+            let tensor = view.load(&Device::Cpu)?.to_dtype(DType::F32)?;
+            let values = tensor.flatten_all()?.to_vec1::<f32>()?;
             if values.iter().any(|v| !v.is_finite()) {
                 problems.push(format!("{file_name} holds NaN or infinite values"));
                 continue;
             }
-            let values = super::import::to_our_layout(channels_first, name, shape, values);
-            tensors.push((
-                name.clone(),
-                Tensor::from_vec(values, shape.as_slice(), &candle_core::Device::Cpu)?,
-            ));
+            // PyTorch flattens images channels first; ours are channels last.
+            let tensor = if channels_first.is_some() {
+                let values = super::import::to_our_layout(channels_first, name, shape, values);
+                Tensor::from_vec(values, shape.as_slice(), &Device::Cpu)?
+            } else {
+                tensor
+            };
+            tensors.push((name.clone(), tensor));
         }
         if !problems.is_empty() {
             return Err(Error::CheckpointMismatch {
@@ -151,21 +147,8 @@ impl Model {
 
     /// Serialises weights, config and history to safetensors bytes.
     pub fn to_safetensors_bytes(&self) -> Result<Vec<u8>> {
+        // candle's tensors are safetensors views (all F32; on a GPU they are copied back).
         let named = self.named_tensors();
-        let mut buffers = Vec::with_capacity(named.len());
-        for (name, t) in &named {
-            let values = t.flatten_all()?.to_vec1::<f32>()?;
-            let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            buffers.push((name.clone(), t.dims().to_vec(), bytes));
-        }
-        let views = buffers
-            .iter()
-            .map(|(n, shape, bytes)| {
-                TensorView::new(Dtype::F32, shape.clone(), bytes)
-                    .map(|v| (n.clone(), v))
-                    .map_err(|e| Error::InvalidArgument(format!("serialising {n}: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let mut info = HashMap::new();
         info.insert("format".to_string(), CHECKPOINT_FORMAT.to_string());
         info.insert(
@@ -178,7 +161,7 @@ impl Model {
             serde_json::to_string(&self.history)
                 .map_err(|e| Error::InvalidArgument(e.to_string()))?,
         );
-        safetensors::serialize(views, Some(info))
+        safetensors::serialize(named, Some(info))
             .map_err(|e| Error::InvalidArgument(format!("serialising checkpoint: {e}")))
     }
 

@@ -203,7 +203,8 @@ impl VaeConfig {
     }
 
     /// Every parameter's name and shape, in a fixed order. The model, the initialiser and the
-    /// checkpoint loader all use this one list.
+    /// checkpoint loader all use this one list; for an MLP it is [`VaeConfig::mlp_layers`]'
+    /// weights and biases.
     pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
         if self.arch == Architecture::Conv {
             // validate() refuses a config without a geometry before anything asks for shapes.
@@ -212,27 +213,39 @@ impl VaeConfig {
                 Err(_) => Vec::new(),
             };
         }
-        let mut out = Vec::new();
-        let mut linear = |name: String, inp: usize, outp: usize| {
-            out.push((format!("{name}.weight"), vec![outp, inp]));
-            out.push((format!("{name}.bias"), vec![outp]));
-        };
+        self.mlp_layers()
+            .iter()
+            .flat_map(|l| {
+                [
+                    (l.weight_name(), vec![l.out, l.inp]),
+                    (l.bias_name(), vec![l.out]),
+                ]
+            })
+            .collect()
+    }
+
+    /// The fully connected layers of an MLP model, in their fixed order: the encoder's hidden
+    /// layers, the mean head, the log-variance head, the decoder's hidden layers (the
+    /// encoder's widths reversed), the output layer. Creating, loading, importing, the fast
+    /// encoder and the fused trainer all build on this one list.
+    pub fn mlp_layers(&self) -> Vec<MlpLayer> {
+        let mut layers = Vec::with_capacity(2 * self.hidden.len() + 3);
         let enc = self.encoder_widths();
         for (i, w) in enc.windows(2).enumerate() {
-            linear(format!("encoder.hidden.{i}"), w[0], w[1]);
+            layers.push(MlpLayer::new(MlpRole::EncoderHidden(i), w[0], w[1]));
         }
         let last = *enc.last().unwrap_or(&self.input.len());
-        linear("encoder.mean".into(), last, self.latent);
-        linear("encoder.logvar".into(), last, self.latent);
-        let mut dec: Vec<usize> = std::iter::once(self.latent)
+        layers.push(MlpLayer::new(MlpRole::Mean, last, self.latent));
+        layers.push(MlpLayer::new(MlpRole::Logvar, last, self.latent));
+        let dec: Vec<usize> = std::iter::once(self.latent)
             .chain(self.hidden.iter().rev().copied())
             .collect();
         for (i, w) in dec.windows(2).enumerate() {
-            linear(format!("decoder.hidden.{i}"), w[0], w[1]);
+            layers.push(MlpLayer::new(MlpRole::DecoderHidden(i), w[0], w[1]));
         }
-        let dec_last = dec.pop().unwrap_or(self.latent);
-        linear("decoder.out".into(), dec_last, self.input.len());
-        out
+        let dec_last = *dec.last().unwrap_or(&self.latent);
+        layers.push(MlpLayer::new(MlpRole::Output, dec_last, self.input.len()));
+        layers
     }
 
     pub fn parameter_count(&self) -> usize {
@@ -284,5 +297,64 @@ impl VaeConfig {
             self.likelihood,
             self.beta
         )
+    }
+}
+
+/// What a fully connected layer of an MLP model does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MlpRole {
+    /// The encoder's i-th hidden layer (ReLU).
+    EncoderHidden(usize),
+    /// The head giving the posterior means.
+    Mean,
+    /// The head giving the posterior log-variances.
+    Logvar,
+    /// The decoder's i-th hidden layer (ReLU).
+    DecoderHidden(usize),
+    /// The decoder's output layer (logits).
+    Output,
+}
+
+impl MlpRole {
+    /// The layer's name in checkpoints: `encoder.hidden.{i}`, `encoder.mean`, `encoder.logvar`,
+    /// `decoder.hidden.{i}`, `decoder.out`.
+    pub fn name(self) -> String {
+        match self {
+            MlpRole::EncoderHidden(i) => format!("encoder.hidden.{i}"),
+            MlpRole::Mean => "encoder.mean".into(),
+            MlpRole::Logvar => "encoder.logvar".into(),
+            MlpRole::DecoderHidden(i) => format!("decoder.hidden.{i}"),
+            MlpRole::Output => "decoder.out".into(),
+        }
+    }
+}
+
+/// One fully connected layer of an MLP model: weight `{name}.weight` of shape [out, inp] (as
+/// PyTorch's nn.Linear stores it) and bias `{name}.bias` of shape [out].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MlpLayer {
+    pub role: MlpRole,
+    /// [`MlpRole::name`].
+    pub name: String,
+    pub inp: usize,
+    pub out: usize,
+}
+
+impl MlpLayer {
+    fn new(role: MlpRole, inp: usize, out: usize) -> Self {
+        Self {
+            role,
+            name: role.name(),
+            inp,
+            out,
+        }
+    }
+
+    pub fn weight_name(&self) -> String {
+        format!("{}.weight", self.name)
+    }
+
+    pub fn bias_name(&self) -> String {
+        format!("{}.bias", self.name)
     }
 }

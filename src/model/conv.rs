@@ -163,14 +163,6 @@ pub struct ConvNet {
     decoder: Vec<ConvLayer>,
 }
 
-fn linear(vb: &VarBuilder, name: &str, inp: usize, out: usize) -> Result<Linear> {
-    let vb = vb.pp(name);
-    Ok(Linear::new(
-        vb.get((out, inp), "weight")?,
-        Some(vb.get(out, "bias")?),
-    ))
-}
-
 impl ConvNet {
     /// Builds the network from weights named as in [`param_shapes`].
     pub fn new(
@@ -201,9 +193,9 @@ impl ConvNet {
         Ok(Self {
             geometry,
             encoder,
-            mean: linear(&enc, "mean", flat, latent)?,
-            logvar: linear(&enc, "logvar", flat, latent)?,
-            decoder_input: linear(&dec, "input", latent, flat)?,
+            mean: candle_nn::linear(flat, latent, enc.pp("mean"))?,
+            logvar: candle_nn::linear(flat, latent, enc.pp("logvar"))?,
+            decoder_input: candle_nn::linear(latent, flat, dec.pp("input"))?,
             decoder,
         })
     }

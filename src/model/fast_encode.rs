@@ -3,7 +3,7 @@
 //! are sparse (MNIST: a fifth of the pixels), and the work split into chunks across threads.
 //! Gives the same means and log-variances as `Vae::encode` (tests compare them).
 
-use super::Model;
+use super::{MlpRole, Model};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::kernels::dense::{self, Weights};
@@ -43,29 +43,36 @@ impl FlatEncoder {
                 .ok_or_else(|| Error::InvalidConfig(format!("the model has no weight {name}")))?;
             Ok(t.flatten_all()?.to_vec1::<f32>()?)
         };
-        let mut widths = vec![c.input.len()];
-        widths.extend(&c.hidden);
-        let mut hidden = Vec::new();
-        for (i, w) in widths.windows(2).enumerate() {
-            let (inp, out) = (w[0], w[1]);
-            let mut weights = get(&format!("encoder.hidden.{i}.weight"))?;
-            let input_major = i == 0;
-            if input_major {
-                weights = crate::kernels::transpose(&weights, out, inp);
+        let (mut hidden, mut heads) = (Vec::new(), Vec::new());
+        for layer in c.mlp_layers() {
+            match layer.role {
+                MlpRole::EncoderHidden(i) => {
+                    let mut w = get(&layer.weight_name())?;
+                    // The first layer is stored [inp, out] for the sparse product.
+                    let input_major = i == 0;
+                    if input_major {
+                        w = crate::kernels::transpose(&w, layer.out, layer.inp);
+                    }
+                    hidden.push(FlatLayer {
+                        inp: layer.inp,
+                        out: layer.out,
+                        input_major,
+                        w,
+                        b: get(&layer.bias_name())?,
+                    });
+                }
+                MlpRole::Mean | MlpRole::Logvar => heads.push(layer),
+                MlpRole::DecoderHidden(_) | MlpRole::Output => {}
             }
-            hidden.push(FlatLayer {
-                inp,
-                out,
-                input_major,
-                w: weights,
-                b: get(&format!("encoder.hidden.{i}.bias"))?,
-            });
         }
-        let h = *widths.last().unwrap_or(&c.input.len());
-        let mut w = get("encoder.mean.weight")?;
-        w.extend(get("encoder.logvar.weight")?);
-        let mut b = get("encoder.mean.bias")?;
-        b.extend(get("encoder.logvar.bias")?);
+        // The two heads ([latent, h] each, mean first) stacked into one [2 * latent, h] layer.
+        let mut w = Vec::new();
+        let mut b = Vec::new();
+        for head in &heads {
+            w.extend(get(&head.weight_name())?);
+            b.extend(get(&head.bias_name())?);
+        }
+        let h = heads.first().map_or(c.input.len(), |l| l.inp);
         Ok(Self {
             hidden,
             heads: FlatLayer {

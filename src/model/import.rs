@@ -4,7 +4,7 @@
 //! architecture is read off the weights' shapes; PyTorch's nn.Linear stores [out, in] as we do,
 //! so the values need no transposing.
 
-use super::{Likelihood, VaeConfig};
+use super::{Likelihood, MlpRole, VaeConfig};
 use crate::data::ImageShape;
 use crate::error::{Error, Result};
 use safetensors::tensor::SafeTensors;
@@ -12,12 +12,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The classic example's layers and ours, in the example's order.
-const CLASSIC: [(&str, &str); 5] = [
-    ("fc1", "encoder.hidden.0"),
-    ("fc21", "encoder.mean"),
-    ("fc22", "encoder.logvar"),
-    ("fc3", "decoder.hidden.0"),
-    ("fc4", "decoder.out"),
+const CLASSIC: [(&str, MlpRole); 5] = [
+    ("fc1", MlpRole::EncoderHidden(0)),
+    ("fc21", MlpRole::Mean),
+    ("fc22", MlpRole::Logvar),
+    ("fc3", MlpRole::DecoderHidden(0)),
+    ("fc4", MlpRole::Output),
 ];
 
 /// What an import found: the config and, for each of our weight names, the name in the file.
@@ -83,7 +83,7 @@ pub(super) fn to_our_layout(
 fn classic_to_ours(name: &str) -> Option<String> {
     let (layer, param) = name.split_once('.')?;
     let ours = CLASSIC.iter().find(|(c, _)| *c == layer)?.1;
-    Some(format!("{ours}.{param}"))
+    Some(format!("{}.{param}", ours.name()))
 }
 
 /// The input image a flat width stands for: 784 is MNIST's 28x28, other squares are grey,
@@ -118,8 +118,9 @@ pub(super) fn infer(path: &Path, st: &SafeTensors) -> Result<Import> {
             n.to_string()
         }
     };
+    let weight = |role: MlpRole| format!("{}.weight", role.name());
     let classic = names.iter().any(|n| bare(n) == "fc1.weight");
-    let ours = names.iter().any(|n| bare(n) == "encoder.mean.weight");
+    let ours = names.iter().any(|n| bare(n) == weight(MlpRole::Mean));
     if !classic && !ours {
         let shown: Vec<&String> = names.iter().take(6).collect();
         let more = if names.len() > 6 {
@@ -153,12 +154,14 @@ pub(super) fn infer(path: &Path, st: &SafeTensors) -> Result<Import> {
             ))),
         }
     };
+    // The config is read off the encoder's weights; the loader then checks every weight
+    // against the config's full layer list (`VaeConfig::mlp_layers`).
     let mut hidden = Vec::new();
-    while file_names.contains_key(&format!("encoder.hidden.{}.weight", hidden.len())) {
-        hidden.push(dims(&format!("encoder.hidden.{}.weight", hidden.len()))?[0]);
+    while file_names.contains_key(&weight(MlpRole::EncoderHidden(hidden.len()))) {
+        hidden.push(dims(&weight(MlpRole::EncoderHidden(hidden.len())))?[0]);
     }
-    let width = dims("encoder.hidden.0.weight")?[1];
-    let latent = dims("encoder.mean.weight")?[0];
+    let width = dims(&weight(MlpRole::EncoderHidden(0)))?[1];
+    let latent = dims(&weight(MlpRole::Mean))?[0];
     let input = input_shape(width).ok_or_else(|| {
         bad(format!(
             "input width {width} is neither a square grey image (e.g. 784 = 28x28) nor 3 times one (RGB)"

@@ -10,8 +10,10 @@ mod fused_loss;
 mod import;
 mod vae;
 
-pub use checkpoint::CHECKPOINT_FORMAT;
-pub use config::{Architecture, Likelihood, MAX_LATENT, NEAR_BINARY_FRACTION, VaeConfig};
+pub use checkpoint::{CHECKPOINT_FORMAT, is_checkpoint_path};
+pub use config::{
+    Architecture, Likelihood, MAX_LATENT, MlpLayer, MlpRole, NEAR_BINARY_FRACTION, VaeConfig,
+};
 pub use fused_loss::bce_with_logits_rows;
 pub use vae::{BatchLosses, Vae, kl_divergence, kl_per_dim, reconstruction_error};
 

@@ -1,7 +1,7 @@
 //! The VAE network in candle: an encoder to (mean, log-variance) (an MLP, or convolutions as
 //! in `conv.rs`), the reparameterised sample, a decoder to logits, and per-sample losses.
 
-use super::config::{Architecture, Likelihood, VaeConfig};
+use super::config::{Architecture, Likelihood, MlpRole, VaeConfig};
 use super::conv::ConvNet;
 use candle_core::{Module, Result, Tensor};
 use candle_nn::{Linear, VarBuilder};
@@ -36,15 +36,9 @@ pub struct BatchLosses {
     pub kl: Tensor,
 }
 
-fn linear(vb: &VarBuilder, name: &str, inp: usize, out: usize) -> Result<Linear> {
-    let vb = vb.pp(name);
-    let w = vb.get((out, inp), "weight")?;
-    let b = vb.get(out, "bias")?;
-    Ok(Linear::new(w, Some(b)))
-}
-
 impl Vae {
-    /// Builds the network from weights named as in [`VaeConfig::param_shapes`].
+    /// Builds the network from weights named as in [`VaeConfig::param_shapes`] (which the
+    /// variable builder must already hold: a missing one would be initialised, not loaded).
     pub fn new(config: &VaeConfig, vb: VarBuilder) -> Result<Self> {
         let network = match config.arch {
             Architecture::Mlp => Network::Mlp(Mlp::new(config, vb)?),
@@ -86,34 +80,27 @@ impl Vae {
 /// The fully connected network: input -> hidden... -> (mean, logvar), latent -> hidden
 /// (reversed) -> logits.
 impl Mlp {
+    /// The layers of [`VaeConfig::mlp_layers`], each a `candle_nn::linear` on its weights.
     fn new(config: &VaeConfig, vb: VarBuilder) -> Result<Self> {
-        let enc = vb.pp("encoder");
-        let dec = vb.pp("decoder");
-        let mut widths = vec![config.input.len()];
-        widths.extend(&config.hidden);
-        let enc_hidden = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| linear(&enc, &format!("hidden.{i}"), w[0], w[1]))
-            .collect::<Result<Vec<_>>>()?;
-        let last = *widths.last().unwrap_or(&config.input.len());
-        let enc_mean = linear(&enc, "mean", last, config.latent)?;
-        let enc_logvar = linear(&enc, "logvar", last, config.latent)?;
-        let mut dwidths = vec![config.latent];
-        dwidths.extend(config.hidden.iter().rev());
-        let dec_hidden = dwidths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| linear(&dec, &format!("hidden.{i}"), w[0], w[1]))
-            .collect::<Result<Vec<_>>>()?;
-        let dec_last = *dwidths.last().unwrap_or(&config.latent);
-        let dec_out = linear(&dec, "out", dec_last, config.input.len())?;
+        let (mut enc_hidden, mut dec_hidden) = (Vec::new(), Vec::new());
+        let (mut enc_mean, mut enc_logvar, mut dec_out) = (None, None, None);
+        for layer in config.mlp_layers() {
+            let linear = candle_nn::linear(layer.inp, layer.out, vb.pp(&layer.name))?;
+            match layer.role {
+                MlpRole::EncoderHidden(_) => enc_hidden.push(linear),
+                MlpRole::Mean => enc_mean = Some(linear),
+                MlpRole::Logvar => enc_logvar = Some(linear),
+                MlpRole::DecoderHidden(_) => dec_hidden.push(linear),
+                MlpRole::Output => dec_out = Some(linear),
+            }
+        }
+        let missing = |what: &str| candle_core::Error::Msg(format!("the MLP has no {what} layer"));
         Ok(Self {
             enc_hidden,
-            enc_mean,
-            enc_logvar,
+            enc_mean: enc_mean.ok_or_else(|| missing("mean"))?,
+            enc_logvar: enc_logvar.ok_or_else(|| missing("log-variance"))?,
             dec_hidden,
-            dec_out,
+            dec_out: dec_out.ok_or_else(|| missing("output"))?,
         })
     }
 

@@ -17,7 +17,7 @@ use super::shard::{Shard, StepSums};
 use crate::error::{Error, Result};
 use crate::kernels::elementwise::{AdamStep, adam};
 use crate::kernels::transpose;
-use crate::model::{Likelihood, Model};
+use crate::model::{Likelihood, MlpRole, Model};
 use candle_core::{Tensor, Var};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -141,8 +141,8 @@ impl Dense {
     }
 }
 
-/// The network's layers in a fixed order: encoder hidden layers, mean head, log-variance head,
-/// decoder hidden layers, output layer.
+/// The network's layers in [`crate::model::VaeConfig::mlp_layers`]' order: encoder hidden
+/// layers, mean head, log-variance head, decoder hidden layers, output layer.
 pub(super) struct Layers {
     pub likelihood: Likelihood,
     pub latent: usize,
@@ -190,38 +190,17 @@ impl FusedVae {
     pub fn from_model(model: &Model) -> Result<Self> {
         let c = model.config();
         let vars: HashMap<String, Var> = model.vars().into_iter().collect();
-        let mut all = Vec::new();
-        let mut widths = vec![c.input.len()];
-        widths.extend(&c.hidden);
-        for (i, w) in widths.windows(2).enumerate() {
-            let name = format!("encoder.hidden.{i}");
-            all.push(Dense::from_vars(&vars, &name, w[0], w[1], i == 0)?);
-        }
-        let h = *widths.last().unwrap_or(&c.input.len());
-        // Without hidden layers the heads read the images themselves: they stay out-major and
-        // dense (a toy configuration; the sparse path is for the first hidden layer).
-        all.push(Dense::from_vars(&vars, "encoder.mean", h, c.latent, false)?);
-        all.push(Dense::from_vars(
-            &vars,
-            "encoder.logvar",
-            h,
-            c.latent,
-            false,
-        )?);
-        let mut dwidths = vec![c.latent];
-        dwidths.extend(c.hidden.iter().rev());
-        for (i, w) in dwidths.windows(2).enumerate() {
-            let name = format!("decoder.hidden.{i}");
-            all.push(Dense::from_vars(&vars, &name, w[0], w[1], false)?);
-        }
-        let dh = *dwidths.last().unwrap_or(&c.latent);
-        all.push(Dense::from_vars(
-            &vars,
-            "decoder.out",
-            dh,
-            c.input.len(),
-            false,
-        )?);
+        // The first hidden layer is stored [inp, out] for the sparse product. Without hidden
+        // layers the heads read the images themselves: they stay out-major and dense (a toy
+        // configuration; the sparse path is for the first hidden layer).
+        let all = c
+            .mlp_layers()
+            .iter()
+            .map(|l| {
+                let input_major = l.role == MlpRole::EncoderHidden(0);
+                Dense::from_vars(&vars, &l.name, l.inp, l.out, input_major)
+            })
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             layers: Layers {
                 likelihood: c.likelihood,

@@ -6,6 +6,7 @@
 mod commands;
 mod derived;
 mod events;
+mod headless;
 mod layout;
 
 use crate::gui::command::Command;
@@ -46,6 +47,9 @@ pub struct AppOptions {
     /// Called before every background job / training event (tests inject faults with it).
     pub job_hook: Option<JobHook>,
     pub train_hook: Option<TrainHook>,
+    /// Where the bundled dataset and default model are (the binary resolves them: a source
+    /// tree, or the files it carries, written to a per-user folder).
+    pub bundled: crate::assets::BundledPaths,
 }
 
 impl Default for AppOptions {
@@ -60,6 +64,7 @@ impl Default for AppOptions {
             log: true,
             job_hook: None,
             train_hook: None,
+            bundled: crate::assets::BundledPaths::default(),
         }
     }
 }
@@ -107,18 +112,11 @@ pub struct ExplorerApp {
     startup: Startup,
     /// Bumped by "Reset layout": the panels get new ids, so their remembered sizes go.
     layout_epoch: u64,
+    bundled: crate::assets::BundledPaths,
     log: bool,
 }
 
-fn bundled(relative: &str) -> PathBuf {
-    crate::assets::bundled_path(relative)
-}
-
 impl ExplorerApp {
-    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
-        Self::with_context(cc.egui_ctx.clone(), cc.storage, options)
-    }
-
     /// The app on an egui context of the caller's (eframe passes its own; headless runs such
     /// as `bench-scale` make one and drive it with [`ExplorerApp::frame`]).
     pub fn with_context(
@@ -172,23 +170,24 @@ impl ExplorerApp {
             startup: Startup::default(),
             layout_epoch: 0,
             log: options.log,
+            bundled: options.bundled.clone(),
         };
         let remembered = options.dataset.is_none() || options.model.is_none();
+        let bundled = options.bundled;
         let dataset = app.startup_path(
             options.dataset,
             |s| &s.dataset_path,
-            "assets/mnist",
+            bundled.dataset.clone(),
             "dataset",
         );
         let model = app.startup_path(
             options.model,
             |s| &s.model_path,
-            "models/mnist-latent2.safetensors",
+            bundled.model.clone(),
             "model",
         );
-        app.startup.remembered = remembered
-            && (dataset != bundled("assets/mnist")
-                || model != bundled("models/mnist-latent2.safetensors"));
+        app.startup.remembered =
+            remembered && (dataset != bundled.dataset || model != bundled.model);
         app.jobs.submit(Job::LoadDataset(dataset));
         app.jobs.submit(Job::LoadModel(model));
         app
@@ -200,7 +199,7 @@ impl ExplorerApp {
         &mut self,
         asked: Option<PathBuf>,
         remembered: impl Fn(&Settings) -> &Option<PathBuf>,
-        default: &str,
+        default: PathBuf,
         what: &str,
     ) -> PathBuf {
         if let Some(p) = asked {
@@ -213,9 +212,9 @@ impl ExplorerApp {
                     "the last {what} ({}) is no longer there; opened the bundled one",
                     p.display()
                 ));
-                bundled(default)
+                default
             }
-            None => bundled(default),
+            None => default,
         }
     }
 
@@ -231,9 +230,9 @@ impl ExplorerApp {
         self.info(format!(
             "the remembered dataset and model could not be used together ({why}); opened the bundled ones"
         ));
-        self.jobs.submit(Job::LoadDataset(bundled("assets/mnist")));
         self.jobs
-            .submit(Job::LoadModel(bundled("models/mnist-latent2.safetensors")));
+            .submit(Job::LoadDataset(self.bundled.dataset.clone()));
+        self.jobs.submit(Job::LoadModel(self.bundled.model.clone()));
         true
     }
 
@@ -328,22 +327,17 @@ impl ExplorerApp {
         )
     }
 
-    /// One frame without eframe's `Frame` (eframe calls this from `logic` + `ui`; headless
-    /// runs such as benchmarks call it directly).
-    pub fn frame(&mut self, ui: &mut egui::Ui) {
-        let ctx = ui.ctx().clone();
-        self.logic_step(&ctx);
-        self.ui_step(ui);
-    }
-
-    fn logic_step(&mut self, ctx: &egui::Context) {
+    /// The first half of a frame (eframe's `logic()`): drains the workers' events, takes
+    /// dropped files, brings what derives from the workspace up to date. Never waits.
+    pub fn logic_pass(&mut self, ctx: &egui::Context) {
         self.drain_events();
         self.handle_dropped_files(ctx);
         self.sync_derived();
         self.ws.notices.expire();
     }
 
-    fn ui_step(&mut self, ui: &mut egui::Ui) {
+    /// The second half (eframe's `ui()`): lays the panels out, then applies their commands.
+    pub fn ui_pass(&mut self, ui: &mut egui::Ui) {
         let t0 = Instant::now();
         let commands = self.layout(ui);
         for cmd in commands {
@@ -363,27 +357,6 @@ impl ExplorerApp {
 /// Remembered paths must still work when the app starts from another folder.
 fn absolute(path: PathBuf) -> PathBuf {
     std::fs::canonicalize(&path).unwrap_or(path)
-}
-
-impl eframe::App for ExplorerApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        self.logic_step(ctx);
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
-        self.ui_step(ui);
-        // eframe's figure for the previous frame: the whole pass, tessellation included.
-        self.frame_ms = frame.info().cpu_usage.unwrap_or(0.0) * 1000.0;
-    }
-
-    fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
-    }
-
-    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        // Closing with unsaved training keeps it for the next start.
-        self.write_recovery();
-    }
 }
 
 impl Projection {
