@@ -336,7 +336,9 @@ fn run(seed: u64, actions: usize) {
     }
     // Nothing busy forever: stop what runs and let the queue drain.
     h.state_mut().apply(Command::StopTraining);
-    settle(&mut h, 120);
+    // Generous: a conv model's encode and scores of 70,000 images take tens of seconds on a
+    // busy 2-core machine.
+    settle(&mut h, 600);
     if let Err(e) = check_invariants(h.state()) {
         panic!("seed {seed}, after settling: {e}");
     }

@@ -67,6 +67,10 @@ fn a_headless_app_maps_its_data_and_pans_on_a_drag() {
             .ends_with("models/mnist-latent2.safetensors")
     );
 
+    // A few frames for the layout to settle (panel sizes, the view fitted to the points).
+    for _ in 0..5 {
+        frame(&mut app, Vec::new());
+    }
     // Drag the map by 100 px: what it shows moves with the pointer.
     let transform = app.panels.map.screen.unwrap();
     let centre = transform.frame().center();

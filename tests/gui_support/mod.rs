@@ -136,7 +136,8 @@ pub fn settle(h: &mut Harness<'static, ExplorerApp>, secs: u64) {
     while h.state().pending_events() {
         assert!(
             start.elapsed() < Duration::from_secs(secs),
-            "still busy after {secs} s"
+            "still busy after {secs} s: {}",
+            h.state().busy_report()
         );
         h.step();
         std::thread::sleep(Duration::from_millis(5));

@@ -301,6 +301,22 @@ impl ExplorerApp {
         }
     }
 
+    /// What is in flight, in words (for diagnostics).
+    pub fn busy_report(&self) -> String {
+        let f = self.jobs.in_flight();
+        format!(
+            "{} loads, {} encodes, {} other jobs in flight; training: {}",
+            f.loads(),
+            f.encodes(),
+            f.any() - f.loads() - f.encodes(),
+            match &self.trainer {
+                Some(t) if t.is_finished() => "ended, not yet reported",
+                Some(_) => "running",
+                None => "no",
+            }
+        )
+    }
+
     pub fn pending_events(&self) -> bool {
         self.is_busy() || self.trainer.as_ref().is_some_and(|t| !t.is_finished())
     }

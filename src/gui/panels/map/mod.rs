@@ -18,6 +18,9 @@ use egui::Ui;
 pub use overlays::MapInputs;
 use std::sync::Arc;
 
+/// What score bands were computed from: (scores version, score kind).
+type BandsKey = (u64, crate::analysis::AnomalyScore);
+
 /// What the map panel keeps between frames.
 #[derive(Default)]
 pub struct MapPanel {
@@ -36,7 +39,7 @@ pub struct MapPanel {
     /// The map's fit version the view was last fitted for.
     fitted: u64,
     /// Each point's score band, for (scores version, score kind).
-    bands: Option<((u64, crate::analysis::AnomalyScore), Arc<Vec<u8>>)>,
+    bands: Option<(BandsKey, Arc<Vec<u8>>)>,
 }
 
 impl MapPanel {
