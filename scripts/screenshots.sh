@@ -4,7 +4,9 @@
 #
 #   scripts/screenshots.sh [OUT_DIR]     (default: screenshots/)
 #
-# Coordinates are those of the default 1400x900 layout on a fresh profile.
+# Coordinates are those of the default layout on a fresh profile: 1400x900 for the MNIST
+# shots, 1280x720 for the Fashion-MNIST ones. The window's panels keep their sizes whatever a
+# tab or a message shows, so the coordinates hold from one step to the next.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-screenshots}"
@@ -17,52 +19,83 @@ if ! xdpyinfo -display "$display" >/dev/null 2>&1; then
 fi
 export DISPLAY="$display" XDG_RUNTIME_DIR=/tmp
 profile=$(mktemp -d)
-HOME="$profile" LATENT_EXPLORER_QUIET=1 target/release/latent-explorer &
-app=$!
-trap 'kill $app 2>/dev/null || true; rm -rf "$profile"' EXIT
-sleep 4
+app=""
+trap 'if [ -n "$app" ]; then kill "$app" 2>/dev/null || true; fi; rm -rf "$profile"' EXIT
 
-shot() { sleep "${2:-0.6}"; import -window root -crop 1400x900+0+0 "$out/$1"; echo "wrote $out/$1"; }
+# Starts the window (fresh settings, recovery files in the temp profile) at W x H.
+start() {
+  local w=$1 h=$2
+  shift 2
+  HOME="$profile" LATENT_EXPLORER_RECOVERY_DIR="$profile/recovery" \
+    target/release/latent-explorer "$@" >/dev/null 2>&1 &
+  app=$!
+  sleep 5
+  local win
+  win=$(xdotool search --name "Latent Explorer" | head -1)
+  xdotool windowsize "$win" "$w" "$h"
+  xdotool windowmove "$win" 0 0
+  sleep 1.5
+}
+stop() { kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; app=""; rm -rf "${profile:?}"/*; }
+
+shot() { sleep "${2:-0.6}"; import -window root -crop "${3:-1400x900}+0+0" "$out/$1"; echo "wrote $out/$1"; }
 click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep 0.3; }
+away() { xdotool mousemove 700 880; }
 
-# 1. The map of the bundled latent-2 model, hovering a point.
-xdotool mousemove 571 357
+start 1400 900
+# 1. The map of the bundled latent-2 model, hovering a "1".
+xdotool mousemove 837 240
 shot map.png 1
 
 # 2. Select that sample; drag the first slider; the preview follows.
-click 571 357
-# A press on the rail moves the handle there; then drag a little further.
-xdotool mousemove 1170 368; sleep 0.2; xdotool mousedown 1; sleep 0.2
-for x in 1175 1180 1185; do xdotool mousemove "$x" 368; sleep 0.1; done
+click 837 240
+xdotool mousemove 1158 393; sleep 0.2; xdotool mousedown 1; sleep 0.2
+for x in 1165 1172 1180; do xdotool mousemove "$x" 393; sleep 0.1; done
 xdotool mouseup 1
-xdotool mousemove 200 880
+away
 shot sliders.png
 
-# 3. Interpolation: the selection as anchor A, an orange "1" as anchor B.
-click 499 847
-click 898 327
-click 499 847
-xdotool mousemove 200 880
-shot interpolation.png 1
+# 3. Interpolation: the selection as anchor A, a "0" as B, a "7" as C.
+click 395 695
+click 612 306
+click 395 695
+click 755 490
+click 395 695
+away
+shot interpolation.png 1.5
 
-# 4. Generation from the prior (the tabs sit higher once the strip is shown).
-click 474 774
-xdotool mousemove 200 880
+# 4. Generation from the prior.
+click 474 663
+away
 shot generate.png 1.5
 
-# 5. Anomalies: the ranked list, and the map coloured by score (the tabs moved up again).
-click 554 615
-# Scoring all 70,000 samples takes a few seconds on the worker; the tab's layout settles after.
-sleep 5
-click 656 668
-xdotool mousemove 200 880
+# 5. Anomalies: the ranked list, and the map coloured by score.
+click 555 663
+# Scoring all 70,000 samples takes a few seconds on the worker (more on a busy machine).
+sleep 20
+click 656 695
+away
 shot anomalies.png 1.5
-click 656 668
+click 656 695
+click 386 663
 
-# 6. Training in progress: loss curves and the map reorganising as it trains.
-click 384 636
-click 47 671
-xdotool mousemove 200 880
+# 6. Training in progress: the Training section moves to the top with its loss curves, and
+#    the map reorganises as it trains.
+click 47 697
+away
 shot training.png 8
-click 105 671
+click 104 104
 sleep 1
+stop
+
+# 7. Fashion-MNIST (long class names) at 1280x720, opened from the command line, then a new
+#    model trained on it.
+start 1280 720 open assets/fashion-mnist-sample
+shot fashion-1280x720.png 1 1280x720
+click 75 513
+click 104 651
+click 75 513
+click 47 697
+xdotool mousemove 600 600
+shot fashion-training-1280x720.png 4 1280x720
+stop

@@ -995,7 +995,8 @@ fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
 
     // Drag the map: the view moves and the raster follows it.
     let frame = *h.state().panels.map.screen.unwrap().frame();
-    let start = frame.center();
+    // Away from the probe (a drag that starts on the probe moves the probe instead).
+    let start = frame.center() + egui::vec2(0.0, 60.0);
     let before = *h.state().panels.map.screen.unwrap().bounds();
     h.event(Event::PointerMoved(start));
     h.event(Event::PointerButton {

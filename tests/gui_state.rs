@@ -314,3 +314,26 @@ fn the_loss_curves_are_in_view_while_training_at_1280x720() {
     h.state_mut().apply(Command::StopTraining);
     step_until(&mut h, "training to stop", |a| !a.is_training());
 }
+
+/// Adding anchors lengthens the anchor list but moves no button.
+#[test]
+fn adding_anchors_does_not_move_the_buttons() {
+    let mut h = harness_at(egui::vec2(1400.0, 900.0));
+    ready(&mut h);
+    let i = h.state().ws.map.indices[40_000];
+    h.state_mut().apply(Command::Select(i));
+    h.step();
+    h.step();
+    let label = format!("Add selection ({i})");
+    let add = h.get_by_label(&label).rect();
+    let clear = h.get_by_label("Clear").rect();
+    for j in [10, 20_000, 60_000] {
+        h.state_mut().apply(Command::AddAnchor(j));
+    }
+    step_until(&mut h, "the strip", |a| {
+        !a.panels.interpolation.strip.is_empty()
+    });
+    assert_eq!(h.get_by_label(&label).rect(), add);
+    assert_eq!(h.get_by_label("Clear").rect(), clear);
+    h.get_by_label_contains("Anchors: A=10 -> B=20000 -> C=60000");
+}

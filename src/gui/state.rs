@@ -64,7 +64,7 @@ pub struct AttributeVector {
 }
 
 /// The tab shown in the bottom panel.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BottomTab {
     #[default]
     Interpolation,

@@ -84,28 +84,49 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::Export, "Export");
                 });
                 ui.separator();
-                match settings.bottom_tab {
-                    BottomTab::Interpolation => {
-                        panels.interpolation.ui(ui, &ctx, settings, &mut commands)
+                // The tab's content scrolls inside the panel: a taller tab (anomalies, a
+                // strip) never grows the panel and moves what is above it.
+                let ready = |kind: ExportKind| match kind {
+                    ExportKind::Preview => !panels.decoder.preview.is_empty(),
+                    ExportKind::Strip => !panels.interpolation.strip.is_empty(),
+                    ExportKind::Grid => !panels.generate.grid.is_empty(),
+                    ExportKind::Map | ExportKind::Codes | ExportKind::CodesNumpy => {
+                        ctx.ws.map.codes.is_some()
                     }
-                    BottomTab::Generate => panels.generate.ui(ui, &ctx, settings, &mut commands),
-                    BottomTab::Anomalies => panels.anomalies.ui(ui, &ctx, settings, &mut commands),
-                    BottomTab::MissingData => panels.missing.ui(ui, &ctx, settings, &mut commands),
-                    BottomTab::Export => {
-                        let ready = |kind: ExportKind| match kind {
-                            ExportKind::Preview => !panels.decoder.preview.is_empty(),
-                            ExportKind::Strip => !panels.interpolation.strip.is_empty(),
-                            ExportKind::Grid => !panels.generate.grid.is_empty(),
-                            ExportKind::Map | ExportKind::Codes | ExportKind::CodesNumpy => {
-                                ctx.ws.map.codes.is_some()
-                            }
-                        };
-                        let export = &mut panels.export;
-                        egui::ScrollArea::vertical().show(ui, |ui| {
-                            export.ui(ui, &ctx, settings, &ready, &mut commands)
-                        });
-                    }
-                }
+                };
+                let ready_now: Vec<(ExportKind, bool)> = [
+                    ExportKind::Preview,
+                    ExportKind::Strip,
+                    ExportKind::Grid,
+                    ExportKind::Map,
+                    ExportKind::Codes,
+                    ExportKind::CodesNumpy,
+                ]
+                .into_iter()
+                .map(|k| (k, ready(k)))
+                .collect();
+                egui::ScrollArea::vertical()
+                    .id_salt(("bottom-tab", settings.bottom_tab))
+                    .auto_shrink([false, false])
+                    .show(ui, |ui| match settings.bottom_tab {
+                        BottomTab::Interpolation => {
+                            panels.interpolation.ui(ui, &ctx, settings, &mut commands)
+                        }
+                        BottomTab::Generate => {
+                            panels.generate.ui(ui, &ctx, settings, &mut commands)
+                        }
+                        BottomTab::Anomalies => {
+                            panels.anomalies.ui(ui, &ctx, settings, &mut commands)
+                        }
+                        BottomTab::MissingData => {
+                            panels.missing.ui(ui, &ctx, settings, &mut commands)
+                        }
+                        BottomTab::Export => {
+                            let ready =
+                                |kind: ExportKind| ready_now.iter().any(|&(k, r)| k == kind && r);
+                            panels.export.ui(ui, &ctx, settings, &ready, &mut commands)
+                        }
+                    });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {
             let fill_path: &[Vec<f32>] = if settings.bottom_tab == BottomTab::MissingData {

@@ -48,9 +48,14 @@ impl GeneratePanel {
         if let Some(tex) = self.grid.texture(&egui_ctx, "grid") {
             let tex_size = tex.size_vec2();
             let id = tex.id();
-            egui::ScrollArea::vertical().id_salt("grid-scroll").show(ui, |ui| {
-                // At least one screen pixel per image pixel: the grid scrolls when it is taller.
-                let size = super::fit_size_of(tex_size, ui.available_size().max(tex_size));
+            {
+                // As large as the visible part of the panel allows, at least one screen pixel
+                // per image pixel (the tab scrolls then).
+                let visible = (ui.clip_rect().bottom() - ui.cursor().top()).max(0.0);
+                let size = super::fit_size_of(
+                    tex_size,
+                    egui::vec2(ui.available_width(), visible).max(tex_size),
+                );
                 let response =
                     ui.add(egui::Image::from_texture((id, size)).sense(egui::Sense::click()));
                 let under = response
@@ -69,7 +74,7 @@ impl GeneratePanel {
                     )),
                     None => response.on_hover_text("Click a sample to move the sliders there"),
                 };
-            });
+            }
         } else if ctx.ws.model.is_some() {
             ui.spinner();
         }

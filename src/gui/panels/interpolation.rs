@@ -40,20 +40,8 @@ impl InterpolationPanel {
         settings: &mut Settings,
         commands: &mut Vec<Command>,
     ) {
-        ui.horizontal_wrapped(|ui| {
-            let names: Vec<String> = self
-                .anchors
-                .iter()
-                .enumerate()
-                .map(|(k, i)| format!("{}={i}", anchor_letter(k)))
-                .collect();
-            let text = if names.is_empty() {
-                "Anchors: none yet".to_string()
-            } else {
-                format!("Anchors: {}", names.join(" -> "))
-            };
-            ui.add(egui::Label::new(text.clone()).truncate())
-                .on_hover_text(text);
+        // Buttons first, the anchor list after them: a growing list never moves a button.
+        ui.horizontal(|ui| {
             match ctx.ws.selection {
                 Some(i) => {
                     if ui.button(format!("Add selection ({i})")).clicked() {
@@ -79,6 +67,18 @@ impl InterpolationPanel {
             if ui.button("Clear").clicked() {
                 commands.push(Command::ClearAnchors);
             }
+            let names: Vec<String> = self
+                .anchors
+                .iter()
+                .enumerate()
+                .map(|(k, i)| format!("{}={i}", anchor_letter(k)))
+                .collect();
+            let text = if names.is_empty() {
+                "Anchors: none yet".to_string()
+            } else {
+                format!("Anchors: {}", names.join(" -> "))
+            };
+            super::long_label(ui, text);
         });
         ui.horizontal(|ui| {
             let mut changed = ui
