@@ -40,7 +40,7 @@ stop() { kill "$app" 2>/dev/null || true; wait "$app" 2>/dev/null || true; app="
 
 shot() { sleep "${2:-0.6}"; import -window root -crop "${3:-1400x900}+0+0" "$out/$1"; echo "wrote $out/$1"; }
 click() { xdotool mousemove "$1" "$2"; sleep 0.2; xdotool click 1; sleep 0.3; }
-away() { xdotool mousemove 700 880; }
+away() { xdotool mousemove 1000 880; }
 
 start 1400 900
 # 1. The map of the bundled latent-2 model, hovering a "1".
