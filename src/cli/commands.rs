@@ -629,7 +629,7 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
         indices.truncate(limit);
     }
     println!(
-        "evaluate: {} ({}), {} {split_name} samples, k = {} draws from q(z|x) each, seed {}",
+        "evaluate: {} ({}), {} {split_name} samples, k = {} (draws from q(z|x) per sample), seed {}",
         model_path.display(),
         model.config().likelihood,
         indices.len(),
