@@ -1,5 +1,6 @@
-//! Anomaly scores: a sample the model explains badly (high negative ELBO, or high
-//! reconstruction error alone) is unlike the data it was trained on.
+//! Anomaly scores: a sample the model explains badly (high negative ELBO, high negative
+//! importance-weighted bound, or high reconstruction error alone) is unlike the data it was
+//! trained on.
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -14,6 +15,10 @@ pub enum AnomalyScore {
     NegativeElbo,
     /// Reconstruction error alone (ignores how unusual the code is).
     Reconstruction,
+    /// The negative importance-weighted bound -L_k, a tighter bound on -log p(x) than the
+    /// negative ELBO. Present only when [`AnomalyScores::with_iw_bound`] added it (it costs
+    /// k decodes a sample); see [`AnomalyScores::has`].
+    NegativeIwBound,
 }
 
 impl AnomalyScore {
@@ -21,6 +26,7 @@ impl AnomalyScore {
         match self {
             AnomalyScore::NegativeElbo => "negative ELBO",
             AnomalyScore::Reconstruction => "reconstruction error",
+            AnomalyScore::NegativeIwBound => "negative IW bound",
         }
     }
 }
@@ -31,7 +37,8 @@ impl std::str::FromStr for AnomalyScore {
         match s.to_ascii_lowercase().as_str() {
             "elbo" | "negative-elbo" | "nelbo" => Ok(AnomalyScore::NegativeElbo),
             "recon" | "reconstruction" => Ok(AnomalyScore::Reconstruction),
-            other => Err(format!("unknown score '{other}' (elbo or recon)")),
+            "iw" | "iw-bound" | "negative-iw" => Ok(AnomalyScore::NegativeIwBound),
+            other => Err(format!("unknown score '{other}' (elbo, recon or iw)")),
         }
     }
 }
@@ -45,6 +52,8 @@ pub struct AnomalyScores {
     pub recon: Vec<f32>,
     /// KL(q(z|x) || p(z)), exact.
     pub kl: Vec<f32>,
+    /// The importance-weighted bound L_k per sample (nats, a log-likelihood), when computed.
+    pub iw_bound: Option<Vec<f32>>,
 }
 
 impl AnomalyScores {
@@ -56,11 +65,29 @@ impl AnomalyScores {
         self.indices.is_empty()
     }
 
-    /// The score of the k-th scored sample.
+    /// Whether these scores hold `kind` (the IW bound only once added).
+    pub fn has(&self, kind: AnomalyScore) -> bool {
+        kind != AnomalyScore::NegativeIwBound || self.iw_bound.is_some()
+    }
+
+    /// Adds the importance-weighted bound of the same samples, in the same order (refused
+    /// otherwise).
+    pub fn with_iw_bound(mut self, estimate: &super::LikelihoodEstimate) -> Result<Self> {
+        if estimate.indices != self.indices {
+            return Err(Error::InvalidArgument(
+                "the IW bound was computed for other samples than these scores".into(),
+            ));
+        }
+        self.iw_bound = Some(estimate.iw_bound.iter().map(|&v| v as f32).collect());
+        Ok(self)
+    }
+
+    /// The score of the k-th scored sample; NaN for the IW bound when it was not added.
     pub fn value(&self, k: usize, kind: AnomalyScore) -> f32 {
         match kind {
             AnomalyScore::NegativeElbo => self.recon[k] + self.kl[k],
             AnomalyScore::Reconstruction => self.recon[k],
+            AnomalyScore::NegativeIwBound => self.iw_bound.as_ref().map_or(f32::NAN, |b| -b[k]),
         }
     }
 
@@ -110,6 +137,7 @@ pub fn score_anomalies(
         indices: indices.to_vec(),
         recon,
         kl,
+        iw_bound: None,
     })
 }
 

@@ -51,6 +51,9 @@ pub enum Command {
     Anomalies(AnomaliesArgs),
     /// Hide part of a sample and fill it in: PNG of original, masked and completed.
     Inpaint(InpaintArgs),
+    /// ELBO and importance-weighted bound on log p(x) over a split (nats per sample), with
+    /// per-sample figures as CSV.
+    Evaluate(EvaluateArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -240,9 +243,13 @@ pub struct AnomaliesArgs {
     /// How many samples the grid shows.
     #[arg(long, default_value_t = 25)]
     pub top: usize,
-    /// elbo (reconstruction + KL) or recon (reconstruction error alone).
+    /// elbo (reconstruction + KL), recon (reconstruction error alone) or iw (the negative
+    /// importance-weighted bound, with --iw-samples draws a sample).
     #[arg(long, default_value = "elbo")]
     pub score: latent_explorer::analysis::AnomalyScore,
+    /// Draws of z per sample for --score iw (1..=5000).
+    #[arg(long, value_name = "K", default_value_t = 100)]
+    pub iw_samples: usize,
     #[arg(long, value_enum, default_value = "test")]
     pub split: SplitArg,
     /// Draws of z averaged per sample.
@@ -252,6 +259,32 @@ pub struct AnomaliesArgs {
     pub seed: u64,
     #[arg(long, default_value_t = 2)]
     pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Checkpoint to evaluate (default: the bundled latent-2 MNIST model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// The samples evaluated (a dataset without a held-out split is evaluated whole).
+    #[arg(long, value_enum, default_value = "test")]
+    pub split: SplitArg,
+    /// Draws k from q(z|x) per sample for the importance-weighted bound (1..=5000).
+    #[arg(long, value_name = "K", default_value_t = 100)]
+    pub iw_samples: usize,
+    /// Only the first N samples of the split.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// CSV of index, label, elbo, iw_bound per sample (nats).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
