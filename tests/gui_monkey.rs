@@ -312,6 +312,9 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
 fn run(seed: u64, actions: usize) {
     let dir = tempfile::tempdir().unwrap();
     let f = files(dir.path());
+    // Typed text can become a relative export path: let it land in the temp folder, not in the
+    // source tree (this binary holds this one test, so changing its folder affects no other).
+    std::env::set_current_dir(dir.path()).unwrap();
     let mut h = quiet_harness(quiet_options(), SIZE);
     let mut rng = StdRng::seed_from_u64(seed);
     let start = Instant::now();
