@@ -62,10 +62,6 @@ impl Notices {
         }
     }
 
-    pub fn clear(&mut self) {
-        self.list.clear();
-    }
-
     /// Oldest first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &Notice> {
         self.list.iter()

@@ -290,10 +290,7 @@ impl ExplorerApp {
                 .collect()
         });
         for path in dropped {
-            let is_model = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("safetensors"));
-            self.apply(if is_model {
+            self.apply(if crate::model::is_checkpoint_path(&path) {
                 Command::OpenModel(path)
             } else {
                 Command::OpenDataset(path)

@@ -213,7 +213,7 @@ fn attributes_ui(ui: &mut Ui, ctx: &PanelCtx, settings: &Settings, commands: &mu
                 minus: minus as u16,
             });
         }
-        for k in attributes_for_model(ctx, settings) {
+        for k in attributes_for(ctx.ws, settings) {
             let name = settings.attributes[k].name.clone();
             let amount_id = ui.make_persistent_id(("attribute-amount", k));
             let mut amount: f32 = ui.data(|d| d.get_temp(amount_id).unwrap_or(0.0));
@@ -239,11 +239,6 @@ fn attributes_ui(ui: &mut Ui, ctx: &PanelCtx, settings: &Settings, commands: &mu
             ui.data_mut(|d| d.insert_temp(amount_id, amount));
         }
     });
-}
-
-/// The attribute vectors that belong to the current model.
-pub fn attributes_for_model(ctx: &PanelCtx, settings: &Settings) -> Vec<usize> {
-    attributes_for(ctx.ws, settings)
 }
 
 /// The attribute vectors made with the workspace's model.
