@@ -337,3 +337,18 @@ fn adding_anchors_does_not_move_the_buttons() {
     assert_eq!(h.get_by_label("Clear").rect(), clear);
     h.get_by_label_contains("Anchors: A=10 -> B=20000 -> C=60000");
 }
+
+/// The anomaly threshold belongs to one model on one dataset: another dataset starts afresh.
+#[test]
+fn the_anomaly_threshold_does_not_carry_over_to_another_dataset() {
+    let mut h = harness_at(egui::vec2(1400.0, 900.0));
+    ready(&mut h);
+    h.state_mut().settings.anomaly_threshold = Some(335.0);
+    h.state_mut().apply(Command::OpenDataset(
+        root().join("assets/fashion-mnist-sample"),
+    ));
+    step_until(&mut h, "Fashion-MNIST", |a| {
+        a.ws.data.as_ref().is_some_and(|d| d.len() == 1200)
+    });
+    assert_eq!(h.state().settings.anomaly_threshold, None);
+}

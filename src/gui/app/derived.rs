@@ -24,6 +24,10 @@ impl ExplorerApp {
     pub(super) fn sync_derived(&mut self) {
         let had_grid = !self.panels.generate.codes.is_empty();
         let changed = Panels::sync(&mut self.panels, self.ws.generation());
+        if changed.data || changed.model {
+            // A threshold is a score of one model on one dataset: it means nothing for another.
+            self.settings.anomaly_threshold = None;
+        }
         if changed.model && had_grid {
             // Another model: draw its own prior samples (its latent size may differ).
             self.rebuild_grid(true);
