@@ -193,6 +193,26 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
     let redraws_before = h.app.panels.map.raster.redraws;
     let idle: Vec<f64> = (0..opts.frames).map(|_| h.frame(Vec::new())).collect();
     let idle_redraws = h.app.panels.map.raster.redraws - redraws_before;
+    // Every tenth point's posterior ellipse drawn while panning.
+    h.app.settings.show_all_ellipses = true;
+    let ellipses = pan_frames(&mut h, centre, opts.frames);
+    h.app.settings.show_all_ellipses = false;
+    // The mouse wheel zooms about the cursor.
+    let wheel: Vec<f64> = (0..opts.frames)
+        .map(|k| {
+            let dy = if (k / 20) % 2 == 0 { 6.0 } else { -6.0 };
+            h.frame(vec![
+                Event::PointerMoved(centre),
+                Event::MouseWheel {
+                    unit: egui::MouseWheelUnit::Point,
+                    delta: vec2(0.0, dy),
+                    modifiers: Modifiers::default(),
+                    phase: egui::TouchPhase::Move,
+                    source: egui::MouseWheelSource::Unknown,
+                },
+            ])
+        })
+        .collect();
     h.app.apply(Command::StartTraining);
     h.until("training to start", |a| a.is_training())?;
     let training = pan_frames(&mut h, centre, opts.frames);
@@ -203,6 +223,8 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
         "pan": stats(pan),
         "zoom": stats(zoom),
         "idle": stats(idle),
+        "pan_with_ellipses": stats(ellipses),
+        "wheel_zoom": stats(wheel),
         "pan_while_training": stats(training),
         "raster_redraws_while_idle": idle_redraws,
         "last_raster_ms": h.app.panels.map.raster.last_redraw_ms,

@@ -91,6 +91,10 @@ fn click_at(h: &mut Harness<'static, ExplorerApp>, pos: Pos2) {
         });
         h.step();
     }
+    // A click on the map is acted on once the double-click time has passed.
+    for _ in 0..2 {
+        h.step();
+    }
 }
 
 /// The map sample farthest from the others' centre: alone on screen, so a click hits it.

@@ -18,6 +18,10 @@ pub enum Command {
     ResumeTraining,
     StopTraining,
     Select(usize),
+    /// "Go to" a sample typed by number: selected if it exists, else a message says why not.
+    GoTo(usize),
+    /// Show a message (e.g. what a typed entry could not be).
+    Notify(String),
     SetProbe(Vec<f32>),
     ResetProbeToSelection,
     SampleProbe,

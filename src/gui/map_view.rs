@@ -31,6 +31,29 @@ pub fn class_colour(label: Option<u16>) -> [u8; 3] {
     }
 }
 
+/// An ellipse on the map: centre, semi-axes (at one standard deviation) and angle (radians).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Ellipse {
+    pub centre: [f64; 2],
+    pub semi_axes: [f64; 2],
+    pub angle: f64,
+}
+
+impl Ellipse {
+    /// The point at parameter `t` (radians) of the ellipse scaled to `sigmas`.
+    pub fn point(&self, sigmas: f64, t: f64) -> [f64; 2] {
+        let (ct, st) = (self.angle.cos(), self.angle.sin());
+        let (u, v) = (
+            sigmas * self.semi_axes[0] * t.cos(),
+            sigmas * self.semi_axes[1] * t.sin(),
+        );
+        [
+            self.centre[0] + ct * u - st * v,
+            self.centre[1] + st * u + ct * v,
+        ]
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct ProjectionKey {
     projection: Projection,
@@ -216,11 +239,20 @@ impl MapState {
     /// The posterior q(z|x) of map point `k` as an ellipse on the map at `sigmas` standard
     /// deviations: axis-aligned for latent axes, the projected covariance for PCA.
     pub fn posterior_ellipse(&self, k: usize, settings: &Settings, sigmas: f64) -> Vec<[f64; 2]> {
-        let Some(codes) = &self.codes else {
+        let Some(e) = self.posterior_axes(k, settings) else {
             return Vec::new();
         };
+        (0..=48)
+            .map(|i| e.point(sigmas, i as f64 / 48.0 * std::f64::consts::TAU))
+            .collect()
+    }
+
+    /// The posterior q(z|x) of map point `k` on the map at one standard deviation: its centre,
+    /// semi-axes and angle.
+    pub fn posterior_axes(&self, k: usize, settings: &Settings) -> Option<Ellipse> {
+        let codes = self.codes.as_ref()?;
         if k >= codes.len() {
-            return Vec::new();
+            return None;
         }
         let l = codes.latent;
         let mean = codes.mean_of(k);
@@ -253,19 +285,14 @@ impl MapState {
         };
         let half = (a - c) / 2.0;
         let root = (half * half + b * b).sqrt();
-        let (l1, l2) = (
-            ((a + c) / 2.0 + root).max(0.0),
-            ((a + c) / 2.0 - root).max(0.0),
-        );
-        let theta = 0.5 * (2.0 * b).atan2(a - c);
-        let (ct, st) = (theta.cos(), theta.sin());
-        (0..=48)
-            .map(|i| {
-                let t = i as f64 / 48.0 * std::f64::consts::TAU;
-                let (u, v) = (sigmas * l1.sqrt() * t.cos(), sigmas * l2.sqrt() * t.sin());
-                [centre[0] + ct * u - st * v, centre[1] + st * u + ct * v]
-            })
-            .collect()
+        Some(Ellipse {
+            centre,
+            semi_axes: [
+                ((a + c) / 2.0 + root).max(0.0).sqrt(),
+                ((a + c) / 2.0 - root).max(0.0).sqrt(),
+            ],
+            angle: 0.5 * (2.0 * b).atan2(a - c),
+        })
     }
 
     /// Map position index of dataset sample `i`.

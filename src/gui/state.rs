@@ -63,6 +63,35 @@ pub struct AttributeVector {
     pub model: Option<PathBuf>,
 }
 
+/// Which samples the map shows (hidden ones cannot be picked either).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SplitFilter {
+    #[default]
+    All,
+    Train,
+    Test,
+}
+
+impl SplitFilter {
+    pub const ALL: [SplitFilter; 3] = [SplitFilter::All, SplitFilter::Train, SplitFilter::Test];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SplitFilter::All => "all samples",
+            SplitFilter::Train => "training set",
+            SplitFilter::Test => "test set",
+        }
+    }
+
+    pub fn keeps(self, split: crate::data::Split) -> bool {
+        match self {
+            SplitFilter::All => true,
+            SplitFilter::Train => split == crate::data::Split::Train,
+            SplitFilter::Test => split == crate::data::Split::Test,
+        }
+    }
+}
+
 /// The tab shown in the bottom panel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum BottomTab {
@@ -97,6 +126,11 @@ pub struct Settings {
     pub bottom_tab: BottomTab,
     pub show_frame_time: bool,
     pub color_by: ColorBy,
+    /// The decoder's sliders move the code along principal directions (models with 8 or more
+    /// latent dimensions), else along the latent dimensions.
+    pub principal_sliders: bool,
+    /// Which split the map shows.
+    pub map_split: SplitFilter,
     /// Draw every tenth point's posterior as a 1-sigma ellipse.
     pub show_all_ellipses: bool,
     /// Fill the map's background with images decoded on a grid (following zoom and pan).
@@ -138,6 +172,8 @@ impl Default for Settings {
             bottom_tab: BottomTab::Interpolation,
             show_frame_time: true,
             color_by: ColorBy::Label,
+            map_split: SplitFilter::All,
+            principal_sliders: false,
             show_all_ellipses: false,
             show_manifold: false,
             show_prior: false,

@@ -5,6 +5,7 @@
 use super::ExplorerApp;
 use crate::gui::command::Command;
 use crate::gui::dialogs::{DialogPurpose, spawn_dialog};
+use crate::gui::notices::NoticeKind;
 use crate::gui::worker::{DecodePurpose, Job, Stamp, TrainJob, TrainerHandle};
 use crate::latent::{interpolate_path, sample_prior};
 use crate::model::{Architecture, Likelihood, Model, VaeConfig};
@@ -68,6 +69,19 @@ impl ExplorerApp {
             Command::Select(i) => {
                 self.ws.select(i);
             }
+            Command::GoTo(i) => {
+                if !self.ws.select(i) {
+                    let n = self.ws.data.as_ref().map_or(0, |d| d.len());
+                    self.ws.notices.push(
+                        NoticeKind::Info,
+                        format!(
+                            "Go to: there is no sample {i} on the map (samples 0 to {})",
+                            n.saturating_sub(1)
+                        ),
+                    );
+                }
+            }
+            Command::Notify(text) => self.ws.notices.push(NoticeKind::Info, text),
             Command::SetProbe(code) => {
                 if self.ws.fits_code(&code) {
                     self.ws.probe = code;

@@ -39,10 +39,15 @@ impl ExplorerApp {
         };
         let panels = &mut self.panels;
         let settings = &mut self.settings;
+        panels.help.handle_keys(ui.ctx());
         egui::Panel::top(("top-bar", epoch)).show(ui, |ui| {
-            panels
-                .status
-                .ui(ui, &ctx, settings.show_frame_time, &mut commands)
+            panels.status.ui(
+                ui,
+                &ctx,
+                settings.show_frame_time,
+                &mut panels.help.open,
+                &mut commands,
+            )
         });
         egui::Panel::left(("left-panel", epoch))
             .resizable(true)
@@ -141,6 +146,7 @@ impl ExplorerApp {
             };
             panels.map.ui(ui, &ctx, settings, &inputs, &mut commands);
         });
+        panels.help.ui(ui.ctx());
         commands
     }
 

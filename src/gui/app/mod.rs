@@ -315,7 +315,9 @@ impl ExplorerApp {
     }
 
     pub fn pending_events(&self) -> bool {
-        self.is_busy() || self.trainer.as_ref().is_some_and(|t| !t.is_finished())
+        self.is_busy()
+            || self.trainer.as_ref().is_some_and(|t| !t.is_finished())
+            || self.panels.map.pending_click.is_some()
     }
 
     fn log_line(&self, text: &str) {

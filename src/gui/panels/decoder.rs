@@ -7,9 +7,29 @@ use crate::gui::state::Settings;
 use crate::gui::textures::ImageView;
 use egui::Ui;
 
-/// Slider range: about three standard deviations of the prior either side (wider when the
-/// code lies outside it, so a slider never shows a clamped value).
+/// Slider range at least: about three standard deviations of the prior either side. Wider
+/// where the codes spread further, and wider still when the value lies outside, so a slider
+/// never shows a clamped value.
 pub const SLIDER_RANGE: f32 = 3.5;
+
+/// Each latent dimension's slider range: the prior's +-3.5 joined with the codes' own
+/// min..max, rounded out to half units.
+pub fn slider_ranges(codes: Option<&crate::model::Codes>, latent: usize) -> Vec<(f32, f32)> {
+    let mut ranges = vec![(-SLIDER_RANGE, SLIDER_RANGE); latent];
+    if let Some(c) = codes.filter(|c| c.latent == latent) {
+        for row in c.mean.chunks_exact(latent.max(1)) {
+            for (r, &v) in ranges.iter_mut().zip(row) {
+                if v.is_finite() {
+                    *r = (r.0.min(v), r.1.max(v));
+                }
+            }
+        }
+    }
+    ranges
+        .into_iter()
+        .map(|(lo, hi)| ((lo * 2.0).floor() / 2.0, (hi * 2.0).ceil() / 2.0))
+        .collect()
+}
 
 /// The selected sample as shown: its pictures and scores, for one sample and codes version.
 #[derive(Default)]
@@ -36,6 +56,31 @@ pub struct DecoderPanel {
     /// The (probe, codes version) the neighbours were found for.
     pub neighbours_for: Option<(Vec<f32>, u64)>,
     pub selection: SelectionView,
+    /// Slider ranges and the codes version they were found for.
+    pub ranges: (u64, Vec<(f32, f32)>),
+    /// Principal directions of the codes (all of them) and the codes version they were
+    /// found for: the sliders' other mode for models with many dimensions.
+    pub directions: Option<(u64, crate::latent::Pca)>,
+}
+
+/// Models with at least this many dimensions offer sliders along principal directions.
+pub const DIRECTIONS_FROM: usize = 8;
+/// Principal directions are fitted to at most this many codes (evenly spaced).
+const DIRECTIONS_SAMPLE: usize = 10_000;
+
+/// Principal directions of the codes' means, fitted to an even sample of them.
+pub fn fit_directions(codes: &crate::model::Codes) -> Option<crate::latent::Pca> {
+    let l = codes.latent;
+    let n = codes.len();
+    if n < 2 || l == 0 {
+        return None;
+    }
+    let step = n.div_ceil(DIRECTIONS_SAMPLE).max(1);
+    let sample: Vec<f32> = (0..n)
+        .step_by(step)
+        .flat_map(|k| codes.mean_of(k).iter().copied())
+        .collect();
+    crate::latent::Pca::fit(&sample, l, l).ok()
 }
 
 impl DecoderPanel {
@@ -80,21 +125,117 @@ impl DecoderPanel {
                 commands.push(Command::SampleProbe);
             }
         });
-        let mut probe = ctx.ws.probe.clone();
-        let mut changed = false;
-        for (k, v) in probe.iter_mut().enumerate() {
-            let range = SLIDER_RANGE.max(v.abs().ceil());
-            changed |= ui
-                .add(egui::Slider::new(v, -range..=range).text(format!("z{k}")))
-                .changed();
+        let latent = ctx.ws.probe.len();
+        // As wide as the panel allows (the label and the value field take about 110 points):
+        // at +-3.5 over 90 points a value could not be placed.
+        ui.spacing_mut().slider_width = (ui.available_width() - 110.0).max(120.0);
+        if latent >= DIRECTIONS_FROM {
+            ui.horizontal(|ui| {
+                ui.label("sliders move");
+                ui.selectable_value(&mut settings.principal_sliders, false, "latent dims");
+                ui.selectable_value(&mut settings.principal_sliders, true, "principal directions")
+                    .on_hover_text("PCA of the codes: slider k moves the code along the k-th direction in which the codes vary most (its share of the variance in brackets)");
+            });
         }
-        if changed {
+        let probe = if latent >= DIRECTIONS_FROM && settings.principal_sliders {
+            self.direction_sliders_ui(ui, ctx)
+        } else {
+            self.dimension_sliders_ui(ui, ctx)
+        };
+        if let Some(probe) = probe {
             commands.push(Command::SetProbe(probe));
         }
         attributes_ui(ui, ctx, settings, commands);
-        self.neighbours_ui(ui, commands);
+        self.neighbours_ui(ui, ctx, commands);
         ui.separator();
         self.selection_ui(ui, ctx, commands);
+    }
+
+    /// One slider per latent dimension; the new code if one moved.
+    fn dimension_sliders_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx) -> Option<Vec<f32>> {
+        let mut probe = ctx.ws.probe.clone();
+        let map = &ctx.ws.map;
+        if self.ranges.0 != map.codes_version || self.ranges.1.len() != probe.len() {
+            self.ranges = (
+                map.codes_version,
+                slider_ranges(map.codes.as_ref(), probe.len()),
+            );
+        }
+        let mut changed = false;
+        for (k, v) in probe.iter_mut().enumerate() {
+            let (lo, hi) = self
+                .ranges
+                .1
+                .get(k)
+                .copied()
+                .unwrap_or((-SLIDER_RANGE, SLIDER_RANGE));
+            let (lo, hi) = (lo.min(v.floor()), hi.max(v.ceil()));
+            // No `step_by`: it would round every code shown (a selection's) to the step.
+            let response = ui.add(egui::Slider::new(v, lo..=hi).text(format!("z{k}")));
+            // A click gives the slider the keyboard, so the arrow keys step it.
+            if response.clicked() || response.drag_started() {
+                response.request_focus();
+            }
+            changed |= response.changed();
+        }
+        changed.then_some(probe)
+    }
+
+    /// One slider per principal direction of the codes, with the share of the variance it
+    /// explains; moving slider k moves the code along direction k only.
+    fn direction_sliders_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx) -> Option<Vec<f32>> {
+        let map = &ctx.ws.map;
+        let probe = &ctx.ws.probe;
+        let stale = !matches!(&self.directions, Some((v, p)) if *v == map.codes_version && p.dims == probe.len());
+        if stale {
+            self.directions = map
+                .codes
+                .as_ref()
+                .filter(|c| c.latent == probe.len())
+                .and_then(fit_directions)
+                .map(|p| (map.codes_version, p));
+        }
+        let Some((_, pca)) = &self.directions else {
+            ui.label("Principal directions appear once the dataset is encoded.");
+            return None;
+        };
+        let coords = pca.project(probe);
+        let ratios = pca.explained_ratio();
+        let mut moved = None;
+        for (k, &c) in coords.iter().enumerate() {
+            let sd = pca
+                .explained_variance
+                .get(k)
+                .copied()
+                .unwrap_or(0.0)
+                .max(0.0)
+                .sqrt();
+            let half = (3.0 * sd).max(0.5);
+            let mut v = c;
+            let (lo, hi) = ((-half).min(v.floor()), half.max(v.ceil()));
+            let response = ui
+                .add(egui::Slider::new(&mut v, lo..=hi).text(format!(
+                    "PC{} ({:.0}%)",
+                    k + 1,
+                    ratios.get(k).copied().unwrap_or(0.0) * 100.0
+                )))
+                .on_hover_text("the code's position along this direction; the range is 3 standard deviations of the codes either side");
+            if response.clicked() || response.drag_started() {
+                response.request_focus();
+            }
+            if response.changed() {
+                moved = Some((k, v - c));
+            }
+        }
+        let (k, delta) = moved?;
+        let direction = pca.components.get(k)?;
+        Some(
+            probe
+                .iter()
+                .zip(direction)
+                .map(|(&z, &d)| z + delta * d)
+                .collect(),
+        )
     }
 
     fn selection_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
@@ -143,7 +284,7 @@ impl DecoderPanel {
     }
 
     /// The dataset samples nearest to the probe's code; click one to select it.
-    fn neighbours_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn neighbours_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
         if self.neighbours.is_empty() {
             return;
         }
@@ -162,15 +303,12 @@ impl DecoderPanel {
             .hover_pos()
             .and_then(|p| super::tile_under(view, &response, tex_size, size, p))
             .and_then(|k| neighbours.get(k).copied());
-        if response.clicked()
-            && let Some((i, _)) = under
-        {
-            commands.push(Command::Select(i));
-        }
+        let picture = under.map(|(i, _)| super::picture::Picture::Sample(i));
+        super::picture::interact(&response, picture, ctx, commands);
         match under {
-            Some((i, d)) => {
-                response.on_hover_text(format!("sample {i}, distance {d:.2}: click to select it"))
-            }
+            Some((i, d)) => response.on_hover_text(format!(
+                "sample {i}, distance {d:.2}: click to select it; right-click for more"
+            )),
             None => response.on_hover_text("Click one to select it"),
         };
         let distances: Vec<String> = neighbours.iter().map(|(_, d)| format!("{d:.2}")).collect();

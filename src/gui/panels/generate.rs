@@ -61,18 +61,17 @@ impl GeneratePanel {
                 let under = response
                     .hover_pos()
                     .and_then(|p| super::tile_under(&self.grid, &response, tex_size, size, p));
-                if response.clicked()
-                    && let Some(code) = under.and_then(|k| codes.get(k))
-                {
-                    commands.push(Command::SetProbe(code.clone()));
-                }
+                let picture = under
+                    .and_then(|k| codes.get(k))
+                    .map(|c| super::picture::Picture::Code(c.clone()));
+                super::picture::interact(&response, picture, ctx, commands);
                 match under {
                     Some(k) => response.on_hover_text(format!(
-                        "sample {} of {}: click to move the sliders (and the probe on the map) there",
+                        "sample {} of {}: click to move the probe there (the sliders follow and the map marks it); right-click for more",
                         k + 1,
                         codes.len()
                     )),
-                    None => response.on_hover_text("Click a sample to move the sliders there"),
+                    None => response.on_hover_text("Click a sample to move the probe there"),
                 };
             }
         } else if ctx.ws.model.is_some() {

@@ -108,10 +108,10 @@ impl InterpolationPanel {
             );
             return;
         }
-        self.strip_ui(ui, commands);
+        self.strip_ui(ui, ctx, commands);
     }
 
-    fn strip_ui(&mut self, ui: &mut Ui, commands: &mut Vec<Command>) {
+    fn strip_ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
         let egui_ctx = ui.ctx().clone();
         let frames = &self.frames;
         let strip = &mut self.strip;
@@ -143,18 +143,17 @@ impl InterpolationPanel {
                 let under = response
                     .hover_pos()
                     .and_then(|p| super::tile_under(strip, &response, tex_size, size, p));
-                if response.clicked()
-                    && let Some(code) = under.and_then(|k| frames.get(k))
-                {
-                    commands.push(Command::SetProbe(code.clone()));
-                }
+                let picture = under
+                    .and_then(|k| frames.get(k))
+                    .map(|c| super::picture::Picture::Code(c.clone()));
+                super::picture::interact(&response, picture, ctx, commands);
                 match under {
                     Some(k) => response.on_hover_text(format!(
-                        "frame {} of {}: click to move the sliders there",
+                        "frame {} of {}: click to move the probe there; right-click for more",
                         k + 1,
                         frames.len()
                     )),
-                    None => response.on_hover_text("Click a frame to move the sliders there"),
+                    None => response.on_hover_text("Click a frame to move the probe there"),
                 };
             });
         ui.small(format!("{} frames, A on the left", frames.len()));

@@ -10,10 +10,12 @@ pub mod dataset;
 pub mod decoder;
 pub mod export;
 pub mod generate;
+pub mod help;
 pub mod interpolation;
 pub mod map;
 pub mod missing_data;
 pub mod model;
+pub mod picture;
 pub mod status;
 pub mod training;
 
@@ -77,6 +79,7 @@ pub struct Panels {
     pub anomalies: anomalies::AnomaliesPanel,
     pub missing: missing_data::MissingDataPanel,
     pub export: export::ExportPanel,
+    pub help: help::HelpPanel,
     made_for: Generation,
 }
 

@@ -41,6 +41,7 @@ impl StatusPanel {
         ui: &mut Ui,
         ctx: &PanelCtx,
         show_frame_time: bool,
+        help_open: &mut bool,
         cmds: &mut Vec<Command>,
     ) {
         ui.horizontal(|ui| {
@@ -55,6 +56,13 @@ impl StatusPanel {
                 .clicked()
             {
                 cmds.push(Command::ResetLayout);
+            }
+            if ui
+                .selectable_label(*help_open, "?")
+                .on_hover_text("Shortcuts (press ?)")
+                .clicked()
+            {
+                *help_open = !*help_open;
             }
             if ctx.busy || ctx.training {
                 ui.spinner();

@@ -30,8 +30,8 @@ pub fn show(
     ctx: &PanelCtx,
     settings: &Settings,
     plot_id: egui::Id,
-    (legend, overlays): (&Legend, &Overlays),
-    dragging_probe: bool,
+    (legend, overlays, above): (&Legend, &Overlays, Option<&super::AboveThreshold>),
+    (dragging_probe, box_zoom): (bool, bool),
     width: f32,
 ) -> Shown {
     let ws = ctx.ws;
@@ -53,13 +53,23 @@ pub fn show(
     // What the raster shows besides the view: redrawn only when one of these changes.
     let content = {
         let mut h = std::hash::DefaultHasher::new();
-        (map.version, legend.bands().is_some(), &legend.hidden).hash(&mut h);
+        (
+            map.version,
+            legend.bands().is_some(),
+            &legend.hidden,
+            legend.split,
+        )
+            .hash(&mut h);
         if legend.bands().is_some() {
             (ws.scores.version, settings.anomaly_score).hash(&mut h);
         }
         h.finish()
     };
     let raster = &mut panel.raster;
+    // The wheel zooms about the cursor (as in every map and scatter tool); Ctrl+wheel and
+    // pinch zoom through the plot itself. A trackpad's sideways swipe is ignored.
+    let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+    let pan_to = panel.pan_to.take();
     let response = Plot::new("latent-map")
         .id(plot_id)
         .width(width)
@@ -70,7 +80,14 @@ pub fn show(
         .default_y_bounds(lo[1], hi[1])
         .data_aspect(1.0)
         .legend(egui_plot::Legend::default())
-        .allow_drag(!dragging_probe)
+        .allow_drag(!dragging_probe && !box_zoom)
+        .allow_scroll(false)
+        .allow_boxed_zoom(true)
+        .boxed_zoom_pointer_button(if box_zoom {
+            egui::PointerButton::Primary
+        } else {
+            egui::PointerButton::Secondary
+        })
         .allow_double_click_reset(true)
         .show_crosshair(false)
         .x_axis_label(super::axis_name(settings, latent, 0))
@@ -78,6 +95,16 @@ pub fn show(
         .show(ui, |plot| {
             if fit_view {
                 plot.set_auto_bounds(true);
+            }
+            if scroll != 0.0 && pinch == 1.0 && plot.response().contains_pointer() {
+                plot.zoom_bounds_around_hovered(egui::Vec2::splat((scroll / 200.0).exp()));
+            }
+            if let Some(c) = pan_to {
+                // Keep the zoom, centre on the point.
+                let b = plot.plot_bounds();
+                let half = [b.width() / 2.0, b.height() / 2.0];
+                plot.set_plot_bounds_x(c[0] - half[0]..=c[0] + half[0]);
+                plot.set_plot_bounds_y(c[1] - half[1]..=c[1] + half[1]);
             }
             if let Some((id, b)) = manifold {
                 let centre = PlotPoint::new((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);
@@ -143,6 +170,23 @@ pub fn show(
                 );
                 plot.image(PlotImage::new("", texture, centre, extent));
             }
+            if let Some(a) = above {
+                let shown = if a.count > a.points.len() {
+                    format!(", worst {} ringed", a.points.len())
+                } else {
+                    String::new()
+                };
+                plot.points(
+                    Points::new(
+                        format!("score > {:.1}: {}{shown}", a.threshold, a.count),
+                        PlotPoints::from(a.points.to_vec()),
+                    )
+                    .shape(MarkerShape::Circle)
+                    .filled(false)
+                    .radius(radius + 3.0)
+                    .color(Color32::from_rgb(255, 60, 60)),
+                );
+            }
             draw_overlays(plot, overlays);
             (
                 plot.pointer_coordinate(),
@@ -151,6 +195,14 @@ pub fn show(
             )
         });
     let (pointer, dpos_dvalue, view) = response.inner;
+    if settings.show_all_ellipses {
+        panel.ellipses.update(map, settings);
+        let clip = super::ellipses::clip(&response.transform);
+        ui.painter_at(clip).add(super::ellipses::mesh(
+            &panel.ellipses.ellipses,
+            &response.transform,
+        ));
+    }
     Shown {
         response: response.response,
         transform: response.transform,
@@ -161,13 +213,6 @@ pub fn show(
 }
 
 fn draw_overlays(plot: &mut egui_plot::PlotUi, o: &Overlays) {
-    for e in &o.all_ellipses {
-        plot.line(
-            Line::new("", PlotPoints::from(e.clone()))
-                .color(Color32::from_white_alpha(40))
-                .width(1.0),
-        );
-    }
     for (k, e) in o.selection_ellipses.iter().enumerate() {
         let alpha = if k == 0 { 220 } else { 120 };
         plot.line(

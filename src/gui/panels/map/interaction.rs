@@ -1,6 +1,10 @@
 //! What the pointer does on the map: drag the probe, click a point (select it) or empty space
 //! (move the probe there), hover a point (see the sample) or empty space (see what decodes
 //! there). Only commands come out; the workspace is read, never changed.
+//!
+//! A click is acted on once the double-click time has passed without a second click: a
+//! double-click fits the view and does nothing else (as in every map and scatter tool), so its
+//! first click must not select.
 
 use super::MapPanel;
 use super::draw::Shown;
@@ -14,6 +18,57 @@ use egui_plot::PlotPoint;
 
 /// Screen distance (points) within which a click or hover hits a sample.
 const HIT_RADIUS: f64 = 6.0;
+
+/// A click waiting to see whether it becomes a double-click.
+#[derive(Clone, Debug)]
+pub struct PendingClick {
+    /// Input time of the click (seconds).
+    pub at: f64,
+    pub command: Command,
+}
+
+/// Acts on a click once the double-click time has passed without a second click.
+pub fn resolve_pending_click(panel: &mut MapPanel, ui: &Ui, commands: &mut Vec<Command>) {
+    let Some(p) = &panel.pending_click else {
+        return;
+    };
+    let now = ui.input(|i| i.time);
+    let delay = ui.ctx().options(|o| o.input_options.max_double_click_delay);
+    if now - p.at >= delay {
+        commands.push(p.command.clone());
+        panel.pending_click = None;
+    } else {
+        ui.ctx()
+            .request_repaint_after(std::time::Duration::from_secs_f64(delay - (now - p.at)));
+    }
+}
+
+/// A drag started with Shift held draws a box to zoom into (a right-button drag does too).
+pub struct BoxZoom {
+    pub active: bool,
+}
+
+impl BoxZoom {
+    pub fn begin(ui: &Ui) -> Self {
+        let id = ui.scope_id().with("box-zoom");
+        let mut active: bool = ui.data(|d| d.get_temp(id).unwrap_or(false));
+        let (pressed, down, shift) = ui.input(|i| {
+            (
+                i.pointer.primary_pressed(),
+                i.pointer.primary_down(),
+                i.modifiers.shift,
+            )
+        });
+        if pressed {
+            active = shift;
+        }
+        if !down {
+            active = false;
+        }
+        ui.data_mut(|d| d.insert_temp(id, active));
+        Self { active }
+    }
+}
 
 /// A drag that starts on the probe moves the probe instead of panning the map.
 pub struct ProbeDrag {
@@ -65,6 +120,11 @@ pub fn after_plot(
         ui.data_mut(|d| d.insert_temp(drag.id.with("pos"), screen));
     }
     ui.data_mut(|d| d.insert_temp(drag.id, drag.active));
+    let now = ui.input(|i| i.time);
+    if shown.response.double_clicked() {
+        // The plot fits the view; the click before it is forgotten.
+        panel.pending_click = None;
+    }
     let Some(pos) = shown.pointer else { return };
     if drag.active {
         commands.push(Command::SetProbe(map.unproject(
@@ -78,11 +138,12 @@ pub fn after_plot(
     let hit = map.nearest_where([pos.x, pos.y], shown.scale, HIT_RADIUS, |k| {
         !legend.is_hidden(k)
     });
-    if shown.response.clicked() {
-        commands.push(match hit {
+    if shown.response.clicked() && !shown.response.double_clicked() {
+        let command = match hit {
             Some(i) => Command::Select(i),
             None => Command::SetProbe(map.unproject([pos.x, pos.y], probe, settings)),
-        });
+        };
+        panel.pending_click = Some(PendingClick { at: now, command });
     }
     if shown.response.hovered() {
         hover_preview(

@@ -4,6 +4,7 @@
 
 use crate::data::Dataset;
 use crate::gui::map_view::class_colour;
+use crate::gui::state::SplitFilter;
 use egui::Color32;
 use egui_plot::ItemId;
 use std::sync::Arc;
@@ -51,6 +52,8 @@ pub struct Legend<'a> {
     indices: &'a [usize],
     /// Hidden by the user (legend check boxes), per entry.
     pub hidden: Vec<bool>,
+    /// Only this split is shown.
+    pub split: SplitFilter,
 }
 
 impl<'a> Legend<'a> {
@@ -60,6 +63,7 @@ impl<'a> Legend<'a> {
         indices: &'a [usize],
         bands: Option<Arc<Vec<u8>>>,
         memory: Option<&egui_plot::PlotMemory>,
+        split: SplitFilter,
     ) -> Self {
         let names = data.class_names();
         let entries: Vec<Entry> = match &bands {
@@ -102,7 +106,22 @@ impl<'a> Legend<'a> {
             data,
             indices,
             hidden,
+            split,
         }
+    }
+
+    /// Whether map point `k` is of the split shown.
+    fn in_split(&self, k: usize) -> bool {
+        self.split == SplitFilter::All
+            || self
+                .indices
+                .get(k)
+                .is_some_and(|&i| self.split.keeps(self.data.split_of(i)))
+    }
+
+    /// Some legend entry is switched off.
+    pub fn any_hidden(&self) -> bool {
+        self.hidden.iter().any(|&h| h)
     }
 
     /// The legend entry of map point `k`.
@@ -121,14 +140,35 @@ impl<'a> Legend<'a> {
     /// The colour of map point `k`, None when its group is hidden.
     pub fn colour_of(&self, k: usize) -> Option<Color32> {
         let g = self.group_of(k);
-        (!self.hidden[g]).then_some(self.entries[g].colour)
+        (!self.hidden[g] && self.in_split(k)).then_some(self.entries[g].colour)
     }
 
     pub fn is_hidden(&self, k: usize) -> bool {
-        self.hidden[self.group_of(k)]
+        self.hidden[self.group_of(k)] || !self.in_split(k)
     }
 
     pub fn bands(&self) -> Option<&Arc<Vec<u8>>> {
         self.bands.as_ref()
     }
+}
+
+/// Shows only entry `keep` of the map's legend (None: shows every entry), as an Alt+click on
+/// the legend does.
+pub fn solo(
+    ctx: &egui::Context,
+    plot_id: egui::Id,
+    keys: &[(&'static str, usize)],
+    keep: Option<usize>,
+) {
+    let Some(mut memory) = egui_plot::PlotMemory::load(ctx, plot_id) else {
+        return;
+    };
+    memory.hidden_items = keys
+        .iter()
+        .enumerate()
+        .filter(|&(k, _)| Some(k) != keep)
+        .filter(|_| keep.is_some())
+        .map(|(_, key)| ItemId::new(key))
+        .collect();
+    memory.store(ctx, plot_id);
 }

@@ -6,13 +6,14 @@
 //! overlays); the plot itself, with the points as one raster; and what the pointer did.
 
 mod draw;
+pub mod ellipses;
 mod interaction;
 pub mod legend;
 pub mod overlays;
 
 use super::{Changed, Command, PanelCtx};
 use crate::gui::map_raster::PointRaster;
-use crate::gui::state::{ColorBy, Projection, Settings};
+use crate::gui::state::{ColorBy, Projection, Settings, SplitFilter};
 use crate::gui::textures::ImageView;
 use egui::Ui;
 pub use overlays::MapInputs;
@@ -20,6 +21,23 @@ use std::sync::Arc;
 
 /// What score bands were computed from: (scores version, score kind).
 type BandsKey = (u64, crate::analysis::AnomalyScore);
+
+/// What the points above the anomaly threshold were found for: (scores version, score kind,
+/// threshold bits, map positions version).
+type AboveKey = (u64, crate::analysis::AnomalyScore, u32, u64);
+
+/// At most this many of the points above the threshold are ringed (the worst ones).
+const MAX_RINGED: usize = 3000;
+
+/// The samples scoring above the anomaly threshold, ringed on the map.
+#[derive(Clone, Default)]
+pub struct AboveThreshold {
+    pub threshold: f32,
+    /// How many score above it.
+    pub count: usize,
+    /// Map positions of the worst of them (at most `MAX_RINGED`).
+    pub points: Arc<Vec<[f64; 2]>>,
+}
 
 /// What the map panel keeps between frames.
 #[derive(Default)]
@@ -40,6 +58,19 @@ pub struct MapPanel {
     fitted: u64,
     /// Each point's score band, for (scores version, score kind).
     bands: Option<(BandsKey, Arc<Vec<u8>>)>,
+    /// The uncertainty ellipses of the current layout.
+    pub ellipses: ellipses::EllipseCache,
+    /// A click on the map, acted on unless it turns out to start a double-click.
+    pub pending_click: Option<interaction::PendingClick>,
+    /// Centre the view here in the next frame (keeping the zoom).
+    pub pan_to: Option<[f64; 2]>,
+    /// Points above the anomaly threshold, for what they were found for.
+    above: Option<(AboveKey, AboveThreshold)>,
+    /// The "Go to" field's text.
+    pub goto: String,
+    /// The selection the view last followed: a selection made elsewhere (an anomaly, a
+    /// neighbour, "go to") is brought into view.
+    followed_selection: Option<usize>,
 }
 
 impl MapPanel {
@@ -64,7 +95,9 @@ impl MapPanel {
         // The plot takes the panel's width as it is before the controls (which may overflow
         // on a narrow window) are laid out.
         let width = ui.available_width();
+        interaction::resolve_pending_click(self, ui, commands);
         controls_ui(ui, ctx, settings);
+        let plot_id = ui.make_persistent_id("latent-map");
         let ws = ctx.ws;
         let (Some(data), Some(model)) = (&ws.data, &ws.model) else {
             let text = if ctx.loading {
@@ -92,9 +125,15 @@ impl MapPanel {
             return;
         }
         let bands = self.bands_for(ctx, settings);
-        let plot_id = ui.make_persistent_id("latent-map");
         let memory = egui_plot::PlotMemory::load(ui.ctx(), plot_id);
-        let legend = legend::Legend::new(data, &ws.map.indices, bands, memory.as_ref());
+        let legend = legend::Legend::new(
+            data,
+            &ws.map.indices,
+            bands,
+            memory.as_ref(),
+            settings.map_split,
+        );
+        self.filter_ui(ui, ctx, settings, &legend, plot_id, commands);
         let overlays = overlays::Overlays::gather(
             &ws.map,
             settings,
@@ -103,15 +142,18 @@ impl MapPanel {
             &ws.probe,
             inputs,
         );
+        let above = self.above_threshold(ctx, settings);
         let drag = interaction::ProbeDrag::begin(ui);
+        let box_zoom = interaction::BoxZoom::begin(ui);
+        self.follow_selection(ctx);
         let shown = draw::show(
             self,
             ui,
             ctx,
             settings,
             plot_id,
-            (&legend, &overlays),
-            drag.active,
+            (&legend, &overlays, above.as_ref()),
+            (drag.active, box_zoom.active),
             width,
         );
         self.screen = Some(shown.transform);
@@ -121,6 +163,129 @@ impl MapPanel {
         interaction::after_plot(
             self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
         );
+    }
+
+    /// Which samples are shown, "Show all classes" when some are hidden, and "Go to": a sample
+    /// number selects it (and brings it into view), a class name shows only that class.
+    fn filter_ui(
+        &mut self,
+        ui: &mut Ui,
+        ctx: &PanelCtx,
+        settings: &mut Settings,
+        legend: &legend::Legend,
+        plot_id: egui::Id,
+        commands: &mut Vec<Command>,
+    ) {
+        let keys: Vec<_> = legend.entries.iter().map(|e| e.key).collect();
+        ui.horizontal_wrapped(|ui| {
+            egui::ComboBox::from_label("shown")
+                .selected_text(settings.map_split.label())
+                .show_ui(ui, |ui| {
+                    for f in SplitFilter::ALL {
+                        ui.selectable_value(&mut settings.map_split, f, f.label());
+                    }
+                });
+            let label = ui.label("Go to");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.goto)
+                        .hint_text("sample number, or class name")
+                        .desired_width(150.0),
+                )
+                .labelled_by(label.id);
+            let go = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if go {
+                let text = self.goto.trim();
+                let data = ctx.ws.data.as_ref();
+                if let Ok(i) = text.trim_start_matches('#').parse::<usize>() {
+                    commands.push(Command::GoTo(i));
+                } else if let Some(g) = data.and_then(|d| {
+                    // "class 3" for class names that are numbers (MNIST's).
+                    let name = text.strip_prefix("class ").unwrap_or(text).trim();
+                    d.class_names()
+                        .iter()
+                        .position(|c| c.eq_ignore_ascii_case(name))
+                }) && legend.bands().is_none()
+                {
+                    legend::solo(ui.ctx(), plot_id, &keys, Some(g));
+                } else if !text.is_empty() {
+                    commands.push(Command::Notify(format!(
+                        "Go to: \"{text}\" is neither a sample number nor a class name"
+                    )));
+                }
+            }
+            if legend.any_hidden() && ui.button("Show all classes").clicked() {
+                legend::solo(ui.ctx(), plot_id, &keys, None);
+            }
+        });
+    }
+
+    /// Brings a selection made outside the map into view when it lies outside the view.
+    fn follow_selection(&mut self, ctx: &PanelCtx) {
+        let selection = ctx.ws.selection;
+        if selection == self.followed_selection {
+            return;
+        }
+        self.followed_selection = selection;
+        let (Some(i), Some(screen)) = (selection, self.screen) else {
+            return;
+        };
+        let Some(c) = ctx.ws.map.coord_of(i) else {
+            return;
+        };
+        let b = screen.bounds();
+        let inside =
+            (b.min()[0]..=b.max()[0]).contains(&c[0]) && (b.min()[1]..=b.max()[1]).contains(&c[1]);
+        if !inside {
+            self.pan_to = Some(c);
+        }
+    }
+
+    /// The samples above the anomaly threshold, when one is set and the map is coloured by
+    /// score or the Anomalies tab is open: found once per scores, kind and threshold.
+    fn above_threshold(&mut self, ctx: &PanelCtx, settings: &Settings) -> Option<AboveThreshold> {
+        let threshold = settings.anomaly_threshold?;
+        if settings.color_by != ColorBy::AnomalyScore
+            && settings.bottom_tab != crate::gui::state::BottomTab::Anomalies
+        {
+            return None;
+        }
+        let s = &ctx.ws.scores;
+        let scores = s.scores.as_ref()?;
+        let map = &ctx.ws.map;
+        if scores.len() != map.coords.len() {
+            return None;
+        }
+        let key = (
+            s.version,
+            settings.anomaly_score,
+            threshold.to_bits(),
+            map.version,
+        );
+        if let Some((k, a)) = &self.above
+            && *k == key
+        {
+            return Some(a.clone());
+        }
+        let values = scores.values(settings.anomaly_score);
+        let mut above: Vec<(f32, usize)> = values
+            .iter()
+            .enumerate()
+            .filter(|&(_, &v)| v > threshold)
+            .map(|(k, &v)| (v, k))
+            .collect();
+        let count = above.len();
+        if above.len() > MAX_RINGED {
+            above.select_nth_unstable_by(MAX_RINGED - 1, |a, b| b.0.total_cmp(&a.0));
+            above.truncate(MAX_RINGED);
+        }
+        let a = AboveThreshold {
+            threshold,
+            count,
+            points: Arc::new(above.iter().map(|&(_, k)| map.coords[k]).collect()),
+        };
+        self.above = Some((key, a.clone()));
+        Some(a)
     }
 
     /// Score bands when the map is coloured by score and the scores are those of these codes.

@@ -1,5 +1,5 @@
-//! What is drawn over the points, in map coordinates: the prior's sigma circles, posterior
-//! ellipses, the interpolation path with its anchors, the fill-in path, the selection and the
+//! What is drawn over the points, in map coordinates: the prior's sigma circles, the
+//! selection's posterior ellipses, the interpolation path with its anchors, the fill-in path, the selection and the
 //! probe. Gathered before the plot is shown so that drawing is a plain loop.
 
 use crate::gui::map_view::MapState;
@@ -19,7 +19,6 @@ pub struct MapInputs<'a> {
 #[derive(Default)]
 pub struct Overlays {
     pub prior_rings: Vec<Vec<[f64; 2]>>,
-    pub all_ellipses: Vec<Vec<[f64; 2]>>,
     pub selection_ellipses: Vec<Vec<[f64; 2]>>,
     pub strip_path: Vec<[f64; 2]>,
     pub fill_path: Vec<[f64; 2]>,
@@ -69,17 +68,8 @@ impl Overlays {
                 ]
             })
             .unwrap_or_default();
-        let all_ellipses = if settings.show_all_ellipses {
-            (0..map.coords.len())
-                .step_by(10)
-                .map(|k| map.posterior_ellipse(k, settings, 1.0))
-                .collect()
-        } else {
-            Vec::new()
-        };
         Self {
             prior_rings,
-            all_ellipses,
             selection_ellipses,
             strip_path: project(inputs.strip),
             fill_path: project(inputs.fill_path),
