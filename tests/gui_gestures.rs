@@ -503,3 +503,60 @@ fn principal_direction_sliders_move_the_code_along_one_direction() {
         );
     }
 }
+
+#[test]
+fn colour_by_a_value_shows_a_gradient_legend_whose_range_is_the_values() {
+    let mut h = harness();
+    h.state_mut().settings.color_by = ColorBy::Value;
+    h.state_mut().settings.color_value = latent_explorer::gui::ColourValue::ReconstructionError;
+    step_until(&mut h, "the scores", |a| a.ws.scores.scores.is_some());
+    settle(&mut h, 30);
+    h.step();
+    let recon = h.state().ws.scores.scores.as_ref().unwrap().recon.clone();
+    let lo = recon.iter().copied().fold(f32::MAX, f32::min);
+    let hi = recon.iter().copied().fold(f32::MIN, f32::max);
+    h.get_by_label(&format!("{lo:.3}"));
+    h.get_by_label(&format!("{hi:.3}"));
+    // The worst-explained sample is drawn in the gradient's top colour.
+    let worst = recon
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap()
+        .0;
+    let mut panel_values = None;
+    {
+        let app = h.state_mut();
+        let settings = app.settings.clone();
+        let ctx = latent_explorer::gui::panels::PanelCtx {
+            ws: &app.ws,
+            training: false,
+            busy: false,
+            loading: false,
+            encoding: false,
+            dialogs_unavailable: false,
+            recovered: None,
+            timings: Default::default(),
+        };
+        if let Some(v) =
+            latent_explorer::gui::panels::map::gradient::values_of(&ctx, settings.color_value)
+        {
+            panel_values = Some(v);
+        }
+    }
+    let v = panel_values.unwrap();
+    assert_eq!(v.range, (lo, hi));
+    assert_eq!(
+        v.colour_of(worst),
+        latent_explorer::gui::panels::map::gradient::viridis(1.0)
+    );
+    // A latent dimension's values are the codes'.
+    h.state_mut().settings.color_value = latent_explorer::gui::ColourValue::LatentDim(1);
+    h.step();
+    h.step();
+    let codes = h.state().ws.map.codes.clone().unwrap();
+    let lo = (0..codes.len())
+        .map(|k| codes.mean_of(k)[1])
+        .fold(f32::MAX, f32::min);
+    h.get_by_label(&format!("{lo:.3}"));
+}

@@ -20,7 +20,7 @@ pub use command::Command;
 pub use dialogs::{DialogPurpose, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::{Ellipse, MapState};
 pub use notices::{Notice, NoticeKind, Notices};
-pub use state::{BottomTab, ColorBy, Projection, Settings, SplitFilter};
+pub use state::{BottomTab, ColorBy, ColourValue, Projection, Settings, SplitFilter};
 pub use textures::ImageView;
 pub use worker::{JobHook, JobKind, TrainHook};
 pub use workspace::{Generation, Workspace};

@@ -50,7 +50,43 @@ impl Default for NewModelSettings {
 pub enum ColorBy {
     #[default]
     Label,
+    /// Score bands by quantile (the Anomalies tab's colouring).
     AnomalyScore,
+    /// A per-sample value on a colour gradient (`Settings::color_value`).
+    Value,
+}
+
+/// A per-sample value the map can be coloured by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ColourValue {
+    #[default]
+    ReconstructionError,
+    Kl,
+    NegativeElbo,
+    /// The posterior's standard deviation, averaged over the latent dimensions.
+    PosteriorSigma,
+    /// The code's value in one latent dimension.
+    LatentDim(usize),
+}
+
+impl ColourValue {
+    pub fn label(self) -> String {
+        match self {
+            ColourValue::ReconstructionError => "reconstruction error".into(),
+            ColourValue::Kl => "KL".into(),
+            ColourValue::NegativeElbo => "negative ELBO".into(),
+            ColourValue::PosteriorSigma => "posterior sigma".into(),
+            ColourValue::LatentDim(k) => format!("z{k}"),
+        }
+    }
+
+    /// Comes from the anomaly scores (the rest from the codes).
+    pub fn needs_scores(self) -> bool {
+        matches!(
+            self,
+            ColourValue::ReconstructionError | ColourValue::Kl | ColourValue::NegativeElbo
+        )
+    }
 }
 
 /// A direction in latent space with a name ("7 minus 1"): the difference of two groups' mean
@@ -129,6 +165,8 @@ pub struct Settings {
     /// The decoder's sliders move the code along principal directions (models with 8 or more
     /// latent dimensions), else along the latent dimensions.
     pub principal_sliders: bool,
+    /// The value the map is coloured by when `color_by` is `Value`.
+    pub color_value: ColourValue,
     /// Which split the map shows.
     pub map_split: SplitFilter,
     /// Draw every tenth point's posterior as a 1-sigma ellipse.
@@ -173,6 +211,7 @@ impl Default for Settings {
             show_frame_time: true,
             color_by: ColorBy::Label,
             map_split: SplitFilter::All,
+            color_value: ColourValue::ReconstructionError,
             principal_sliders: false,
             show_all_ellipses: false,
             show_manifold: false,

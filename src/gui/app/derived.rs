@@ -230,6 +230,8 @@ impl ExplorerApp {
     /// Asks for anomaly scores when something shows them and they are missing or stale.
     fn request_scores_if_needed(&mut self) {
         let wanted = self.settings.color_by == ColorBy::AnomalyScore
+            || (self.settings.color_by == ColorBy::Value
+                && self.settings.color_value.needs_scores())
             || self.settings.bottom_tab == BottomTab::Anomalies;
         let version = self.ws.map.codes_version;
         let s = &self.ws.scores;

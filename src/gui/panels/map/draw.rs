@@ -10,6 +10,7 @@ use crate::gui::state::Settings;
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Line, MarkerShape, Plot, PlotImage, PlotPoint, PlotPoints, Points, Text};
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// What the plot reports back.
 pub struct Shown {
@@ -60,6 +61,9 @@ pub fn show(
             legend.split,
         )
             .hash(&mut h);
+        if let Some(v) = legend.values() {
+            (v.kind, Arc::as_ptr(&v.values) as usize).hash(&mut h);
+        }
         if legend.bands().is_some() {
             (ws.scores.version, settings.anomaly_score).hash(&mut h);
         }

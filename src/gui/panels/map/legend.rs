@@ -54,6 +54,8 @@ pub struct Legend<'a> {
     pub hidden: Vec<bool>,
     /// Only this split is shown.
     pub split: SplitFilter,
+    /// Colour by a value on a gradient (one legend entry).
+    values: Option<super::gradient::ValueColours>,
 }
 
 impl<'a> Legend<'a> {
@@ -62,12 +64,18 @@ impl<'a> Legend<'a> {
         data: &'a Dataset,
         indices: &'a [usize],
         bands: Option<Arc<Vec<u8>>>,
+        values: Option<super::gradient::ValueColours>,
         memory: Option<&egui_plot::PlotMemory>,
         split: SplitFilter,
     ) -> Self {
         let names = data.class_names();
-        let entries: Vec<Entry> = match &bands {
-            Some(_) => BAND_NAMES
+        let entries: Vec<Entry> = match (&bands, &values) {
+            (_, Some(v)) => vec![Entry {
+                name: v.kind.label(),
+                colour: super::gradient::viridis(0.5),
+                key: ("value", 0),
+            }],
+            (Some(_), None) => BAND_NAMES
                 .iter()
                 .zip(BAND_COLOURS)
                 .enumerate()
@@ -77,7 +85,7 @@ impl<'a> Legend<'a> {
                     key: ("band", k),
                 })
                 .collect(),
-            None if data.labels().is_some() => (0..names.len().max(1))
+            (None, None) if data.labels().is_some() => (0..names.len().max(1))
                 .map(|g| {
                     let [r, gg, b] = class_colour(Some(g as u16));
                     Entry {
@@ -87,7 +95,7 @@ impl<'a> Legend<'a> {
                     }
                 })
                 .collect(),
-            None => {
+            (None, None) => {
                 let [r, g, b] = class_colour(None);
                 vec![Entry {
                     name: "samples".into(),
@@ -107,6 +115,7 @@ impl<'a> Legend<'a> {
             indices,
             hidden,
             split,
+            values,
         }
     }
 
@@ -126,6 +135,9 @@ impl<'a> Legend<'a> {
 
     /// The legend entry of map point `k`.
     pub fn group_of(&self, k: usize) -> usize {
+        if self.values.is_some() {
+            return 0;
+        }
         let g = match &self.bands {
             Some(b) => b.get(k).copied().unwrap_or(0) as usize,
             None => self
@@ -140,11 +152,21 @@ impl<'a> Legend<'a> {
     /// The colour of map point `k`, None when its group is hidden.
     pub fn colour_of(&self, k: usize) -> Option<Color32> {
         let g = self.group_of(k);
-        (!self.hidden[g] && self.in_split(k)).then_some(self.entries[g].colour)
+        if self.hidden[g] || !self.in_split(k) {
+            return None;
+        }
+        Some(match &self.values {
+            Some(v) => v.colour_of(k),
+            None => self.entries[g].colour,
+        })
     }
 
     pub fn is_hidden(&self, k: usize) -> bool {
         self.hidden[self.group_of(k)] || !self.in_split(k)
+    }
+
+    pub fn values(&self) -> Option<&super::gradient::ValueColours> {
+        self.values.as_ref()
     }
 
     pub fn bands(&self) -> Option<&Arc<Vec<u8>>> {

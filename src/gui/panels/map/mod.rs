@@ -7,6 +7,7 @@
 
 mod draw;
 pub mod ellipses;
+pub mod gradient;
 mod interaction;
 pub mod legend;
 pub mod overlays;
@@ -66,6 +67,8 @@ pub struct MapPanel {
     pub pan_to: Option<[f64; 2]>,
     /// Points above the anomaly threshold, for what they were found for.
     above: Option<(AboveKey, AboveThreshold)>,
+    /// The values the map is coloured by, and what they were found for.
+    values: Option<(gradient::ValuesKey, gradient::ValueColours)>,
     /// The "Go to" field's text.
     pub goto: String,
     /// The selection the view last followed: a selection made elsewhere (an anomaly, a
@@ -125,11 +128,24 @@ impl MapPanel {
             return;
         }
         let bands = self.bands_for(ctx, settings);
+        let values = self.values_for(ctx, settings);
+        if let Some(v) = &values {
+            gradient::bar_ui(ui, v);
+        } else if settings.color_by == ColorBy::Value {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!(
+                    "Finding each sample's {}…",
+                    settings.color_value.label()
+                ));
+            });
+        }
         let memory = egui_plot::PlotMemory::load(ui.ctx(), plot_id);
         let legend = legend::Legend::new(
             data,
             &ws.map.indices,
             bands,
+            values,
             memory.as_ref(),
             settings.map_split,
         );
@@ -288,6 +304,31 @@ impl MapPanel {
         Some(a)
     }
 
+    /// Each point's value when the map is coloured by a value: found once per value kind,
+    /// scores and codes.
+    pub fn values_for(
+        &mut self,
+        ctx: &PanelCtx,
+        settings: &Settings,
+    ) -> Option<gradient::ValueColours> {
+        if settings.color_by != ColorBy::Value {
+            return None;
+        }
+        let key = (
+            settings.color_value,
+            ctx.ws.scores.version,
+            ctx.ws.map.codes_version,
+        );
+        if let Some((k, v)) = &self.values
+            && *k == key
+        {
+            return Some(v.clone());
+        }
+        let v = gradient::values_of(ctx, settings.color_value)?;
+        self.values = Some((key, v.clone()));
+        Some(v)
+    }
+
     /// Score bands when the map is coloured by score and the scores are those of these codes.
     fn bands_for(&mut self, ctx: &PanelCtx, settings: &Settings) -> Option<Arc<Vec<u8>>> {
         if settings.color_by != ColorBy::AnomalyScore {
@@ -363,6 +404,19 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
         });
     }
     ui.horizontal_wrapped(|ui| {
+        egui::ComboBox::from_label("colour")
+            .selected_text(gradient::current_label(s))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut s.color_by, ColorBy::Label, "label");
+                ui.selectable_value(&mut s.color_by, ColorBy::AnomalyScore, "anomaly score bands");
+                for v in gradient::choices(latent) {
+                    let chosen = s.color_by == ColorBy::Value && s.color_value == v;
+                    if ui.selectable_label(chosen, v.label()).clicked() {
+                        s.color_by = ColorBy::Value;
+                        s.color_value = v;
+                    }
+                }
+            });
         ui.add(egui::Slider::new(&mut s.point_radius, 0.5..=5.0).text("point size"));
         ui.checkbox(&mut s.show_manifold, "decoded background")
             .on_hover_text("Fill the map with images decoded on a grid; follows zoom and pan");
