@@ -49,6 +49,13 @@ pub enum Command {
     /// Hide part of the selected sample and fill it in.
     FillIn,
     DismissNotice(usize),
+    /// Estimate the held-out likelihood: `k` draws per sample, on at most `samples` held-out
+    /// samples (0: all).
+    EstimateLikelihood {
+        k: usize,
+        samples: usize,
+    },
+    CancelLikelihood,
     /// Panel sizes back to their defaults.
     ResetLayout,
     /// Open the model kept by the recovery file of an earlier, unsaved run.

@@ -167,6 +167,10 @@ pub struct Settings {
     pub principal_sliders: bool,
     /// The value the map is coloured by when `color_by` is `Value`.
     pub color_value: ColourValue,
+    /// Draws per sample for the held-out likelihood estimate (the IW bound's k).
+    pub likelihood_k: usize,
+    /// Held-out samples it uses at most (0: all).
+    pub likelihood_samples: usize,
     /// Which split the map shows.
     pub map_split: SplitFilter,
     /// Draw every tenth point's posterior as a 1-sigma ellipse.
@@ -211,6 +215,8 @@ impl Default for Settings {
             show_frame_time: true,
             color_by: ColorBy::Label,
             map_split: SplitFilter::All,
+            likelihood_k: 100,
+            likelihood_samples: 1000,
             color_value: ColourValue::ReconstructionError,
             principal_sliders: false,
             show_all_ellipses: false,

@@ -120,6 +120,8 @@ pub struct Workspace {
     /// The likelihood that suits the loaded dataset, and its fraction of values near 0 or 1.
     pub suggested_likelihood: Option<(Likelihood, f64)>,
     pub notices: Notices,
+    /// The held-out likelihood estimate in flight and the last one finished.
+    pub likelihood: super::likelihood::LikelihoodState,
 }
 
 impl Workspace {

@@ -82,6 +82,8 @@ impl ExplorerApp {
                 }
             }
             Command::Notify(text) => self.ws.notices.push(NoticeKind::Info, text),
+            Command::EstimateLikelihood { k, samples } => self.estimate_likelihood(k, samples),
+            Command::CancelLikelihood => self.ws.likelihood.cancel(),
             Command::SetProbe(code) => {
                 if self.ws.fits_code(&code) {
                     self.ws.probe = code;
@@ -151,6 +153,36 @@ impl ExplorerApp {
                 }
                 self.recovered = None;
             }
+        }
+    }
+
+    /// Starts the held-out likelihood estimate for the current model and data.
+    fn estimate_likelihood(&mut self, k: usize, samples: usize) {
+        let (Some(model), Some(data)) = (self.ws.model.clone(), self.ws.data.clone()) else {
+            return;
+        };
+        if let Err(e) = crate::analysis::check_iw_samples(k) {
+            self.ws.notices.push(NoticeKind::Error, e.to_string());
+            return;
+        }
+        if let Err(e) = model.check_fits(&data) {
+            self.ws.notices.push(
+                NoticeKind::Error,
+                format!("The model does not fit this dataset: {e}"),
+            );
+            return;
+        }
+        let indices = crate::gui::likelihood::held_out_sample(&data, samples);
+        let generation = self.ws.generation();
+        if let Err(e) = self
+            .ws
+            .likelihood
+            .start(model, data, indices, k, generation)
+        {
+            self.ws.notices.push(
+                NoticeKind::Error,
+                format!("could not start the likelihood estimate: {e}"),
+            );
         }
     }
 

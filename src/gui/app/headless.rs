@@ -59,5 +59,6 @@ impl eframe::App for ExplorerApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         // Closing with unsaved training keeps it for the next start.
         self.write_recovery();
+        self.ws.likelihood.cancel();
     }
 }

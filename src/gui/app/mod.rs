@@ -318,6 +318,7 @@ impl ExplorerApp {
         self.is_busy()
             || self.trainer.as_ref().is_some_and(|t| !t.is_finished())
             || self.panels.map.pending_click.is_some()
+            || self.ws.likelihood.task.is_some()
     }
 
     fn log_line(&self, text: &str) {
@@ -348,6 +349,12 @@ impl ExplorerApp {
         self.drain_events();
         self.handle_dropped_files(ctx);
         self.sync_derived();
+        let generation = self.ws.generation();
+        if let Some(error) = self.ws.likelihood.poll(generation) {
+            self.ws
+                .notices
+                .push(crate::gui::notices::NoticeKind::Error, error);
+        }
         self.ws.notices.expire();
     }
 

@@ -199,9 +199,77 @@ impl ModelPanel {
                         commands.push(Command::NewModel);
                     }
                 });
+                likelihood_ui(ui, ctx, settings, commands);
             });
         });
     }
+}
+
+/// "Likelihood (held-out)": the ELBO beside the importance-weighted bound and their gap.
+fn likelihood_ui(
+    ui: &mut Ui,
+    ctx: &PanelCtx,
+    settings: &mut Settings,
+    commands: &mut Vec<Command>,
+) {
+    if ctx.ws.model.is_none() || ctx.ws.data.is_none() {
+        return;
+    }
+    egui::CollapsingHeader::new("Likelihood (held-out)").show(ui, |ui| {
+        ui.small("log p(x) in nats, estimated with k draws from q(z|x) per sample (the importance-weighted bound L_k; k = 1 is the ELBO).");
+        ui.horizontal(|ui| {
+            ui.label("k");
+            ui.add(egui::DragValue::new(&mut settings.likelihood_k).range(1..=5000));
+            ui.label("samples");
+            ui.add(egui::DragValue::new(&mut settings.likelihood_samples).range(0..=200_000))
+                .on_hover_text("held-out samples used, evenly spread over the test split; 0: all");
+        });
+        let l = &ctx.ws.likelihood;
+        match (&l.task, l.progress()) {
+            (Some(t), Some(p)) => {
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::ProgressBar::new(p as f32)
+                            .desired_width(140.0)
+                            .text(format!("k = {} on {}: {:.0}%", t.k, t.n, p * 100.0)),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        commands.push(Command::CancelLikelihood);
+                    }
+                });
+            }
+            _ => {
+                if ui
+                    .add_enabled(!ctx.training, egui::Button::new("Estimate"))
+                    .on_disabled_hover_text("Not while training")
+                    .clicked()
+                {
+                    commands.push(Command::EstimateLikelihood {
+                        k: settings.likelihood_k,
+                        samples: settings.likelihood_samples,
+                    });
+                }
+            }
+        }
+        if let Some(r) = l
+            .result
+            .as_ref()
+            .filter(|r| r.generation == ctx.ws.generation())
+        {
+            egui::Grid::new("likelihood-grid").num_columns(2).show(ui, |ui| {
+                ui.label("ELBO");
+                ui.label(format!("{:.2}", r.mean_elbo));
+                ui.end_row();
+                ui.label(format!("IW bound (k = {})", r.k));
+                ui.label(format!("{:.2} ± {:.2}", r.mean_iw_bound, r.iw_standard_error));
+                ui.end_row();
+                ui.label("gap");
+                ui.label(format!("{:.2}", r.gap()));
+                ui.end_row();
+            });
+            ui.small(format!("mean over {} held-out samples, {:.1} s", r.n, r.secs));
+        }
+    });
 }
 
 fn arch_name(arch: Architecture) -> &'static str {
