@@ -218,6 +218,14 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
     let training = pan_frames(&mut h, centre, opts.frames);
     h.app.apply(Command::StopTraining);
     h.until("training to stop", |a| !a.is_training())?;
+    // Zoomed in until the points in view are drawn as their images, then panned.
+    let mut zoom_steps = 0;
+    while h.app.panels.map.thumbnails.shown == 0 && zoom_steps < 400 {
+        h.frame(vec![Event::PointerMoved(centre), Event::Zoom(1.1)]);
+        zoom_steps += 1;
+    }
+    let thumbnails_shown = h.app.panels.map.thumbnails.shown;
+    let thumbnails = pan_frames(&mut h, centre, opts.frames);
     Ok(json!({
         "map_ready_seconds": h.app.startup_secs,
         "pan": stats(pan),
@@ -225,6 +233,8 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
         "idle": stats(idle),
         "pan_with_ellipses": stats(ellipses),
         "wheel_zoom": stats(wheel),
+        "pan_with_thumbnails": stats(thumbnails),
+        "thumbnails_in_view": thumbnails_shown,
         "pan_while_training": stats(training),
         "raster_redraws_while_idle": idle_redraws,
         "last_raster_ms": h.app.panels.map.raster.last_redraw_ms,

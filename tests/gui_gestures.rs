@@ -560,3 +560,41 @@ fn colour_by_a_value_shows_a_gradient_legend_whose_range_is_the_values() {
         .fold(f32::MAX, f32::min);
     h.get_by_label(&format!("{lo:.3}"));
 }
+
+#[test]
+fn thumbnails_appear_once_zoomed_in_past_the_threshold_and_not_before() {
+    let mut h = harness();
+    h.step();
+    assert_eq!(
+        h.state().panels.map.thumbnails.shown,
+        0,
+        "70,000 points: no thumbnails"
+    );
+    let target = outlier(h.state());
+    let mut pos = to_screen(&h, h.state().ws.map.coord_of(target).unwrap());
+    // Zoom in about the lone outlier until few points are in view.
+    for _ in 0..12 {
+        wheel(&mut h, pos, 300.0);
+        pos = to_screen(&h, h.state().ws.map.coord_of(target).unwrap());
+        if h.state().panels.map.thumbnails.shown > 0 {
+            break;
+        }
+    }
+    let shown = h.state().panels.map.thumbnails.shown;
+    let (v, _) = view(&h);
+    let in_view = h
+        .state()
+        .ws
+        .map
+        .coords
+        .iter()
+        .filter(|c| c[0] >= v[0] && c[0] <= v[2] && c[1] >= v[1] && c[1] <= v[3])
+        .count();
+    assert!(shown > 0, "zoomed in to {in_view} points, no thumbnails");
+    assert_eq!(shown, in_view, "one thumbnail per point in view");
+    assert!(in_view <= latent_explorer::gui::panels::map::thumbnails::MAX_THUMBNAILS);
+    // Off: none.
+    h.state_mut().settings.show_thumbnails = false;
+    h.step();
+    assert_eq!(h.state().panels.map.thumbnails.shown, 0);
+}

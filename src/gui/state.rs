@@ -177,6 +177,8 @@ pub struct Settings {
     pub show_all_ellipses: bool,
     /// Fill the map's background with images decoded on a grid (following zoom and pan).
     pub show_manifold: bool,
+    /// Draw each visible point as its image once few enough are in view.
+    pub show_thumbnails: bool,
     /// Draw the prior's 1, 2 and 3 sigma circles: where the decoder was trained to be good.
     pub show_prior: bool,
     /// Attribute vectors made so far (saved with the session).
@@ -222,6 +224,7 @@ impl Default for Settings {
             show_all_ellipses: false,
             show_manifold: false,
             show_prior: false,
+            show_thumbnails: true,
             attributes: Vec::new(),
             inpaint_mask: crate::analysis::MaskKind::BottomHalf,
             inpaint_iterations: 20,

@@ -207,6 +207,19 @@ pub fn show(
             &response.transform,
         ));
     }
+    panel.thumbnails.shown = 0;
+    if settings.show_thumbnails
+        && let Some(data) = &ws.data
+    {
+        panel.thumbnails.paint(
+            ui,
+            &response.transform,
+            map,
+            data,
+            legend,
+            ws.generation().data,
+        );
+    }
     Shown {
         response: response.response,
         transform: response.transform,

@@ -11,6 +11,7 @@ pub mod gradient;
 mod interaction;
 pub mod legend;
 pub mod overlays;
+pub mod thumbnails;
 
 use super::{Changed, Command, PanelCtx};
 use crate::gui::map_raster::PointRaster;
@@ -59,6 +60,8 @@ pub struct MapPanel {
     fitted: u64,
     /// Each point's score band, for (scores version, score kind).
     bands: Option<(BandsKey, Arc<Vec<u8>>)>,
+    /// Sample images drawn on the map when zoomed in.
+    pub thumbnails: thumbnails::Thumbnails,
     /// The uncertainty ellipses of the current layout.
     pub ellipses: ellipses::EllipseCache,
     /// A click on the map, acted on unless it turns out to start a double-click.
@@ -420,6 +423,11 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
         ui.add(egui::Slider::new(&mut s.point_radius, 0.5..=5.0).text("point size"));
         ui.checkbox(&mut s.show_manifold, "decoded background")
             .on_hover_text("Fill the map with images decoded on a grid; follows zoom and pan");
+        ui.checkbox(&mut s.show_thumbnails, "thumbnails")
+            .on_hover_text(format!(
+                "Zoomed in to {} points or fewer, each is drawn as its image",
+                thumbnails::MAX_THUMBNAILS
+            ));
         ui.checkbox(&mut s.show_prior, "prior circles")
             .on_hover_text("The prior's 1, 2 and 3 sigma circles: data outside them decodes from regions the decoder rarely saw");
         ui.checkbox(&mut s.show_all_ellipses, "uncertainty ellipses")
