@@ -598,3 +598,20 @@ fn thumbnails_appear_once_zoomed_in_past_the_threshold_and_not_before() {
     h.step();
     assert_eq!(h.state().panels.map.thumbnails.shown, 0);
 }
+
+#[test]
+fn the_density_view_is_drawn_under_the_points_when_chosen() {
+    let mut h = harness();
+    h.step();
+    assert_eq!(h.state().panels.map.density.redraws, 0);
+    h.state_mut().settings.show_density = true;
+    h.step();
+    h.step();
+    assert!(h.state().panels.map.density.redraws > 0);
+    let redraws = h.state().panels.map.density.redraws;
+    // An idle map is not shaded again.
+    for _ in 0..5 {
+        h.step();
+    }
+    assert_eq!(h.state().panels.map.density.redraws, redraws);
+}

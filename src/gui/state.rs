@@ -177,6 +177,8 @@ pub struct Settings {
     pub show_all_ellipses: bool,
     /// Fill the map's background with images decoded on a grid (following zoom and pan).
     pub show_manifold: bool,
+    /// Shade the map by point density under the points.
+    pub show_density: bool,
     /// Draw each visible point as its image once few enough are in view.
     pub show_thumbnails: bool,
     /// Draw the prior's 1, 2 and 3 sigma circles: where the decoder was trained to be good.
@@ -225,6 +227,7 @@ impl Default for Settings {
             show_manifold: false,
             show_prior: false,
             show_thumbnails: true,
+            show_density: false,
             attributes: Vec::new(),
             inpaint_mask: crate::analysis::MaskKind::BottomHalf,
             inpaint_iterations: 20,

@@ -70,6 +70,8 @@ pub fn show(
         h.finish()
     };
     let raster = &mut panel.raster;
+    let density = &mut panel.density;
+    let show_density = settings.show_density;
     // The wheel zooms about the cursor (as in every map and scatter tool); Ctrl+wheel and
     // pinch zoom through the plot itself. A trackpad's sideways swipe is ignored.
     let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
@@ -148,6 +150,17 @@ pub fn show(
                     radius_px: radius * ppp,
                     content,
                 };
+                if show_density {
+                    let (texture, covers) = density.texture_for(&egui_ctx, key, || {
+                        super::density::rasterize_density(
+                            &map.coords,
+                            |k| !legend.is_hidden(k),
+                            view,
+                            size,
+                        )
+                    });
+                    plot.image(plot_image_covering(texture, covers));
+                }
                 let (texture, covers) = raster.texture_for(&egui_ctx, key, || {
                     // Score bands are drawn low to high so the anomalies sit on top.
                     let order: Option<Vec<u32>> = legend.bands().map(|b| {
@@ -301,4 +314,14 @@ pub fn fitted_bounds(
         [centre[0] - half[0], centre[1] - half[1]],
         [centre[0] + half[0], centre[1] + half[1]],
     )
+}
+
+/// A plot image filling the map rectangle `covers` (x0, y0, x1, y1).
+fn plot_image_covering(texture: egui::TextureId, covers: [f64; 4]) -> PlotImage {
+    let centre = PlotPoint::new((covers[0] + covers[2]) / 2.0, (covers[1] + covers[3]) / 2.0);
+    let extent = egui::vec2(
+        (covers[2] - covers[0]) as f32,
+        (covers[3] - covers[1]) as f32,
+    );
+    PlotImage::new("", texture, centre, extent)
 }

@@ -5,6 +5,7 @@
 //! A frame of the map is four steps: the controls above it; what to draw (legend and colours,
 //! overlays); the plot itself, with the points as one raster; and what the pointer did.
 
+pub mod density;
 mod draw;
 pub mod ellipses;
 pub mod gradient;
@@ -60,6 +61,8 @@ pub struct MapPanel {
     fitted: u64,
     /// Each point's score band, for (scores version, score kind).
     bands: Option<(BandsKey, Arc<Vec<u8>>)>,
+    /// The density shading for the current view.
+    pub density: PointRaster,
     /// Sample images drawn on the map when zoomed in.
     pub thumbnails: thumbnails::Thumbnails,
     /// The uncertainty ellipses of the current layout.
@@ -423,6 +426,8 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
         ui.add(egui::Slider::new(&mut s.point_radius, 0.5..=5.0).text("point size"));
         ui.checkbox(&mut s.show_manifold, "decoded background")
             .on_hover_text("Fill the map with images decoded on a grid; follows zoom and pan");
+        ui.checkbox(&mut s.show_density, "density")
+            .on_hover_text("Shade the map by how many points lie there: where points pile up, the core shows");
         ui.checkbox(&mut s.show_thumbnails, "thumbnails")
             .on_hover_text(format!(
                 "Zoomed in to {} points or fewer, each is drawn as its image",
