@@ -1,0 +1,130 @@
+//! Training feedback that accumulates, and a start that cannot hang: continued training adds
+//! to the curves, the epoch count and the timeline; the ETA stands still while paused; a
+//! remembered dataset and model that do not fit each other fall back to the bundled pair.
+
+mod common;
+mod gui_support;
+use egui::vec2;
+use gui_support::{quiet_harness, quiet_options, settle, step_until};
+use latent_explorer::gui::{AppOptions, Command, NoticeKind};
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn small_options() -> AppOptions {
+    AppOptions {
+        // A small map keeps the per-epoch re-encoding quick.
+        map_points: Some(5_000),
+        ..quiet_options()
+    }
+}
+
+#[test]
+fn continued_training_adds_to_the_curves_the_epochs_and_the_timeline() {
+    let mut h = quiet_harness(small_options(), vec2(1280.0, 720.0));
+    step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    settle(&mut h, 60);
+    h.state_mut().settings.train.epochs = 1;
+    h.state_mut().apply(Command::StartTraining);
+    step_until(&mut h, "the first run", |a| !a.panels.training.epochs.is_empty());
+    settle(&mut h, 120);
+    let (steps1, last_x1, frames1) = {
+        let a = h.state();
+        let t = &a.panels.training;
+        (t.steps.len(), t.steps.last().unwrap()[0], a.ws.timeline.frames.len())
+    };
+    assert!(steps1 > 10 && frames1 > 0);
+    h.state_mut().apply(Command::StartTraining);
+    step_until(&mut h, "the second run", |a| a.panels.training.epochs.len() == 2);
+    settle(&mut h, 120);
+    let a = h.state();
+    let t = &a.panels.training;
+    assert!(t.steps.len() > steps1 + 10, "the curve kept its first run and grew");
+    assert!(
+        t.steps[steps1][0] > last_x1,
+        "the second run's steps continue after the first's: {} after {last_x1}",
+        t.steps[steps1][0]
+    );
+    assert_eq!(t.epochs_before, 1, "the epochs count on from the first run");
+    assert!(t.epochs[1].0 > t.epochs[0].0);
+    assert!(a.ws.timeline.frames.len() > frames1, "the timeline grew");
+}
+
+#[test]
+fn the_eta_stands_still_while_paused() {
+    let mut h = quiet_harness(small_options(), vec2(1280.0, 720.0));
+    step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    settle(&mut h, 60);
+    h.state_mut().settings.train.epochs = 50;
+    h.state_mut().apply(Command::StartTraining);
+    step_until(&mut h, "some steps", |a| {
+        a.panels.training.last_step.as_ref().is_some_and(|s| s.global_step > 20)
+    });
+    h.state_mut().apply(Command::PauseTraining);
+    step_until(&mut h, "the pause", |a| a.panels.training.paused);
+    // Let the last in-flight step land.
+    for _ in 0..10 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let before = h.state().panels.training.eta_secs().unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    h.step();
+    let after = h.state().panels.training.eta_secs().unwrap();
+    assert!((after - before).abs() < 1e-6, "ETA {before} -> {after} while paused");
+    h.state_mut().apply(Command::StopTraining);
+    step_until(&mut h, "the stop", |a| !a.is_training());
+}
+
+/// Settings as eframe would have stored them.
+struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn a_remembered_pair_that_does_not_fit_falls_back_to_the_bundled_pair_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let digits = common::write_idx_dataset(dir.path(), "digits8", 200, 40, 8, 8);
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent2.safetensors");
+    let mut storage = MemoryStorage(Default::default());
+    let settings = latent_explorer::gui::Settings {
+        dataset_path: Some(digits),
+        model_path: Some(model),
+        ..Default::default()
+    };
+    eframe::set_value(&mut storage, eframe::APP_KEY, &settings);
+    let options = AppOptions {
+        restore_settings: true,
+        ..quiet_options()
+    };
+    let mut h = egui_kittest::Harness::builder()
+        .with_size(vec2(1280.0, 720.0))
+        .build_eframe(move |cc| {
+            latent_explorer::gui::ExplorerApp::with_context(
+                cc.egui_ctx.clone(),
+                Some(&storage),
+                options,
+            )
+        });
+    step_until(&mut h, "a map", |a| a.ws.map.codes.is_some());
+    settle(&mut h, 60);
+    let a = h.state();
+    let data = a.ws.data.as_ref().unwrap();
+    assert_eq!(data.len(), 70_000, "the bundled MNIST");
+    assert!(a.ws.model.as_ref().unwrap().check_fits(data).is_ok());
+    assert!(
+        a.ws
+            .notices
+            .iter()
+            .any(|n| n.text.contains("opened the bundled ones")),
+        "a note says why"
+    );
+    assert!(!a.is_loading(), "start-up ended");
+}
