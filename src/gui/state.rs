@@ -72,6 +72,7 @@ pub enum BottomTab {
     Anomalies,
     MissingData,
     Export,
+    Traversal,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -111,6 +112,8 @@ pub struct Settings {
     pub anomaly_score: crate::analysis::AnomalyScore,
     /// Samples scoring above this are counted (and listed first).
     pub anomaly_threshold: Option<f32>,
+    /// The Traversal tab's controls.
+    pub traversal: crate::gui::panels::traversal::TraversalSettings,
 }
 
 impl Default for Settings {
@@ -146,6 +149,7 @@ impl Default for Settings {
             inpaint_iterations: 20,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
             anomaly_threshold: None,
+            traversal: Default::default(),
         }
     }
 }

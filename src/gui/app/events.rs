@@ -63,6 +63,7 @@ impl ExplorerApp {
                     s.pending = false;
                 }
             }
+            Event::Traversed { stamp, result } => self.traversed(stamp, result),
             Event::ModelSaved(path) => {
                 self.ws.model_unsaved = false;
                 self.ws.model_path = Some(path.clone());
@@ -170,6 +171,7 @@ impl ExplorerApp {
                         }
                     }
                     JobKind::Score => self.ws.scores.pending = false,
+                    JobKind::Traverse => self.panels.traversal.pending = false,
                     _ => {}
                 }
             }
@@ -381,6 +383,14 @@ impl ExplorerApp {
                 crate::latent::numpy_files(path, codes, &ws.map.indices, labels.as_deref())
                     .map(ExportContents::Files)
                     .map_err(|e| e.to_string())
+            }
+            ExportKind::Traversal | ExportKind::TraversalGif => {
+                let grid = self.panels.traversal.grid.clone();
+                Ok(ExportContents::Traversal {
+                    grid: grid.ok_or("the traversal is not computed yet")?,
+                    scale,
+                    animated: kind == ExportKind::TraversalGif,
+                })
             }
         }
     }

@@ -82,6 +82,7 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::Anomalies, "Anomalies");
                     ui.selectable_value(tab, BottomTab::MissingData, "Missing data");
                     ui.selectable_value(tab, BottomTab::Export, "Export");
+                    ui.selectable_value(tab, BottomTab::Traversal, "Traversal");
                 });
                 ui.separator();
                 // The tab's content scrolls inside the panel: a taller tab (anomalies, a
@@ -92,6 +93,9 @@ impl ExplorerApp {
                     ExportKind::Grid => !panels.generate.grid.is_empty(),
                     ExportKind::Map | ExportKind::Codes | ExportKind::CodesNumpy => {
                         ctx.ws.map.codes.is_some()
+                    }
+                    ExportKind::Traversal | ExportKind::TraversalGif => {
+                        panels.traversal.grid.is_some()
                     }
                 };
                 let ready_now: Vec<(ExportKind, bool)> = [
@@ -125,6 +129,9 @@ impl ExplorerApp {
                             let ready =
                                 |kind: ExportKind| ready_now.iter().any(|&(k, r)| k == kind && r);
                             panels.export.ui(ui, &ctx, settings, &ready, &mut commands)
+                        }
+                        BottomTab::Traversal => {
+                            panels.traversal.ui(ui, &ctx, settings, &mut commands)
                         }
                     });
             });

@@ -16,6 +16,7 @@ pub mod missing_data;
 pub mod model;
 pub mod status;
 pub mod training;
+pub mod traversal;
 
 use super::command::Command;
 use super::workspace::{Generation, Workspace};
@@ -77,6 +78,7 @@ pub struct Panels {
     pub anomalies: anomalies::AnomaliesPanel,
     pub missing: missing_data::MissingDataPanel,
     pub export: export::ExportPanel,
+    pub traversal: traversal::TraversalPanel,
     made_for: Generation,
 }
 
@@ -102,6 +104,7 @@ impl Panels {
             self.anomalies.reset(changed);
             self.missing.reset(changed);
             self.training.reset(changed);
+            self.traversal.reset(changed);
         }
         changed
     }
