@@ -37,7 +37,8 @@ fn the_vector_is_the_difference_of_the_class_means() {
     let (labels, codes) = test_split();
     let (sevens, ones) = (class(labels, 7), class(labels, 1));
     let v = attribute_vector(codes, &sevens, &ones).unwrap();
-    for d in 0..16 {
+    assert_eq!(v.len(), 16);
+    for (d, got) in v.iter().enumerate() {
         let mean = |rows: &[usize]| {
             rows.iter()
                 .map(|&r| codes.mean_of(r)[d] as f64)
@@ -46,9 +47,8 @@ fn the_vector_is_the_difference_of_the_class_means() {
         };
         let want = mean(&sevens) - mean(&ones);
         assert!(
-            (v[d] as f64 - want).abs() < 1e-5,
-            "dimension {d}: {} vs {want}",
-            v[d]
+            (*got as f64 - want).abs() < 1e-5,
+            "dimension {d}: {got} vs {want}"
         );
     }
 }

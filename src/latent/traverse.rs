@@ -410,7 +410,13 @@ pub fn plan_traversal(
         .map(|kl| kl.iter().filter(|&&k| k > ACTIVE_KL_THRESHOLD).count());
 
     // The candidate rows, in their natural order, with their unit directions.
-    let mut candidates: Vec<(Direction, Vec<f32>, Option<f32>, Option<f32>)> = if spec.principal {
+    let row = |direction, kl, explained| TraversalRow {
+        direction,
+        kl,
+        explained,
+        values: Vec::new(),
+    };
+    let mut candidates: Vec<(TraversalRow, Vec<f32>)> = if spec.principal {
         let Some(c) = codes else {
             return bad("principal directions need encoded samples (a dataset)".into());
         };
@@ -419,14 +425,17 @@ pub fn plan_traversal(
         pca.components
             .into_iter()
             .enumerate()
-            .map(|(k, axis)| (Direction::Principal(k), axis, None, Some(ratio[k])))
+            .map(|(k, axis)| (row(Direction::Principal(k), None, Some(ratio[k])), axis))
             .collect()
     } else {
         (0..latent)
             .map(|d| {
                 let mut axis = vec![0.0; latent];
                 axis[d] = 1.0;
-                (Direction::Axis(d), axis, kl.as_ref().map(|k| k[d]), None)
+                (
+                    row(Direction::Axis(d), kl.as_ref().map(|k| k[d]), None),
+                    axis,
+                )
             })
             .collect()
     };
@@ -436,7 +445,7 @@ pub fn plan_traversal(
             if spec.principal {
                 candidates.truncate(active.unwrap_or(latent).max(1));
             } else {
-                candidates.retain(|c| c.2.is_some_and(|k| k > ACTIVE_KL_THRESHOLD));
+                candidates.retain(|c| c.0.kl.is_some_and(|k| k > ACTIVE_KL_THRESHOLD));
             }
         }
         DimSelection::List(list) => {
@@ -469,14 +478,14 @@ pub fn plan_traversal(
     }
     if spec.order_by_kl && !spec.principal {
         // Stable: equal KLs keep their dimension order.
-        candidates.sort_by(|a, b| b.2.unwrap_or(0.0).total_cmp(&a.2.unwrap_or(0.0)));
+        candidates.sort_by(|a, b| b.0.kl.unwrap_or(0.0).total_cmp(&a.0.kl.unwrap_or(0.0)));
     }
 
     let k = spec.sigmas;
     let steps = spec.steps;
     let mut rows = Vec::with_capacity(candidates.len());
     let mut directions = Vec::with_capacity(candidates.len());
-    for (direction, axis, kl, explained) in candidates {
+    for (mut row, axis) in candidates {
         let values = match (spec.range, codes) {
             (TraversalRange::Prior, _) => linspace(-k, k, steps),
             (TraversalRange::Spread, Some(c)) => {
@@ -494,12 +503,8 @@ pub fn plan_traversal(
                 ));
             }
         };
-        rows.push(TraversalRow {
-            direction,
-            kl,
-            explained,
-            values,
-        });
+        row.values = values;
+        rows.push(row);
         directions.push(axis);
     }
     let column_labels = match spec.range {
