@@ -177,10 +177,17 @@ impl TraversalPanel {
             return;
         }
         let Some(grid) = self.grid.clone() else {
-            if ctx.ws.model.is_some() {
-                ui.spinner();
-            } else {
+            if ctx.ws.model.is_none() {
                 ui.label("Open a model to traverse its latent space.");
+            } else if ctx.ws.map.codes.is_none() {
+                // The KL order, hidden dimensions, principal directions and the ranges from
+                // the codes all read the map's codes.
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Waiting for the map's codes (a dataset the model fits)…");
+                });
+            } else {
+                ui.spinner();
             }
             return;
         };
