@@ -194,6 +194,7 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 BottomTab::MissingData,
                 BottomTab::Export,
                 BottomTab::Traversal,
+                BottomTab::Analogy,
             ]
             .choose(rng)
             .unwrap();
@@ -297,6 +298,12 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             ]
             .choose(rng)
             .unwrap();
+            let a = &mut h.state_mut().panels.analogy;
+            a.steps = rng.random_range(1..=20);
+            a.rows = rng.random_range(0..=14);
+            a.asked_classes = rng
+                .random_bool(0.5)
+                .then(|| (rng.random_range(0..12), rng.random_range(0..12)));
             h.state_mut().apply(Command::RebuildStrip);
         }
         86 => h.state_mut().apply(Command::RerollGrid),

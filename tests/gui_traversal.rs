@@ -114,3 +114,36 @@ fn the_traversal_tab_shows_the_active_dimensions_by_kl_and_survives_a_model_chan
     settle(&mut h, 60);
     check_invariants(h.state()).unwrap();
 }
+
+#[test]
+fn the_analogy_tab_makes_seven_minus_one_with_its_quality_and_grid() {
+    let options = AppOptions {
+        model: Some(bundled("models/mnist-latent16.safetensors")),
+        ..quiet_options()
+    };
+    let mut h = quiet_harness(options, egui::vec2(1400.0, 900.0));
+    step_checked(&mut h, "the latent-16 map", |a| {
+        a.ws.map.codes.as_ref().is_some_and(|c| c.latent == 16)
+    });
+    h.get_by_label("Analogy").click();
+    h.step();
+    h.get_by_label("Make analogy").click();
+    step_checked(&mut h, "the analogy", |a| a.panels.analogy.result.is_some());
+    let r = h.state().panels.analogy.result.clone().unwrap();
+    assert_eq!(r.name, "7 minus 1");
+    assert_eq!((r.grid.rows(), r.grid.columns()), (6, 7));
+    assert!(r.quality.consistency > 0.5, "{:?}", r.quality);
+    assert!(r.quality.chance.abs() < 0.05, "{:?}", r.quality);
+    h.get_by_label_contains("7 minus 1: ");
+    // The groups are the map's samples of each class.
+    let app = h.state();
+    let data = app.ws.data.as_ref().unwrap();
+    let sevens = app
+        .ws
+        .map
+        .indices
+        .iter()
+        .filter(|&&i| data.label(i) == Some(7))
+        .count();
+    assert_eq!(r.plus_count, sevens);
+}

@@ -73,6 +73,7 @@ pub enum BottomTab {
     MissingData,
     Export,
     Traversal,
+    Analogy,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -38,6 +38,7 @@ pub enum JobKind {
     Export(ExportKind),
     Dialog,
     Traverse,
+    Analogy,
 }
 
 /// What a result was computed for: the workspace's generation then, and the asker's serial
@@ -83,6 +84,14 @@ pub enum Job {
         codes: Option<Arc<Codes>>,
         spec: crate::latent::TraversalSpec,
     },
+    /// An attribute vector between two groups of the map's codes, its quality, and the
+    /// analogy grid.
+    Analogy {
+        stamp: Stamp,
+        model: Arc<Model>,
+        codes: Arc<Codes>,
+        request: super::panels::analogy::AnalogyRequest,
+    },
     WriteFile {
         kind: ExportKind,
         path: PathBuf,
@@ -100,6 +109,7 @@ impl Job {
             Job::Decode { purpose, .. } => JobKind::Decode(*purpose),
             Job::SaveModel { .. } => JobKind::SaveModel,
             Job::Traverse { .. } => JobKind::Traverse,
+            Job::Analogy { .. } => JobKind::Analogy,
             Job::WriteFile { kind, .. } => JobKind::Export(*kind),
         }
     }
@@ -148,6 +158,11 @@ pub enum Event {
     Traversed {
         stamp: Stamp,
         result: Result<Arc<crate::latent::TraversalGrid>, String>,
+    },
+    /// An analogy, or why it cannot be made (shown in its tab).
+    Analogy {
+        stamp: Stamp,
+        result: Result<Arc<super::panels::analogy::AnalogyResult>, String>,
     },
     ModelSaved(PathBuf),
     Exported {
@@ -441,6 +456,17 @@ fn run_job(job: Job, events: &EventSender) {
                 .map(Arc::new)
                 .map_err(|e| e.to_string()),
         },
+        Job::Analogy {
+            stamp,
+            model,
+            codes,
+            request,
+        } => Event::Analogy {
+            stamp,
+            result: analogy(&model, &codes, request)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        },
         Job::SaveModel { model, path } => match model.save(&path) {
             Ok(()) => Event::ModelSaved(path),
             Err(e) => failed(format!("could not save the model: {e}")),
@@ -474,6 +500,29 @@ fn run_job(job: Job, events: &EventSender) {
         }
     };
     events.send(event);
+}
+
+fn analogy(
+    model: &Model,
+    codes: &Codes,
+    request: super::panels::analogy::AnalogyRequest,
+) -> crate::Result<super::panels::analogy::AnalogyResult> {
+    let vector = crate::latent::attribute_vector(codes, &request.plus, &request.minus)?;
+    let quality = crate::latent::attribute_quality(codes, &request.plus, &request.minus, 1)?;
+    let starts: Vec<(String, Vec<f32>)> = request
+        .starts
+        .iter()
+        .filter(|(_, row)| *row < codes.len())
+        .map(|(name, row)| (name.clone(), codes.mean_of(*row).to_vec()))
+        .collect();
+    let grid = crate::latent::analogy_grid(model, &starts, &vector, &request.amounts)?;
+    Ok(super::panels::analogy::AnalogyResult {
+        name: request.name,
+        quality,
+        grid,
+        plus_count: request.plus.len(),
+        minus_count: request.minus.len(),
+    })
 }
 
 /// A training run on its own thread.

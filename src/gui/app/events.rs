@@ -64,6 +64,16 @@ impl ExplorerApp {
                 }
             }
             Event::Traversed { stamp, result } => self.traversed(stamp, result),
+            Event::Analogy { stamp, result } => {
+                let panel = &mut self.panels.analogy;
+                if stamp.serial == panel.serial {
+                    if stamp.generation == self.ws.generation() {
+                        panel.answered(result);
+                    } else {
+                        panel.pending = false;
+                    }
+                }
+            }
             Event::ModelSaved(path) => {
                 self.ws.model_unsaved = false;
                 self.ws.model_path = Some(path.clone());
@@ -172,6 +182,7 @@ impl ExplorerApp {
                     }
                     JobKind::Score => self.ws.scores.pending = false,
                     JobKind::Traverse => self.panels.traversal.pending = false,
+                    JobKind::Analogy => self.panels.analogy.pending = false,
                     _ => {}
                 }
             }

@@ -83,6 +83,7 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::MissingData, "Missing data");
                     ui.selectable_value(tab, BottomTab::Export, "Export");
                     ui.selectable_value(tab, BottomTab::Traversal, "Traversal");
+                    ui.selectable_value(tab, BottomTab::Analogy, "Analogy");
                 });
                 ui.separator();
                 // The tab's content scrolls inside the panel: a taller tab (anomalies, a
@@ -133,6 +134,7 @@ impl ExplorerApp {
                         BottomTab::Traversal => {
                             panels.traversal.ui(ui, &ctx, settings, &mut commands)
                         }
+                        BottomTab::Analogy => panels.analogy.ui(ui, &ctx),
                     });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

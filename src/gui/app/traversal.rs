@@ -1,6 +1,7 @@
 //! Keeping the Traversal tab's grid in step with its controls, the model and the map's codes:
 //! asked for on the jobs thread when what it would show changes (only while the tab is shown),
-//! and taken when the answer is for the newest request and the current workspace.
+//! and taken when the answer is for the newest request and the current workspace. Also the
+//! Analogy tab's requests: two classes made into groups of the map's codes.
 
 use super::ExplorerApp;
 use crate::gui::state::BottomTab;
@@ -62,5 +63,64 @@ impl ExplorerApp {
             Ok(g) if g.plan.latent != self.ws.latent() => panel.pending = false,
             result => panel.answered(result),
         }
+    }
+}
+
+impl ExplorerApp {
+    /// The Analogy tab's button: its two classes become groups (rows of the map's codes) and
+    /// the worker makes the vector, its quality and the grid.
+    pub(super) fn request_analogy(&mut self) {
+        let Some((plus, minus)) = self.panels.analogy.asked_classes.take() else {
+            return;
+        };
+        let (Some(model), Some(data), Some(codes)) = (
+            self.ws.model.clone(),
+            self.ws.data.clone(),
+            self.ws.map.codes.as_ref(),
+        ) else {
+            return;
+        };
+        let rows_of = |class: u16| -> Vec<usize> {
+            (0..self.ws.map.indices.len())
+                .filter(|&k| data.label(self.ws.map.indices[k]) == Some(class))
+                .collect()
+        };
+        let (plus_rows, minus_rows) = (rows_of(plus), rows_of(minus));
+        let panel = &self.panels.analogy;
+        let starts = minus_rows
+            .iter()
+            .take(panel.rows.max(1))
+            .map(|&k| (format!("#{}", self.ws.map.indices[k]), k))
+            .collect();
+        let class_name = |c: u16| {
+            data.class_names()
+                .get(c as usize)
+                .cloned()
+                .unwrap_or_else(|| c.to_string())
+        };
+        let request = crate::gui::panels::analogy::AnalogyRequest {
+            name: format!("{} minus {}", class_name(plus), class_name(minus)),
+            plus: plus_rows,
+            minus: minus_rows,
+            starts,
+            amounts: crate::latent::analogy_amounts(
+                panel.steps.clamp(2, 32),
+                panel.reach,
+                panel.both_ways,
+            ),
+        };
+        let codes = Arc::new(codes.clone());
+        let panel = &mut self.panels.analogy;
+        panel.serial += 1;
+        panel.pending = true;
+        self.jobs.submit(Job::Analogy {
+            stamp: Stamp {
+                generation: self.ws.generation(),
+                serial: panel.serial,
+            },
+            model,
+            codes,
+            request,
+        });
     }
 }

@@ -5,6 +5,7 @@
 //! after the frame. What a panel derived from the dataset or the model is dropped in one
 //! place, [`Panels::sync`], when the workspace's [`Generation`] moves on.
 
+pub mod analogy;
 pub mod anomalies;
 pub mod dataset;
 pub mod decoder;
@@ -79,6 +80,7 @@ pub struct Panels {
     pub missing: missing_data::MissingDataPanel,
     pub export: export::ExportPanel,
     pub traversal: traversal::TraversalPanel,
+    pub analogy: analogy::AnalogyPanel,
     made_for: Generation,
 }
 
@@ -105,6 +107,7 @@ impl Panels {
             self.missing.reset(changed);
             self.training.reset(changed);
             self.traversal.reset(changed);
+            self.analogy.reset(changed);
         }
         changed
     }
