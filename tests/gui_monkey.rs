@@ -317,6 +317,7 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 ExportKind::CodesNumpy,
                 ExportKind::Traversal,
                 ExportKind::TraversalGif,
+                ExportKind::Analogy,
             ]
             .choose(rng)
             .unwrap();

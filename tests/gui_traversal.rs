@@ -146,4 +146,13 @@ fn the_analogy_tab_makes_seven_minus_one_with_its_quality_and_grid() {
         .filter(|&&i| data.label(i) == Some(7))
         .count();
     assert_eq!(r.plus_count, sevens);
+    // Exported as a labelled PNG through a typed path.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("analogy.png");
+    h.state_mut().panels.analogy.typed_path = png.display().to_string();
+    h.step();
+    h.get_by_label("Analogy grid as PNG…").click();
+    step_checked(&mut h, "the PNG", |_| png.exists());
+    let picture = image::open(&png).unwrap();
+    assert!(picture.width() > 7 * 28 && picture.height() > 6 * 28);
 }

@@ -33,6 +33,8 @@ pub enum ExportKind {
     Traversal,
     /// The traversal swept row by row, as an animated GIF.
     TraversalGif,
+    /// The analogy grid with its labels, as PNG.
+    Analogy,
 }
 
 impl ExportKind {
@@ -47,6 +49,7 @@ impl ExportKind {
             ExportKind::CodesNumpy => "the latent codes (NumPy)",
             ExportKind::Traversal => "the traversal grid",
             ExportKind::TraversalGif => "the traversal animation",
+            ExportKind::Analogy => "the analogy grid",
         }
     }
 
@@ -60,6 +63,7 @@ impl ExportKind {
             ExportKind::CodesNumpy => "codes.npy",
             ExportKind::Traversal => "traversal.png",
             ExportKind::TraversalGif => "traversal.gif",
+            ExportKind::Analogy => "analogy.png",
         }
     }
 }

@@ -403,6 +403,15 @@ impl ExplorerApp {
                     animated: kind == ExportKind::TraversalGif,
                 })
             }
+            ExportKind::Analogy => {
+                let result = self.panels.analogy.result.as_ref();
+                let result = result.ok_or("the analogy is not made yet")?;
+                result
+                    .grid
+                    .picture(scale)
+                    .map(ExportContents::Png)
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 }

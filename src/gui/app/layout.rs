@@ -98,6 +98,7 @@ impl ExplorerApp {
                     ExportKind::Traversal | ExportKind::TraversalGif => {
                         panels.traversal.grid.is_some()
                     }
+                    ExportKind::Analogy => panels.analogy.result.is_some(),
                 };
                 let ready_now: Vec<(ExportKind, bool)> = [
                     ExportKind::Preview,
@@ -134,7 +135,7 @@ impl ExplorerApp {
                         BottomTab::Traversal => {
                             panels.traversal.ui(ui, &ctx, settings, &mut commands)
                         }
-                        BottomTab::Analogy => panels.analogy.ui(ui, &ctx),
+                        BottomTab::Analogy => panels.analogy.ui(ui, &ctx, &mut commands),
                     });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

@@ -3,7 +3,8 @@
 //! steps to a row of samples of the second group. Computed on the jobs thread
 //! ([`crate::latent::attribute_quality`], [`crate::latent::analogy_grid`]).
 
-use super::{Changed, PanelCtx};
+use super::{Changed, Command, PanelCtx};
+use crate::gui::dialogs::{DialogPurpose, ExportKind};
 use crate::gui::textures::ImageView;
 use crate::latent::{AnalogyGrid, AttributeQuality};
 use egui::Ui;
@@ -46,6 +47,8 @@ pub struct AnalogyPanel {
     pub view: ImageView,
     pub serial: u64,
     pub pending: bool,
+    /// A path typed by the user: the export goes there without a dialog.
+    pub typed_path: String,
 }
 
 impl Default for AnalogyPanel {
@@ -63,6 +66,7 @@ impl Default for AnalogyPanel {
             view: ImageView::default(),
             serial: 0,
             pending: false,
+            typed_path: String::new(),
         }
     }
 }
@@ -96,7 +100,7 @@ impl AnalogyPanel {
         }
     }
 
-    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx) {
+    pub fn ui(&mut self, ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
         let classes: Vec<String> = ctx
             .ws
             .data
@@ -141,6 +145,23 @@ impl AnalogyPanel {
         let Some(r) = self.result.clone() else {
             return;
         };
+        ui.horizontal_wrapped(|ui| {
+            let l = ui.label("export to:");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.typed_path)
+                    .hint_text("path (optional; else a dialog)")
+                    .desired_width(200.0),
+            )
+            .labelled_by(l.id);
+            if ui.button("Analogy grid as PNG…").clicked() {
+                let typed = self.typed_path.trim();
+                commands.push(if typed.is_empty() {
+                    Command::Dialog(DialogPurpose::Export(ExportKind::Analogy))
+                } else {
+                    Command::ExportTo(ExportKind::Analogy, typed.into())
+                });
+            }
+        });
         let q = r.quality;
         ui.label(format!(
             "{}: {} minus {} samples. Consistency {:.2} ({:.0}% of {} held-out pairs point its way); chance {:.2}",
