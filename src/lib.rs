@@ -6,9 +6,10 @@
 //! - [`data`]: datasets (MNIST-family IDX files, folders of images) as bytes with labels;
 //! - [`model`]: the VAE in candle, per-sample inference, safetensors checkpoints;
 //! - [`train`]: the training loop with pause / resume / stop and an event sink;
-//! - [`latent`]: prior sampling, interpolation, PCA projection;
+//! - [`latent`]: prior sampling, interpolation, PCA projection, traversals;
 //! - [`analysis`]: anomaly scores and their ROC AUC;
 //! - [`render`]: images to PNG strips and grids;
+//! - [`figure`]: labelled grids and animated GIFs (traversals, analogies);
 //! - [`assets`]: where the bundled dataset and models are;
 //! - [`gui`] (cargo feature `gui`, on by default): the explorer window, panels on top of the
 //!   core.
@@ -24,6 +25,7 @@ pub mod budget;
 pub mod data;
 pub mod device;
 pub mod error;
+pub mod figure;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod kernels;

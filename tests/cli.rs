@@ -964,3 +964,218 @@ fn an_installed_binary_finds_its_bundled_files_from_any_folder() {
     // Nothing was written into the working folder but the output.
     assert_eq!(listing(cwd.path()), BTreeSet::from(["r.png".to_string()]));
 }
+
+fn latent16() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models/mnist-latent16.safetensors")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn traverse_writes_a_labelled_grid_of_the_active_dimensions_and_a_gif() {
+    let dir = tempfile::tempdir().unwrap();
+    let (png, gif) = (dir.path().join("t.png"), dir.path().join("t.gif"));
+    // Three of the 16 dimensions collapsed onto the prior: 13 active rows.
+    let collapsed = dir.path().join("collapsed.safetensors");
+    latent16_with_collapsed(&[2, 9, 13])
+        .save(&collapsed)
+        .unwrap();
+    let m = s(&collapsed).to_string();
+    let out = run(&[
+        "traverse",
+        "--model",
+        &m,
+        "--data",
+        &mnist(),
+        "--range",
+        "spread",
+        "--steps",
+        "5",
+        "--dims",
+        "active",
+        "--from-sample",
+        "3",
+        "--scale",
+        "1",
+        "--out",
+        s(&png),
+        "--gif",
+        s(&gif),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    // "wrote a traversal of R active latent dimensions by KL x 5 values (spread range) ..."
+    let rows: usize = stdout
+        .split("wrote a traversal of ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no row count in {stdout}"));
+    assert!(
+        stdout.contains("active latent dimensions by KL x 5 values (spread range) from sample 3"),
+        "{stdout}"
+    );
+    assert_eq!(rows, 13, "{stdout}");
+    assert!(
+        stdout.contains(&format!("wrote {} frames", rows * 8)),
+        "{stdout}"
+    );
+    // Labels in margins: wider and taller than the bare grid of R x 5 tiles.
+    let img = decode_png(&png);
+    let bare = (5 * 28 + 4 * 2, rows as u32 * 28 + (rows as u32 - 1) * 2);
+    assert!(
+        img.width() > bare.0 && img.height() > bare.1,
+        "{}x{}",
+        img.width(),
+        img.height()
+    );
+    use image::AnimationDecoder;
+    let frames = image::codecs::gif::GifDecoder::new(std::io::BufReader::new(
+        std::fs::File::open(&gif).unwrap(),
+    ))
+    .unwrap()
+    .into_frames()
+    .collect_frames()
+    .unwrap();
+    assert_eq!(frames.len(), rows * 8);
+}
+
+#[test]
+fn traverse_from_the_prior_needs_no_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("t.png");
+    let m = latent16();
+    let out = run(&[
+        "traverse",
+        "--model",
+        &m,
+        "--no-kl-order",
+        "--dims",
+        "0,3,5",
+        "--steps",
+        "4",
+        "--sigmas",
+        "2",
+        "--out",
+        s(&png),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("load:"), "read a dataset: {stdout}");
+    assert!(
+        stdout.contains("wrote a traversal of 3 latent dimensions x 4 values (prior range)"),
+        "{stdout}"
+    );
+    assert!(decode_png(&png).width() > 4 * 56);
+}
+
+#[test]
+fn traverse_refuses_bad_input_with_one_line_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("t.png");
+    let m = latent16();
+    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+        (vec!["--steps", "1"], vec!["--steps must be 2..=64"]),
+        (vec!["--dims", "2,99"], vec!["dimension 99 is out of range"]),
+        (vec!["--dims", "1,1"], vec!["dimension 1 is listed twice"]),
+        (vec!["--range", "minmax", "--sigmas", "2"], vec!["--sigmas"]),
+        (vec!["--sigmas", "0"], vec!["--sigmas must be above 0"]),
+        (
+            vec!["--frame-ms", "5"],
+            vec!["--frame-ms must be 20..=10000"],
+        ),
+        (
+            vec!["--from-sample", "70000"],
+            vec!["index 70000 is out of range"],
+        ),
+    ];
+    for (extra, needles) in cases {
+        let mut args = vec!["traverse", "--model", &m, "--out", s(&png)];
+        args.extend(extra.iter().copied());
+        let out = run(&args);
+        assert_error(&out, &needles);
+        assert!(!png.exists(), "{args:?} left a file");
+    }
+    let out = run(&[
+        "traverse",
+        "--model",
+        &m,
+        "--range",
+        "sideways",
+        "--out",
+        s(&png),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let missing = dir.path().join("no/such/dir/t.png");
+    assert_error(
+        &run(&["traverse", "--model", &m, "--out", s(&missing)]),
+        &["no/such/dir"],
+    );
+    assert!(listing(dir.path()).is_empty());
+}
+
+#[test]
+fn analogy_prints_the_vectors_quality_and_writes_the_grid() {
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("a.png");
+    let m = latent16();
+    let out = run(&[
+        "analogy",
+        "--model",
+        &m,
+        "--data",
+        &mnist(),
+        "--plus",
+        "7",
+        "--minus",
+        "1",
+        "--steps",
+        "5",
+        "--scale",
+        "1",
+        "--out",
+        s(&png),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("attribute 7 minus 1:"), "{stdout}");
+    let consistency: f32 = stdout
+        .split("consistency ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no consistency in {stdout}"));
+    assert!(consistency > 0.5, "{stdout}");
+    assert!(
+        stdout.contains("wrote an analogy grid of 6 samples x 5 amounts"),
+        "{stdout}"
+    );
+    let img = decode_png(&png);
+    assert!(img.width() > 5 * 28 + 4 * 2 && img.height() > 6 * 28 + 5 * 2);
+
+    for (extra, needles) in [
+        (
+            vec!["--plus", "12", "--minus", "1"],
+            vec!["--plus 12 is not a class"],
+        ),
+        (
+            vec!["--plus", "7", "--minus", "1", "--steps", "1"],
+            vec!["--steps must be 2..=32"],
+        ),
+        (
+            vec!["--plus-samples", "5", "--minus", "1"],
+            vec!["at least 2"],
+        ),
+        (
+            vec!["--plus", "7", "--minus", "1", "--samples", "70000"],
+            vec!["index 70000 is out of range"],
+        ),
+    ] {
+        let bad = dir.path().join("bad.png");
+        let mut args = vec!["analogy", "--model", &m, "--out", s(&bad)];
+        args.extend(extra);
+        assert_error(&run(&args), &needles);
+        assert!(!bad.exists());
+    }
+}

@@ -193,6 +193,8 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 BottomTab::Anomalies,
                 BottomTab::MissingData,
                 BottomTab::Export,
+                BottomTab::Traversal,
+                BottomTab::Analogy,
             ]
             .choose(rng)
             .unwrap();
@@ -281,6 +283,27 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             s.interp_steps = rng.random_range(2..=32);
             s.grid_count = rng.random_range(4..=144);
             s.temperature = rng.random_range(0.0..2.0);
+            // Out-of-range values too: the tab shows why, never panics.
+            let t = &mut s.traversal;
+            t.steps = rng.random_range(1..=30);
+            t.sigmas = rng.random_range(0.0..6.0);
+            t.from_selection = rng.random_bool(0.5);
+            t.hide_inactive = rng.random_bool(0.5);
+            t.principal = rng.random_bool(0.3);
+            t.order_by_kl = rng.random_bool(0.7);
+            t.range = *[
+                latent_explorer::latent::TraversalRange::Prior,
+                latent_explorer::latent::TraversalRange::Spread,
+                latent_explorer::latent::TraversalRange::MinMax,
+            ]
+            .choose(rng)
+            .unwrap();
+            let a = &mut h.state_mut().panels.analogy;
+            a.steps = rng.random_range(1..=20);
+            a.rows = rng.random_range(0..=14);
+            a.asked_classes = rng
+                .random_bool(0.5)
+                .then(|| (rng.random_range(0..12), rng.random_range(0..12)));
             h.state_mut().apply(Command::RebuildStrip);
         }
         86 => h.state_mut().apply(Command::RerollGrid),
@@ -292,6 +315,9 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 ExportKind::Map,
                 ExportKind::Codes,
                 ExportKind::CodesNumpy,
+                ExportKind::Traversal,
+                ExportKind::TraversalGif,
+                ExportKind::Analogy,
             ]
             .choose(rng)
             .unwrap();

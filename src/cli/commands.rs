@@ -1,5 +1,7 @@
 //! What each subcommand does, on top of the library core.
 
+mod figures;
+
 use super::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use latent_explorer::atomic::write_atomically;
@@ -27,6 +29,8 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Anomalies(a) => anomalies_cmd(a),
         Command::Inpaint(a) => inpaint_cmd(a),
         Command::Evaluate(a) => evaluate_cmd(a),
+        Command::Traverse(a) => figures::traverse_cmd(a),
+        Command::Analogy(a) => figures::analogy_cmd(a),
         Command::Info(a) => info_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::BenchScale(a) => crate::bench_scale::run(&crate::bench_scale::ScaleOptions {

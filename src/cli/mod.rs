@@ -54,6 +54,12 @@ pub enum Command {
     /// ELBO and importance-weighted bound on log p(x) over a split (nats per sample), with
     /// per-sample figures as CSV.
     Evaluate(EvaluateArgs),
+    /// Latent traversal: a PNG grid with a row per latent dimension (or principal direction)
+    /// and a column per value, optionally an animated GIF sweeping each row in turn.
+    Traverse(TraverseArgs),
+    /// Attribute vector between two groups (classes or lists of samples), its quality, and a
+    /// PNG analogy grid: the vector added in steps to a row of samples.
+    Analogy(AnalogyArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -304,6 +310,99 @@ pub struct InpaintArgs {
     pub hide: latent_explorer::analysis::MaskKind,
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct TraverseArgs {
+    /// The samples whose codes give the spread, min-max, KL order and principal directions
+    /// (read only when one of those or --from-sample is asked for).
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// PNG grid to write (rows labelled with dimension and KL, columns with values).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Also write an animated GIF: each row swept forward and back in turn.
+    #[arg(long, value_name = "PATH")]
+    pub gif: Option<PathBuf>,
+    /// Hold the other coordinates at this sample's code (default: the prior's centre, zeros).
+    #[arg(long, value_name = "INDEX")]
+    pub from_sample: Option<usize>,
+    /// prior (+-K), spread (the codes' mean +-K standard deviations of the aggregate
+    /// posterior) or minmax (the codes' smallest to largest mean).
+    #[arg(long, default_value = "prior")]
+    pub range: latent_explorer::latent::TraversalRange,
+    /// K for --range prior (default 3) or spread (default 2).
+    #[arg(long, value_name = "K")]
+    pub sigmas: Option<f32>,
+    /// Values per row, ends included (2..=64).
+    #[arg(long, default_value_t = 9)]
+    pub steps: usize,
+    /// all, active (mean KL above 0.01 nats) or a list like 0,3,5.
+    #[arg(long, default_value = "all")]
+    pub dims: latent_explorer::latent::DimSelection,
+    /// Rows along the principal directions of the codes instead of the latent axes.
+    #[arg(long)]
+    pub pca: bool,
+    /// Keep the dimensions in index order instead of by KL, most informative first.
+    #[arg(long)]
+    pub no_kl_order: bool,
+    #[arg(long, default_value_t = 2)]
+    pub scale: u32,
+    /// How long each GIF frame shows, in milliseconds (20..=10000).
+    #[arg(long, default_value_t = 120)]
+    pub frame_ms: u32,
+}
+
+#[derive(Args, Debug)]
+pub struct AnalogyArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// PNG grid to write: a row per sample, a column per amount of the vector.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// The group the vector points to: a class (name or number).
+    #[arg(long, value_name = "CLASS", required_unless_present = "plus_samples")]
+    pub plus: Option<String>,
+    /// ...or a list of dataset indices.
+    #[arg(
+        long,
+        value_name = "I,J,...",
+        value_delimiter = ',',
+        conflicts_with = "plus"
+    )]
+    pub plus_samples: Vec<usize>,
+    /// The group the vector points from: a class (name or number).
+    #[arg(long, value_name = "CLASS", required_unless_present = "minus_samples")]
+    pub minus: Option<String>,
+    /// ...or a list of dataset indices.
+    #[arg(
+        long,
+        value_name = "I,J,...",
+        value_delimiter = ',',
+        conflicts_with = "minus"
+    )]
+    pub minus_samples: Vec<usize>,
+    /// The samples the vector is added to, a row each (default: the first 6 of the minus
+    /// group).
+    #[arg(long, value_name = "I,J,...", value_delimiter = ',')]
+    pub samples: Vec<usize>,
+    /// Amounts of the vector per row (2..=32), from 0 (or -reach with --both-ways) to reach.
+    #[arg(long, default_value_t = 7)]
+    pub steps: usize,
+    /// The largest amount of the vector added (1: the whole difference of the means).
+    #[arg(long, default_value_t = 1.5)]
+    pub reach: f32,
+    /// Also subtract the vector: amounts from -reach to reach.
+    #[arg(long)]
+    pub both_ways: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     #[arg(long, default_value_t = 2)]
     pub scale: u32,
 }

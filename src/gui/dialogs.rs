@@ -29,6 +29,12 @@ pub enum ExportKind {
     Codes,
     /// The codes as numpy: .npy (with labels beside it) or .npz, by the chosen extension.
     CodesNumpy,
+    /// The traversal grid with its labels, as PNG.
+    Traversal,
+    /// The traversal swept row by row, as an animated GIF.
+    TraversalGif,
+    /// The analogy grid with its labels, as PNG.
+    Analogy,
 }
 
 impl ExportKind {
@@ -41,6 +47,9 @@ impl ExportKind {
             ExportKind::Map => "the latent map",
             ExportKind::Codes => "the latent codes (CSV)",
             ExportKind::CodesNumpy => "the latent codes (NumPy)",
+            ExportKind::Traversal => "the traversal grid",
+            ExportKind::TraversalGif => "the traversal animation",
+            ExportKind::Analogy => "the analogy grid",
         }
     }
 
@@ -52,6 +61,9 @@ impl ExportKind {
             ExportKind::Map => "latent-map.png",
             ExportKind::Codes => "codes.csv",
             ExportKind::CodesNumpy => "codes.npy",
+            ExportKind::Traversal => "traversal.png",
+            ExportKind::TraversalGif => "traversal.gif",
+            ExportKind::Analogy => "analogy.png",
         }
     }
 }
@@ -92,6 +104,7 @@ impl FileDialogs for NativeDialogs {
                 let (name, exts): (&str, &[&str]) = match kind {
                     ExportKind::Codes => ("CSV", &["csv"]),
                     ExportKind::CodesNumpy => ("NumPy", &["npy", "npz"]),
+                    ExportKind::TraversalGif => ("GIF", &["gif"]),
                     _ => ("PNG", &["png"]),
                 };
                 dialog

@@ -137,6 +137,8 @@ pub enum BottomTab {
     Anomalies,
     MissingData,
     Export,
+    Traversal,
+    Analogy,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,6 +193,8 @@ pub struct Settings {
     pub anomaly_score: crate::analysis::AnomalyScore,
     /// Samples scoring above this are counted (and listed first).
     pub anomaly_threshold: Option<f32>,
+    /// The Traversal tab's controls.
+    pub traversal: crate::gui::panels::traversal::TraversalSettings,
 }
 
 impl Default for Settings {
@@ -233,6 +237,7 @@ impl Default for Settings {
             inpaint_iterations: 20,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
             anomaly_threshold: None,
+            traversal: Default::default(),
         }
     }
 }

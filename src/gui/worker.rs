@@ -37,6 +37,8 @@ pub enum JobKind {
     SaveModel,
     Export(ExportKind),
     Dialog,
+    Traverse,
+    Analogy,
 }
 
 /// What a result was computed for: the workspace's generation then, and the asker's serial
@@ -75,6 +77,21 @@ pub enum Job {
         model: Arc<Model>,
         path: PathBuf,
     },
+    /// A traversal grid; `codes` are the map's (for a range from the codes and the KL order).
+    Traverse {
+        stamp: Stamp,
+        model: Arc<Model>,
+        codes: Option<Arc<Codes>>,
+        spec: crate::latent::TraversalSpec,
+    },
+    /// An attribute vector between two groups of the map's codes, its quality, and the
+    /// analogy grid.
+    Analogy {
+        stamp: Stamp,
+        model: Arc<Model>,
+        codes: Arc<Codes>,
+        request: super::panels::analogy::AnalogyRequest,
+    },
     WriteFile {
         kind: ExportKind,
         path: PathBuf,
@@ -91,6 +108,8 @@ impl Job {
             Job::Score { .. } => JobKind::Score,
             Job::Decode { purpose, .. } => JobKind::Decode(*purpose),
             Job::SaveModel { .. } => JobKind::SaveModel,
+            Job::Traverse { .. } => JobKind::Traverse,
+            Job::Analogy { .. } => JobKind::Analogy,
             Job::WriteFile { kind, .. } => JobKind::Export(*kind),
         }
     }
@@ -102,6 +121,12 @@ pub enum ExportContents {
     Text(String),
     /// Whole files (a .npy with its labels beside it), each written atomically.
     Files(Vec<(PathBuf, Vec<u8>)>),
+    /// A traversal drawn here, off the UI thread: the labelled grid (PNG) or its animation.
+    Traversal {
+        grid: Arc<crate::latent::TraversalGrid>,
+        scale: u32,
+        animated: bool,
+    },
 }
 
 /// Everything background work tells the window.
@@ -128,6 +153,16 @@ pub enum Event {
     Scored {
         stamp: Stamp,
         scores: crate::analysis::AnomalyScores,
+    },
+    /// A traversal grid, or why the asked one cannot be made (shown in its tab).
+    Traversed {
+        stamp: Stamp,
+        result: Result<Arc<crate::latent::TraversalGrid>, String>,
+    },
+    /// An analogy, or why it cannot be made (shown in its tab).
+    Analogy {
+        stamp: Stamp,
+        result: Result<Arc<super::panels::analogy::AnalogyResult>, String>,
     },
     ModelSaved(PathBuf),
     Exported {
@@ -160,6 +195,9 @@ pub enum Event {
         error: String,
     },
 }
+
+/// How long each frame of an exported traversal animation shows.
+pub const TRAVERSAL_FRAME_MS: u32 = 120;
 
 /// Called before every job and every training event: tests use it to inject faults (a panic
 /// on the worker or the trainer) without a switch in the production types.
@@ -289,6 +327,7 @@ fn jobs_loop(rx: Receiver<Job>, events: EventSender, counts: Arc<InFlight>, hook
             JobKind::Decode(DecodePurpose::Grid),
             JobKind::Decode(DecodePurpose::Manifold),
             JobKind::Decode(DecodePurpose::Spread),
+            JobKind::Traverse,
         ];
         let keep: Vec<Option<usize>> = coalesced.iter().map(|&k| newest(k)).collect();
         for (i, job) in queue.into_iter().enumerate() {
@@ -406,6 +445,28 @@ fn run_job(job: Job, events: &EventSender) {
             },
             Err(e) => failed(format!("could not decode: {e}")),
         },
+        Job::Traverse {
+            stamp,
+            model,
+            codes,
+            spec,
+        } => Event::Traversed {
+            stamp,
+            result: crate::latent::traverse(&model, &spec, codes.as_deref())
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        },
+        Job::Analogy {
+            stamp,
+            model,
+            codes,
+            request,
+        } => Event::Analogy {
+            stamp,
+            result: analogy(&model, &codes, request)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        },
         Job::SaveModel { model, path } => match model.save(&path) {
             Ok(()) => Event::ModelSaved(path),
             Err(e) => failed(format!("could not save the model: {e}")),
@@ -425,6 +486,12 @@ fn run_job(job: Job, events: &EventSender) {
                     .iter()
                     .rev()
                     .try_for_each(|(p, bytes)| crate::atomic::write_atomically(p, bytes)),
+                ExportContents::Traversal {
+                    grid,
+                    scale,
+                    animated: true,
+                } => grid.save_gif(&path, scale, TRAVERSAL_FRAME_MS),
+                ExportContents::Traversal { grid, scale, .. } => grid.save_png(&path, scale),
             };
             match written {
                 Ok(()) => Event::Exported { kind: export, path },
@@ -433,6 +500,29 @@ fn run_job(job: Job, events: &EventSender) {
         }
     };
     events.send(event);
+}
+
+fn analogy(
+    model: &Model,
+    codes: &Codes,
+    request: super::panels::analogy::AnalogyRequest,
+) -> crate::Result<super::panels::analogy::AnalogyResult> {
+    let vector = crate::latent::attribute_vector(codes, &request.plus, &request.minus)?;
+    let quality = crate::latent::attribute_quality(codes, &request.plus, &request.minus, 1)?;
+    let starts: Vec<(String, Vec<f32>)> = request
+        .starts
+        .iter()
+        .filter(|(_, row)| *row < codes.len())
+        .map(|(name, row)| (name.clone(), codes.mean_of(*row).to_vec()))
+        .collect();
+    let grid = crate::latent::analogy_grid(model, &starts, &vector, &request.amounts)?;
+    Ok(super::panels::analogy::AnalogyResult {
+        name: request.name,
+        quality,
+        grid,
+        plus_count: request.plus.len(),
+        minus_count: request.minus.len(),
+    })
 }
 
 /// A training run on its own thread.

@@ -1,13 +1,23 @@
-//! Latent-space maths: sampling the prior, paths between codes, and 2D projections; codes
-//! written for numpy.
+//! Latent-space maths: sampling the prior, paths between codes, 2D projections, traversals
+//! along dimensions, attribute vectors between groups and analogies; codes written for numpy.
 
+mod attribute;
 mod export;
 mod interpolate;
 mod pca;
+mod traverse;
 
+pub use attribute::{
+    AnalogyGrid, AttributeQuality, analogy_amounts, analogy_grid, attribute_quality,
+    attribute_vector,
+};
 pub use export::{CodesFormat, csv_field, labels_path, numpy_files};
 pub use interpolate::{InterpolationKind, interpolate, interpolate_path, lerp, slerp};
 pub use pca::Pca;
+pub use traverse::{
+    DimSelection, Direction, MAX_STEPS, TraversalGrid, TraversalPlan, TraversalRange, TraversalRow,
+    TraversalSpec, plan_traversal, traverse,
+};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;

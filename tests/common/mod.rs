@@ -261,3 +261,26 @@ pub fn write_colour_shapes(dir: &Path, per_class: usize) -> PathBuf {
     }
     dir.to_path_buf()
 }
+
+/// The bundled latent-16 MNIST model with latent dimensions `dims` collapsed onto the prior:
+/// their encoder rows zeroed, so q(z_d|x) = N(0, 1) for every x and their KL is exactly 0 (a
+/// model whose posterior collapsed there; the bundled one uses all 16).
+pub fn latent16_with_collapsed(dims: &[usize]) -> latent_explorer::model::Model {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/mnist-latent16.safetensors");
+    let model = latent_explorer::model::Model::load(&path).unwrap();
+    for (name, var) in model.vars() {
+        if !name.starts_with("encoder.mean.") && !name.starts_with("encoder.logvar.") {
+            continue;
+        }
+        let t = var.as_tensor();
+        let shape = t.dims().to_vec();
+        let width = if shape.len() == 2 { shape[1] } else { 1 };
+        let mut values: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+        for &d in dims {
+            values[d * width..(d + 1) * width].fill(0.0);
+        }
+        let new = candle_core::Tensor::from_vec(values, shape, t.device()).unwrap();
+        var.set(&new).unwrap();
+    }
+    model
+}

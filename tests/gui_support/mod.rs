@@ -120,6 +120,17 @@ pub fn check_invariants(app: &ExplorerApp) -> Result<(), String> {
     for c in &p.missing.filled.path {
         code_ok("a fill-in path code", c)?;
     }
+    if let Some(g) = &p.traversal.grid {
+        if g.plan.latent != latent {
+            return Err(format!(
+                "a traversal of latent {} with a latent-{latent} model",
+                g.plan.latent
+            ));
+        }
+        if g.images.len() != g.rows() * g.columns() * g.shape.len() {
+            return Err("the traversal's images do not fill its rows and columns".into());
+        }
+    }
     if let Some(e) = ws
         .notices
         .iter()

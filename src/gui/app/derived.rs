@@ -56,6 +56,8 @@ impl ExplorerApp {
         self.refresh_preview();
         self.refresh_neighbours();
         self.refresh_selection();
+        self.refresh_traversal();
+        self.request_analogy();
         self.request_scores_if_needed();
         self.keep_unsaved_model();
     }

@@ -63,6 +63,17 @@ impl ExplorerApp {
                     s.pending = false;
                 }
             }
+            Event::Traversed { stamp, result } => self.traversed(stamp, result),
+            Event::Analogy { stamp, result } => {
+                let panel = &mut self.panels.analogy;
+                if stamp.serial == panel.serial {
+                    if stamp.generation == self.ws.generation() {
+                        panel.answered(result);
+                    } else {
+                        panel.pending = false;
+                    }
+                }
+            }
             Event::ModelSaved(path) => {
                 self.ws.model_unsaved = false;
                 self.ws.model_path = Some(path.clone());
@@ -170,6 +181,8 @@ impl ExplorerApp {
                         }
                     }
                     JobKind::Score => self.ws.scores.pending = false,
+                    JobKind::Traverse => self.panels.traversal.pending = false,
+                    JobKind::Analogy => self.panels.analogy.pending = false,
                     _ => {}
                 }
             }
@@ -380,6 +393,23 @@ impl ExplorerApp {
                     .map(|all| ws.map.indices.iter().map(|&i| all[i] as i64).collect());
                 crate::latent::numpy_files(path, codes, &ws.map.indices, labels.as_deref())
                     .map(ExportContents::Files)
+                    .map_err(|e| e.to_string())
+            }
+            ExportKind::Traversal | ExportKind::TraversalGif => {
+                let grid = self.panels.traversal.grid.clone();
+                Ok(ExportContents::Traversal {
+                    grid: grid.ok_or("the traversal is not computed yet")?,
+                    scale,
+                    animated: kind == ExportKind::TraversalGif,
+                })
+            }
+            ExportKind::Analogy => {
+                let result = self.panels.analogy.result.as_ref();
+                let result = result.ok_or("the analogy is not made yet")?;
+                result
+                    .grid
+                    .picture(scale)
+                    .map(ExportContents::Png)
                     .map_err(|e| e.to_string())
             }
         }

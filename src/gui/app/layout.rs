@@ -87,6 +87,8 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::Anomalies, "Anomalies");
                     ui.selectable_value(tab, BottomTab::MissingData, "Missing data");
                     ui.selectable_value(tab, BottomTab::Export, "Export");
+                    ui.selectable_value(tab, BottomTab::Traversal, "Traversal");
+                    ui.selectable_value(tab, BottomTab::Analogy, "Analogy");
                 });
                 ui.separator();
                 // The tab's content scrolls inside the panel: a taller tab (anomalies, a
@@ -98,6 +100,10 @@ impl ExplorerApp {
                     ExportKind::Map | ExportKind::Codes | ExportKind::CodesNumpy => {
                         ctx.ws.map.codes.is_some()
                     }
+                    ExportKind::Traversal | ExportKind::TraversalGif => {
+                        panels.traversal.grid.is_some()
+                    }
+                    ExportKind::Analogy => panels.analogy.result.is_some(),
                 };
                 let ready_now: Vec<(ExportKind, bool)> = [
                     ExportKind::Preview,
@@ -131,6 +137,10 @@ impl ExplorerApp {
                                 |kind: ExportKind| ready_now.iter().any(|&(k, r)| k == kind && r);
                             panels.export.ui(ui, &ctx, settings, &ready, &mut commands)
                         }
+                        BottomTab::Traversal => {
+                            panels.traversal.ui(ui, &ctx, settings, &mut commands)
+                        }
+                        BottomTab::Analogy => panels.analogy.ui(ui, &ctx, &mut commands),
                     });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

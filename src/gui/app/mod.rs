@@ -8,6 +8,7 @@ mod derived;
 mod events;
 mod headless;
 mod layout;
+mod traversal;
 
 use crate::gui::command::Command;
 use crate::gui::dialogs::{FileDialogs, NativeDialogs};

@@ -5,6 +5,7 @@
 //! after the frame. What a panel derived from the dataset or the model is dropped in one
 //! place, [`Panels::sync`], when the workspace's [`Generation`] moves on.
 
+pub mod analogy;
 pub mod anomalies;
 pub mod dataset;
 pub mod decoder;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod picture;
 pub mod status;
 pub mod training;
+pub mod traversal;
 
 use super::command::Command;
 use super::workspace::{Generation, Workspace};
@@ -80,6 +82,8 @@ pub struct Panels {
     pub missing: missing_data::MissingDataPanel,
     pub export: export::ExportPanel,
     pub help: help::HelpPanel,
+    pub traversal: traversal::TraversalPanel,
+    pub analogy: analogy::AnalogyPanel,
     made_for: Generation,
 }
 
@@ -105,6 +109,8 @@ impl Panels {
             self.anomalies.reset(changed);
             self.missing.reset(changed);
             self.training.reset(changed);
+            self.traversal.reset(changed);
+            self.analogy.reset(changed);
         }
         changed
     }
