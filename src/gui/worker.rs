@@ -37,6 +37,8 @@ pub enum JobKind {
     SaveModel,
     Export(ExportKind),
     Dialog,
+    /// A mixture, clustering or holes computed from the map's codes.
+    AnalyseCodes,
 }
 
 /// What a result was computed for: the workspace's generation then, and the asker's serial
@@ -80,6 +82,13 @@ pub enum Job {
         path: PathBuf,
         contents: ExportContents,
     },
+    /// Work on the map's codes (`[n, dims]`; stamp serial: the codes version).
+    AnalyseCodes {
+        stamp: Stamp,
+        request: super::codes_analysis::CodesRequest,
+        codes: Arc<crate::model::Codes>,
+        labels: Option<Vec<u16>>,
+    },
 }
 
 impl Job {
@@ -92,6 +101,7 @@ impl Job {
             Job::Decode { purpose, .. } => JobKind::Decode(*purpose),
             Job::SaveModel { .. } => JobKind::SaveModel,
             Job::WriteFile { kind, .. } => JobKind::Export(*kind),
+            Job::AnalyseCodes { .. } => JobKind::AnalyseCodes,
         }
     }
 }
@@ -130,6 +140,12 @@ pub enum Event {
         scores: crate::analysis::AnomalyScores,
     },
     ModelSaved(PathBuf),
+    /// An answer about the map's codes (an error is one line for the user).
+    CodesAnalysed {
+        stamp: Stamp,
+        request: super::codes_analysis::CodesRequest,
+        result: Result<super::codes_analysis::CodesResult, String>,
+    },
     Exported {
         kind: ExportKind,
         path: PathBuf,
@@ -405,6 +421,16 @@ fn run_job(job: Job, events: &EventSender) {
                 images,
             },
             Err(e) => failed(format!("could not decode: {e}")),
+        },
+        Job::AnalyseCodes {
+            stamp,
+            request,
+            codes,
+            labels,
+        } => Event::CodesAnalysed {
+            stamp,
+            request,
+            result: super::codes_analysis::run(request, &codes, labels.as_deref()),
         },
         Job::SaveModel { model, path } => match model.save(&path) {
             Ok(()) => Event::ModelSaved(path),

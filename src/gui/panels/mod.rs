@@ -14,6 +14,7 @@ pub mod interpolation;
 pub mod map;
 pub mod missing_data;
 pub mod model;
+pub mod sampling;
 pub mod status;
 pub mod training;
 

@@ -60,6 +60,7 @@ pub fn show(
         h.finish()
     };
     let raster = &mut panel.raster;
+    let clusters = &panel.clusters;
     let response = Plot::new("latent-map")
         .id(plot_id)
         .width(width)
@@ -143,6 +144,7 @@ pub fn show(
                 );
                 plot.image(PlotImage::new("", texture, centre, extent));
             }
+            clusters.draw(plot);
             draw_overlays(plot, overlays);
             (
                 plot.pointer_coordinate(),

@@ -5,6 +5,7 @@
 //! A frame of the map is four steps: the controls above it; what to draw (legend and colours,
 //! overlays); the plot itself, with the points as one raster; and what the pointer did.
 
+pub mod clusters;
 mod draw;
 mod interaction;
 pub mod legend;
@@ -40,14 +41,19 @@ pub struct MapPanel {
     fitted: u64,
     /// Each point's score band, for (scores version, score kind).
     bands: Option<(BandsKey, Arc<Vec<u8>>)>,
+    /// Cluster labels and the prior's holes.
+    pub clusters: clusters::ClusterLayer,
 }
 
 impl MapPanel {
     pub fn reset(&mut self, changed: Changed) {
         if changed.data || changed.model {
             let serial = self.manifold_serial;
+            let mut layer = std::mem::take(&mut self.clusters);
+            layer.reset();
             *self = Self {
                 manifold_serial: serial,
+                clusters: layer,
                 ..Self::default()
             };
         }
@@ -65,6 +71,7 @@ impl MapPanel {
         // on a narrow window) are laid out.
         let width = ui.available_width();
         controls_ui(ui, ctx, settings);
+        self.clusters.controls_ui(ui, ctx, commands);
         let ws = ctx.ws;
         let (Some(data), Some(model)) = (&ws.data, &ws.model) else {
             let text = if ctx.loading {
@@ -103,6 +110,7 @@ impl MapPanel {
             &ws.probe,
             inputs,
         );
+        self.clusters.prepare(ui.ctx(), ctx, settings);
         let drag = interaction::ProbeDrag::begin(ui);
         let shown = draw::show(
             self,
@@ -121,6 +129,7 @@ impl MapPanel {
         interaction::after_plot(
             self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
         );
+        self.clusters.after_plot(&shown, commands);
     }
 
     /// Score bands when the map is coloured by score and the scores are those of these codes.
