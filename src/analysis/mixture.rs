@@ -147,6 +147,8 @@ pub struct GaussianMixture {
     dims: usize,
     covariance: Covariance,
     weights: Vec<f64>,
+    /// ln of each weight (-inf for a component that lost all its codes).
+    log_weights: Vec<f64>,
     /// `[k, dims]`.
     means: Vec<f64>,
     /// Lower Cholesky factors of the covariances, `[k, dims, dims]` row-major.
@@ -229,15 +231,15 @@ impl GaussianMixture {
             for r in 0..d {
                 let mut v = x[r] as f64 - mu[r];
                 if self.covariance == Covariance::Full {
-                    for t in 0..r {
-                        v -= l[r * d + t] * y[t];
-                    }
+                    // Slices, so the inner product runs without bounds checks.
+                    let row = &l[r * d..r * d + r];
+                    v -= row.iter().zip(&y[..r]).map(|(a, b)| a * b).sum::<f64>();
                 }
                 v /= l[r * d + r];
                 y[r] = v;
                 maha += v * v;
             }
-            *o = self.weights[j].ln() - 0.5 * (d as f64 * LN_2PI + maha) - self.half_log_det[j];
+            *o = self.log_weights[j] - 0.5 * (d as f64 * LN_2PI + maha) - self.half_log_det[j];
         }
     }
 
@@ -425,6 +427,7 @@ fn maximization(
     for j in 0..m.k() {
         let nk = s.nk[j];
         m.weights[j] = nk / n as f64;
+        m.log_weights[j] = m.weights[j].ln();
         if nk < 1e-8 {
             continue;
         }
@@ -497,6 +500,7 @@ pub fn fit_mixture(
         dims,
         covariance: options.covariance,
         weights: vec![0.0; k],
+        log_weights: vec![0.0; k],
         means: start.centroids.clone(),
         chol: vec![0.0; k * dims * dims],
         half_log_det: vec![0.0; k],
