@@ -16,8 +16,11 @@
 //! component (log densities below -745) gets responsibilities of 0/0; it only has full
 //! covariance, returns an error rather than the model when EM has not converged within its
 //! iterations, has no sampling, and brings ndarray 0.16, ndarray-stats, linfa-nn and a second
-//! `rand` (0.8) into a crate that already has nalgebra and rand 0.9. The EM here is ~300 lines
-//! and uses nalgebra's Cholesky factorisation for the linear algebra.
+//! `rand` (0.8) into a crate that already has nalgebra and rand 0.9. Measured on the 70,000
+//! latent-16 MNIST codes (2 shared AMD EPYC cores, load average about 10): its `KMeans` with
+//! default settings (10 runs) took 100 s, and its `GaussianMixtureModel` with k = 10 had not
+//! finished 200 s later; the fit here took 10-13 s wall (about 5 CPU-seconds) on the same
+//! machine. The EM here is ~300 lines and uses nalgebra's Cholesky factorisation.
 //!
 //! Everything is in f64; the points are row-major `[n, dims]` f32 codes.
 
