@@ -31,6 +31,8 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Evaluate(a) => evaluate_cmd(a),
         Command::Traverse(a) => figures::traverse_cmd(a),
         Command::Analogy(a) => figures::analogy_cmd(a),
+        Command::Cluster(a) => cluster_cmd(a),
+        Command::Sweep(a) => super::sweep::sweep_cmd(a),
         Command::Info(a) => info_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::BenchScale(a) => crate::bench_scale::run(&crate::bench_scale::ScaleOptions {
@@ -58,7 +60,7 @@ fn parse_size(s: &str) -> Result<(usize, usize)> {
     ))
 }
 
-fn load_data(arg: &DataArg) -> Result<Dataset> {
+pub(super) fn load_data(arg: &DataArg) -> Result<Dataset> {
     let path = data_or_default(arg.data.clone())?;
     let image_size = arg.image_size.as_deref().map(parse_size).transpose()?;
     let data = load_dataset(
@@ -392,16 +394,175 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
             a.temperature
         )));
     }
+    if a.from == SampleFrom::Prior && (a.components.is_some() || a.data.data.is_some()) {
+        return Err(Error::InvalidArgument(
+            "--components and --data are for --from mixture (the prior needs no data)".into(),
+        ));
+    }
+    check_out_dir(&a.out)?;
     if let Some(m) = &a.model {
         check_not_input(&a.out, None, Some(m))?;
     }
     let model = load_model(&a.model)?;
-    let z = sample_prior(a.count, model.latent(), a.temperature, a.seed);
+    let z = match a.from {
+        SampleFrom::Prior => sample_prior(a.count, model.latent(), a.temperature, a.seed),
+        SampleFrom::Mixture => {
+            let data = load_data(&a.data)?;
+            check_not_input(&a.out, Some(&data), None)?;
+            let mixture = fit_codes_mixture(&model, &data, a.split, &a)?;
+            mixture.sample(a.count, a.temperature, a.seed)
+        }
+    };
     let images = model.decode(&z)?;
     let cols = a.columns.unwrap_or_else(|| grid_columns(a.count));
     let picture = grid(&images, model.config().input, cols, a.scale)?;
     save_png(&picture, &a.out)?;
     println!("wrote {} samples to {}", a.count, a.out.display());
+    Ok(())
+}
+
+/// The codes (posterior means) of `split` of `data`, or of all samples when it is empty.
+fn split_codes(model: &Model, data: &Dataset, split: SplitArg) -> Result<(Vec<usize>, Vec<f32>)> {
+    model.check_fits(data)?;
+    let mut indices = split_indices(data, split);
+    if indices.is_empty() {
+        indices = (0..data.len()).collect();
+    }
+    let codes = model.encode(data, &indices)?;
+    Ok((indices, codes.mean))
+}
+
+/// The mixture `sample --from mixture` draws from, with what was fitted printed.
+fn fit_codes_mixture(
+    model: &Model,
+    data: &Dataset,
+    split: SplitArg,
+    a: &SampleArgs,
+) -> Result<latent_explorer::analysis::GaussianMixture> {
+    use latent_explorer::analysis::{
+        Components, DEFAULT_BIC_MAX, MixtureOptions, fit_mixture_components,
+    };
+    let (indices, codes) = split_codes(model, data, split)?;
+    let components = a.components.unwrap_or(Components::Bic {
+        max: DEFAULT_BIC_MAX,
+    });
+    let started = std::time::Instant::now();
+    let options = MixtureOptions {
+        covariance: a.covariance,
+        seed: a.seed,
+        ..Default::default()
+    };
+    let fit = fit_mixture_components(&codes, model.latent(), components, &options)?;
+    let m = &fit.mixture;
+    if let Some((lowest, _)) = fit.bic.iter().min_by(|x, y| x.1.total_cmp(&y.1)) {
+        println!(
+            "bic: {} components of 1..={} have the lowest BIC (on {} codes)",
+            lowest,
+            fit.bic.len(),
+            indices.len().min(latent_explorer::analysis::BIC_SAMPLE)
+        );
+    }
+    println!(
+        "mixture: {} components ({} covariance) fitted to {} codes in {:.2} s, {} EM rounds{}, {:.3} nats per code",
+        m.k(),
+        m.covariance_kind(),
+        indices.len(),
+        started.elapsed().as_secs_f64(),
+        m.iterations,
+        if m.converged { "" } else { " (not converged)" },
+        m.log_likelihood
+    );
+    Ok(fit.mixture)
+}
+
+fn cluster_cmd(a: ClusterArgs) -> Result<()> {
+    use latent_explorer::analysis::{
+        MixtureOptions, check_clusters, fit_mixture, kmeans, overall_purity, summarize_clusters,
+    };
+    check_clusters(a.k)?;
+    if let Some(out) = &a.out {
+        check_out_dir(out)?;
+    }
+    let data = load_data(&a.data)?;
+    let model_path = model_or_default(a.model.clone())?;
+    if let Some(out) = &a.out {
+        check_not_input(out, Some(&data), Some(&model_path))?;
+    }
+    let model = Model::load(&model_path)?;
+    let (indices, codes) = split_codes(&model, &data, a.split)?;
+    let dims = model.latent();
+    let started = std::time::Instant::now();
+    let (assignments, what) = match a.method {
+        ClusterMethod::Kmeans => {
+            let km = kmeans(&codes, dims, a.k, a.seed)?;
+            (km.assignments, format!("k-means, {} rounds", km.iterations))
+        }
+        ClusterMethod::Mixture => {
+            let options = MixtureOptions {
+                seed: a.seed,
+                ..Default::default()
+            };
+            let m = fit_mixture(&codes, dims, a.k, &options)?;
+            (
+                m.predict(&codes),
+                format!("Gaussian mixture, {} EM rounds", m.iterations),
+            )
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let labels: Option<Vec<u16>> = data.labels().map(|_| {
+        indices
+            .iter()
+            .map(|&i| data.label(i).unwrap_or(0))
+            .collect()
+    });
+    let summaries = summarize_clusters(&codes, dims, &assignments, a.k, labels.as_deref(), a.seed);
+    println!(
+        "cluster: {} codes of {} into {} clusters ({what}) in {secs:.2} s",
+        indices.len(),
+        data.name,
+        a.k
+    );
+    println!("cluster,size,majority_label,purity,medoid_index");
+    for (c, s) in summaries.iter().enumerate() {
+        let label = s
+            .majority_label
+            .map(|l| {
+                data.class_names()
+                    .get(l as usize)
+                    .cloned()
+                    .unwrap_or_else(|| l.to_string())
+            })
+            .unwrap_or_else(|| "-".into());
+        let medoid = s
+            .medoid
+            .map(|m| indices[m].to_string())
+            .unwrap_or_else(|| "-".into());
+        println!("{c},{},{label},{:.3},{medoid}", s.size, s.purity);
+    }
+    if let Some(labels) = &labels {
+        let mut counts = std::collections::HashMap::<u16, usize>::new();
+        labels
+            .iter()
+            .for_each(|&l| *counts.entry(l).or_default() += 1);
+        let largest = counts.values().copied().max().unwrap_or(0);
+        println!(
+            "purity: {:.3} (chance, every code given the commonest label: {:.3})",
+            overall_purity(&summaries),
+            largest as f64 / labels.len().max(1) as f64
+        );
+    } else {
+        println!("purity: - ({} has no labels)", data.name);
+    }
+    if let Some(out) = &a.out {
+        let mut csv = String::from("index,label,cluster\n");
+        for (k, &i) in indices.iter().enumerate() {
+            let label = data.label(i).map(|v| v.to_string()).unwrap_or_default();
+            let _ = writeln!(csv, "{i},{label},{}", assignments[k]);
+        }
+        write_atomically(out, csv.as_bytes())?;
+        println!("wrote {} rows to {}", indices.len(), out.display());
+    }
     Ok(())
 }
 

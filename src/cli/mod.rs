@@ -5,6 +5,7 @@
 
 mod commands;
 mod open;
+mod sweep;
 
 pub use commands::run_command;
 pub use open::{NOT_FOUND, targets as open_targets};
@@ -41,7 +42,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Write each sample's posterior mean and log-variance to CSV, .npy or .npz, with labels.
     Encode(EncodeArgs),
-    /// Decode samples from the prior into a PNG grid.
+    /// Decode samples from the prior, or from a Gaussian mixture fitted to a dataset's codes,
+    /// into a PNG grid.
     Sample(SampleArgs),
     /// Decode the path between dataset samples into a PNG strip.
     Interpolate(InterpolateArgs),
@@ -60,6 +62,12 @@ pub enum Command {
     /// Attribute vector between two groups (classes or lists of samples), its quality, and a
     /// PNG analogy grid: the vector added in steps to a row of samples.
     Analogy(AnalogyArgs),
+    /// Cluster a dataset's codes (k-means, or a Gaussian mixture): CSV of index, label,
+    /// cluster; each cluster's size, majority label, purity and medoid on stdout.
+    Cluster(ClusterArgs),
+    /// Train one model per beta (and latent size) side by side, and measure each one's
+    /// held-out rate (KL) and distortion (reconstruction): a rate-distortion sweep.
+    Sweep(SweepArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -188,6 +196,93 @@ pub struct SampleArgs {
     /// Integer upscaling of each pixel.
     #[arg(long, default_value_t = 2)]
     pub scale: u32,
+    /// Where the codes come from: prior (N(0, I)) or mixture (a Gaussian mixture fitted to
+    /// the codes of --data's --split, so that samples land where the data is).
+    #[arg(long, value_enum, default_value = "prior")]
+    pub from: SampleFrom,
+    /// Components of the mixture: a number (1..=64), bic (the number in 1..=20 with the
+    /// lowest BIC) or bic:MAX. Only with --from mixture (default: bic).
+    #[arg(long, value_name = "K|bic")]
+    pub components: Option<latent_explorer::analysis::Components>,
+    /// Covariance of each mixture component: full or diagonal.
+    #[arg(long, default_value = "full")]
+    pub covariance: latent_explorer::analysis::Covariance,
+    /// Dataset whose codes the mixture is fitted to (default: bundled MNIST).
+    #[command(flatten)]
+    pub data: DataArg,
+    /// The samples whose codes the mixture is fitted to (all, when the split is empty).
+    #[arg(long, value_enum, default_value = "train")]
+    pub split: SplitArg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SampleFrom {
+    Prior,
+    Mixture,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterMethod {
+    /// k-means (Lloyd's, from k-means++).
+    Kmeans,
+    /// A Gaussian mixture (full covariance); a code belongs to its most responsible component.
+    Mixture,
+}
+
+#[derive(Args, Debug)]
+pub struct ClusterArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Checkpoint whose codes are clustered (default: the bundled latent-2 MNIST model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Number of clusters (1..=64).
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    #[arg(long, value_enum, default_value = "kmeans")]
+    pub method: ClusterMethod,
+    #[arg(long, value_enum, default_value = "all")]
+    pub split: SplitArg,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// CSV of index, label, cluster per sample.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Folder the models and sweep.csv are written to (made if missing; its parent must exist).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: PathBuf,
+    /// The betas to train, comma-separated.
+    #[arg(long, default_value = "0.25,0.5,1,2,4,8", value_delimiter = ',')]
+    pub beta: Vec<f64>,
+    /// Latent sizes to train (each with every beta), comma-separated.
+    #[arg(long, default_value = "16", value_delimiter = ',')]
+    pub latent: Vec<usize>,
+    /// Hidden layer widths of the MLP models, comma-separated.
+    #[arg(long, default_value = "400", value_delimiter = ',')]
+    pub hidden: Vec<usize>,
+    /// bernoulli or gaussian (default: chosen from the data, as `train` does).
+    #[arg(long)]
+    pub likelihood: Option<latent_explorer::model::Likelihood>,
+    #[arg(long, default_value_t = 10)]
+    pub epochs: usize,
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: usize,
+    #[arg(long = "lr", default_value_t = 1e-3)]
+    pub learning_rate: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fraction held out when the dataset has no test split.
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f64,
+    /// Use only the first N training samples (and N/6 held-out ones).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Args, Debug)]

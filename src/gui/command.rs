@@ -30,6 +30,8 @@ pub enum Command {
     RebuildStrip,
     RerollGrid,
     RebuildGrid,
+    /// Fit a mixture, cluster, or find holes, on the map's codes (on the jobs thread).
+    AnalyseCodes(super::codes_analysis::CodesRequest),
     ReprojectMap,
     /// Decode the grid behind the map for this view (x0, y0, x1, y1).
     DecodeManifold([f64; 4]),

@@ -3,6 +3,7 @@
 //! threads (see `worker`), and panels ask for changes with [`Command`]s.
 
 mod app;
+pub mod codes_analysis;
 mod command;
 mod crash;
 mod dialogs;

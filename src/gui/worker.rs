@@ -39,6 +39,8 @@ pub enum JobKind {
     Dialog,
     Traverse,
     Analogy,
+    /// A mixture, clustering or holes computed from the map's codes.
+    AnalyseCodes,
 }
 
 /// What a result was computed for: the workspace's generation then, and the asker's serial
@@ -97,6 +99,13 @@ pub enum Job {
         path: PathBuf,
         contents: ExportContents,
     },
+    /// Work on the map's codes (`[n, dims]`; stamp serial: the codes version).
+    AnalyseCodes {
+        stamp: Stamp,
+        request: super::codes_analysis::CodesRequest,
+        codes: Arc<crate::model::Codes>,
+        labels: Option<Vec<u16>>,
+    },
 }
 
 impl Job {
@@ -111,6 +120,7 @@ impl Job {
             Job::Traverse { .. } => JobKind::Traverse,
             Job::Analogy { .. } => JobKind::Analogy,
             Job::WriteFile { kind, .. } => JobKind::Export(*kind),
+            Job::AnalyseCodes { .. } => JobKind::AnalyseCodes,
         }
     }
 }
@@ -165,6 +175,12 @@ pub enum Event {
         result: Result<Arc<super::panels::analogy::AnalogyResult>, String>,
     },
     ModelSaved(PathBuf),
+    /// An answer about the map's codes (an error is one line for the user).
+    CodesAnalysed {
+        stamp: Stamp,
+        request: super::codes_analysis::CodesRequest,
+        result: Result<super::codes_analysis::CodesResult, String>,
+    },
     Exported {
         kind: ExportKind,
         path: PathBuf,
@@ -466,6 +482,16 @@ fn run_job(job: Job, events: &EventSender) {
             result: analogy(&model, &codes, request)
                 .map(Arc::new)
                 .map_err(|e| e.to_string()),
+        },
+        Job::AnalyseCodes {
+            stamp,
+            request,
+            codes,
+            labels,
+        } => Event::CodesAnalysed {
+            stamp,
+            request,
+            result: super::codes_analysis::run(request, &codes, labels.as_deref()),
         },
         Job::SaveModel { model, path } => match model.save(&path) {
             Ok(()) => Event::ModelSaved(path),

@@ -7,10 +7,14 @@ mod autograd;
 mod control;
 mod fused;
 mod shard;
+mod sweep;
 
 pub use control::{RunState, TrainControl};
 pub use fused::{Adam, FusedVae};
 pub use shard::StepSums;
+pub use sweep::{
+    SweepEvent, SweepPoint, SweepResult, rate_distortion, run_sweep, sweep_csv, sweep_points,
+};
 
 use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};

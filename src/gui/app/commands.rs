@@ -121,6 +121,7 @@ impl ExplorerApp {
                 self.rebuild_grid(true);
             }
             Command::RebuildGrid => self.rebuild_grid(true),
+            Command::AnalyseCodes(request) => self.analyse_codes(request),
             Command::ReprojectMap => {
                 let settings = self.settings.clone();
                 self.ws.map.reproject(&settings);
@@ -229,12 +230,22 @@ impl ExplorerApp {
         let g = &mut self.panels.generate;
         if redraw || g.codes.is_empty() || g.codes.iter().any(|c| c.len() != latent) {
             let n = self.settings.grid_count.clamp(1, 400);
-            let flat = sample_prior(
-                n,
-                latent,
-                self.settings.temperature,
-                self.settings.grid_seed,
-            );
+            let (temperature, seed) = (self.settings.temperature, self.settings.grid_seed);
+            let flat = if g.source.from_mixture {
+                // Nothing to draw until the fit for these codes is back (it redraws then).
+                match g.source.mixture(self.ws.map.codes_version) {
+                    Some(fit) if fit.mixture.dims() == latent => {
+                        fit.mixture.sample(n, temperature, seed)
+                    }
+                    _ => {
+                        g.codes.clear();
+                        g.grid = Default::default();
+                        return;
+                    }
+                }
+            } else {
+                sample_prior(n, latent, temperature, seed)
+            };
             g.codes = flat.chunks(latent).map(<[f32]>::to_vec).collect();
         }
         g.serial += 1;
@@ -247,6 +258,29 @@ impl ExplorerApp {
             stamp,
             model,
             codes: g.codes.concat(),
+        });
+    }
+
+    /// Sends work on the map's codes to the jobs thread, stamped with the codes version.
+    pub(super) fn analyse_codes(&mut self, request: crate::gui::codes_analysis::CodesRequest) {
+        let (Some(codes), Some(data)) = (&self.ws.map.codes, &self.ws.data) else {
+            return;
+        };
+        let labels = data.labels().map(|_| {
+            let indices = &self.ws.map.indices;
+            indices
+                .iter()
+                .map(|&i| data.label(i).unwrap_or(0))
+                .collect()
+        });
+        self.jobs.submit(Job::AnalyseCodes {
+            stamp: Stamp {
+                generation: self.ws.generation(),
+                serial: self.ws.map.codes_version,
+            },
+            request,
+            codes: std::sync::Arc::new(codes.clone()),
+            labels,
         });
     }
 

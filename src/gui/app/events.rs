@@ -5,6 +5,7 @@
 
 use super::{EVENT_BUDGET, ExplorerApp, absolute};
 use crate::data::Dataset;
+use crate::gui::codes_analysis::CodesRequest;
 use crate::gui::dialogs::DialogPurpose;
 use crate::gui::worker::{DecodePurpose, Event, ExportContents, Job, JobKind, Stamp};
 use crate::model::Model;
@@ -74,6 +75,11 @@ impl ExplorerApp {
                     }
                 }
             }
+            Event::CodesAnalysed {
+                stamp,
+                request,
+                result,
+            } => self.codes_analysed(stamp, request, result),
             Event::ModelSaved(path) => {
                 self.ws.model_unsaved = false;
                 self.ws.model_path = Some(path.clone());
@@ -186,6 +192,45 @@ impl ExplorerApp {
                     _ => {}
                 }
             }
+        }
+    }
+
+    /// An answer about the map's codes, kept by the panel that asked if it is for the codes
+    /// on the map now.
+    fn codes_analysed(
+        &mut self,
+        stamp: Stamp,
+        request: crate::gui::codes_analysis::CodesRequest,
+        result: Result<crate::gui::codes_analysis::CodesResult, String>,
+    ) {
+        use crate::gui::codes_analysis::CodesAnswer;
+        let version = stamp.serial;
+        if !self.is_current(&stamp) || version != self.ws.map.codes_version {
+            return;
+        }
+        let p = &mut self.panels;
+        let result = match result {
+            Ok(r) => r,
+            Err(e) => {
+                match request {
+                    CodesRequest::Mixture { .. } => p.generate.source.fits.fail(),
+                    _ => p.map.clusters.fail(request),
+                }
+                self.error(e);
+                return;
+            }
+        };
+        match result.answer {
+            CodesAnswer::Mixture(fit) => {
+                if p.generate
+                    .source
+                    .fits
+                    .accept(version, request, fit, result.secs)
+                {
+                    self.rebuild_grid(true);
+                }
+            }
+            other => p.map.clusters.accept(version, request, other, result.secs),
         }
     }
 

@@ -1,4 +1,5 @@
-//! Random generation: a grid of samples from the prior, with a temperature, re-rollable.
+//! Random generation: a grid of samples from the prior (or from a mixture fitted to the codes:
+//! see [`super::sampling`]), with a temperature, re-rollable.
 
 use super::{Changed, Command, PanelCtx};
 use crate::gui::state::Settings;
@@ -12,6 +13,8 @@ pub struct GeneratePanel {
     pub grid: ImageView,
     /// The newest grid decode asked for.
     pub serial: u64,
+    /// Prior or mixture.
+    pub source: super::sampling::SampleSource,
 }
 
 impl GeneratePanel {
@@ -20,6 +23,10 @@ impl GeneratePanel {
         if changed.model {
             self.codes.clear();
             self.grid = ImageView::default();
+        }
+        if changed.data || changed.model {
+            // Fits are keyed by the map's codes version, which starts over with the map.
+            self.source.fits = Default::default();
         }
     }
 
@@ -30,6 +37,9 @@ impl GeneratePanel {
         settings: &mut Settings,
         commands: &mut Vec<Command>,
     ) {
+        if self.source.ui(ui, ctx, commands) {
+            commands.push(Command::RebuildGrid);
+        }
         ui.horizontal(|ui| {
             let mut changed = ui
                 .add(egui::Slider::new(&mut settings.grid_count, 4..=144).text("samples"))

@@ -17,6 +17,7 @@ pub mod map;
 pub mod missing_data;
 pub mod model;
 pub mod picture;
+pub mod sampling;
 pub mod status;
 pub mod training;
 pub mod traversal;

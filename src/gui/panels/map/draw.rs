@@ -76,6 +76,7 @@ pub fn show(
     // pinch zoom through the plot itself. A trackpad's sideways swipe is ignored.
     let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
     let pan_to = panel.pan_to.take();
+    let clusters = &panel.clusters;
     let response = Plot::new("latent-map")
         .id(plot_id)
         .width(width)
@@ -204,6 +205,7 @@ pub fn show(
                     .color(Color32::from_rgb(255, 60, 60)),
                 );
             }
+            clusters.draw(plot);
             draw_overlays(plot, overlays);
             (
                 plot.pointer_coordinate(),

@@ -6,6 +6,7 @@
 //! overlays); the plot itself, with the points as one raster; and what the pointer did.
 
 pub mod density;
+pub mod clusters;
 mod draw;
 pub mod ellipses;
 pub mod gradient;
@@ -80,14 +81,19 @@ pub struct MapPanel {
     /// The selection the view last followed: a selection made elsewhere (an anomaly, a
     /// neighbour, "go to") is brought into view.
     followed_selection: Option<usize>,
+    /// Cluster labels and the prior's holes.
+    pub clusters: clusters::ClusterLayer,
 }
 
 impl MapPanel {
     pub fn reset(&mut self, changed: Changed) {
         if changed.data || changed.model {
             let serial = self.manifold_serial;
+            let mut layer = std::mem::take(&mut self.clusters);
+            layer.reset();
             *self = Self {
                 manifold_serial: serial,
+                clusters: layer,
                 ..Self::default()
             };
         }
@@ -107,6 +113,7 @@ impl MapPanel {
         interaction::resolve_pending_click(self, ui, commands);
         controls_ui(ui, ctx, settings);
         let plot_id = ui.make_persistent_id("latent-map");
+        self.clusters.controls_ui(ui, ctx, commands);
         let ws = ctx.ws;
         let (Some(data), Some(model)) = (&ws.data, &ws.model) else {
             let text = if ctx.loading {
@@ -165,6 +172,7 @@ impl MapPanel {
             inputs,
         );
         let above = self.above_threshold(ctx, settings);
+        self.clusters.prepare(ui.ctx(), ctx, settings);
         let drag = interaction::ProbeDrag::begin(ui);
         let box_zoom = interaction::BoxZoom::begin(ui);
         self.follow_selection(ctx);
@@ -185,6 +193,7 @@ impl MapPanel {
         interaction::after_plot(
             self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
         );
+        self.clusters.after_plot(&shown, commands);
     }
 
     /// Which samples are shown, "Show all classes" when some are hidden, and "Go to": a sample
