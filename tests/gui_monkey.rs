@@ -295,9 +295,16 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             ]
             .choose(rng)
             .unwrap();
-            let name = format!("{k}-{}", kind.default_file_name());
-            h.state_mut()
-                .apply(Command::ExportTo(kind, f.out.join(name)));
+            if rng.random_bool(0.5) {
+                let name = format!("{k}-{}", kind.name_suffix());
+                h.state_mut()
+                    .apply(Command::ExportTo(kind, f.out.join(name)));
+            } else {
+                // Plain "Export": the suggested name (or a free variant) in the folder.
+                let app = h.state_mut();
+                app.settings.export_folder = Some(f.out.clone());
+                app.apply(Command::Export(kind));
+            }
         }
         90 => h
             .state_mut()

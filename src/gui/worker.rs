@@ -3,6 +3,8 @@
 //! the window; the window drains them in `logic()` and never waits.
 
 use super::dialogs::{DialogPurpose, ExportKind};
+use super::export_files::{Destination, write_export};
+use super::map_figure::MapFigure;
 use super::workspace::Generation;
 use crate::data::{Dataset, LoadOptions, load_dataset};
 use crate::model::{Codes, Model};
@@ -77,7 +79,7 @@ pub enum Job {
     },
     WriteFile {
         kind: ExportKind,
-        path: PathBuf,
+        dest: Destination,
         contents: ExportContents,
     },
 }
@@ -96,12 +98,43 @@ impl Job {
     }
 }
 
-/// What to write for an export.
+/// What to write for an export: copies of what the window shows, turned into file bytes here.
 pub enum ExportContents {
     Png(image::DynamicImage),
     Text(String),
-    /// Whole files (a .npy with its labels beside it), each written atomically.
-    Files(Vec<(PathBuf, Vec<u8>)>),
+    /// The map's codes as NumPy: a .npy with the labels beside it, or one .npz, by the
+    /// destination's extension.
+    Numpy {
+        codes: Codes,
+        indices: Arc<Vec<usize>>,
+        labels: Option<Vec<i64>>,
+    },
+    /// The map as a figure, drawn here.
+    Figure(Box<MapFigure>),
+}
+
+impl ExportContents {
+    /// The files to write for `path` (the main one first).
+    fn into_files(self, path: &std::path::Path) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+        let png = |image: &image::DynamicImage| -> Result<Vec<u8>, String> {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            image
+                .write_to(&mut bytes, image::ImageFormat::Png)
+                .map_err(|e| format!("could not encode the picture as PNG: {e}"))?;
+            Ok(bytes.into_inner())
+        };
+        Ok(match self {
+            ExportContents::Png(image) => vec![(path.into(), png(&image)?)],
+            ExportContents::Text(text) => vec![(path.into(), text.into_bytes())],
+            ExportContents::Numpy {
+                codes,
+                indices,
+                labels,
+            } => crate::latent::numpy_files(path, &codes, &indices, labels.as_deref())
+                .map_err(|e| e.to_string())?,
+            ExportContents::Figure(figure) => vec![(path.into(), png(&figure.render()?)?)],
+        })
+    }
 }
 
 /// Everything background work tells the window.
@@ -412,23 +445,15 @@ fn run_job(job: Job, events: &EventSender) {
         },
         Job::WriteFile {
             kind: export,
-            path,
+            dest,
             contents,
         } => {
-            let written = match contents {
-                ExportContents::Png(image) => crate::render::save_png(&image, &path),
-                ExportContents::Text(text) => {
-                    crate::atomic::write_atomically(&path, text.as_bytes())
-                }
-                // The labels file first, so the main file never sits beside stale labels.
-                ExportContents::Files(files) => files
-                    .iter()
-                    .rev()
-                    .try_for_each(|(p, bytes)| crate::atomic::write_atomically(p, bytes)),
-            };
+            let written = contents
+                .into_files(&dest.wanted_path())
+                .and_then(|files| write_export(&dest, files));
             match written {
-                Ok(()) => Event::Exported { kind: export, path },
-                Err(e) => failed(format!("export failed: {e}")),
+                Ok(path) => Event::Exported { kind: export, path },
+                Err(e) => failed(format!("could not export {}: {e}", export.human_name())),
             }
         }
     };

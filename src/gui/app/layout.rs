@@ -39,6 +39,7 @@ impl ExplorerApp {
         };
         let panels = &mut self.panels;
         let settings = &mut self.settings;
+        let mut map_plot_id = None;
         egui::Panel::top(("top-bar", epoch)).show(ui, |ui| {
             panels
                 .status
@@ -94,17 +95,8 @@ impl ExplorerApp {
                         ctx.ws.map.codes.is_some()
                     }
                 };
-                let ready_now: Vec<(ExportKind, bool)> = [
-                    ExportKind::Preview,
-                    ExportKind::Strip,
-                    ExportKind::Grid,
-                    ExportKind::Map,
-                    ExportKind::Codes,
-                    ExportKind::CodesNumpy,
-                ]
-                .into_iter()
-                .map(|k| (k, ready(k)))
-                .collect();
+                let ready_now: Vec<(ExportKind, bool)> =
+                    ExportKind::ALL.into_iter().map(|k| (k, ready(k))).collect();
                 egui::ScrollArea::vertical()
                     .id_salt(("bottom-tab", settings.bottom_tab))
                     .auto_shrink([false, false])
@@ -139,8 +131,12 @@ impl ExplorerApp {
                 strip: &panels.interpolation.frames,
                 fill_path,
             };
+            // The id the map panel gives its plot (`make_persistent_id("latent-map")` on
+            // this same ui): the figure export reads the hidden legend entries from it.
+            map_plot_id = Some(ui.make_persistent_id("latent-map"));
             panels.map.ui(ui, &ctx, settings, &inputs, &mut commands);
         });
+        self.map_plot_id = map_plot_id;
         commands
     }
 
