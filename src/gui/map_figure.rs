@@ -89,8 +89,8 @@ impl TextMask {
                     continue;
                 }
                 let p = img.get_pixel_mut(px as u32, py as u32);
-                for c in 0..3 {
-                    p.0[c] = ((colour[c] as u32 * a + p.0[c] as u32 * (255 - a)) / 255) as u8;
+                for (d, &s) in p.0.iter_mut().zip(&colour) {
+                    *d = ((s as u32 * a + *d as u32 * (255 - a)) / 255) as u8;
                 }
             }
         }
