@@ -323,6 +323,8 @@ fn run(seed: u64, actions: usize) {
     // source tree (this binary holds this one test, so changing its folder affects no other).
     std::env::set_current_dir(dir.path()).unwrap();
     let mut h = quiet_harness(quiet_options(), SIZE);
+    // Random clicks on "Export" write here, not into the user's Pictures.
+    h.state_mut().settings.export_folder = Some(f.out.clone());
     let mut rng = StdRng::seed_from_u64(seed);
     let start = Instant::now();
     // What the run went through, to show that it reached the states it should.

@@ -5,7 +5,7 @@
 //! and receives it as an event. Tests hand the app a [`FileDialogs`] that answers with temp paths.
 
 use super::worker::Event;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
@@ -108,6 +108,13 @@ pub trait FileDialogs: Send + Sync {
         let _ = start;
         self.pick(purpose)
     }
+
+    /// Shows `folder` in the desktop's file manager without waiting for it. Without a desktop
+    /// (tests) there is none to show it in.
+    fn show_folder(&self, folder: &Path) -> Result<(), String> {
+        let _ = folder;
+        Err("there is no file manager here".into())
+    }
 }
 
 /// The desktop's dialogs, through rfd.
@@ -116,6 +123,11 @@ pub struct NativeDialogs;
 impl FileDialogs for NativeDialogs {
     fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf> {
         self.pick_from(purpose, &DialogStart::default())
+    }
+
+    fn show_folder(&self, folder: &Path) -> Result<(), String> {
+        // Started and left to run (xdg-open, open or explorer).
+        open::that_detached(folder).map_err(|e| e.to_string())
     }
 
     fn pick_from(&self, purpose: DialogPurpose, start: &DialogStart) -> Option<PathBuf> {

@@ -223,6 +223,18 @@ mod tests {
     }
 
     #[test]
+    fn a_new_file_never_replaces_one_that_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("taken.png");
+        std::fs::write(&p, b"old").unwrap();
+        let e = write_new_atomically(&p, b"new").unwrap_err();
+        assert!(is_already_exists(&e), "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+        // The temp file went away with the refusal.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
     fn a_missing_folder_is_named_and_nothing_is_written() {
         let dir = tempfile::tempdir().unwrap();
         let gone = dir.path().join("not-here");

@@ -390,9 +390,11 @@ mod tests {
 
     #[test]
     fn ticks_are_round_and_inside_the_range() {
-        let (t, d) = nice_ticks(-3.2, 4.1, 6);
+        let (t, d) = nice_ticks(-3.2, 4.1, 8);
         assert_eq!(t, vec![-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0]);
         assert_eq!(d, 0);
+        // Fewer wanted: the next round step.
+        assert_eq!(nice_ticks(-3.2, 4.1, 4).0, vec![-2.0, 0.0, 2.0, 4.0]);
         let (t, d) = nice_ticks(0.01, 0.09, 4);
         assert_eq!(d, 2);
         assert!(t.iter().all(|&v| (0.01..=0.09).contains(&v)));

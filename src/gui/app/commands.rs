@@ -47,8 +47,7 @@ impl ExplorerApp {
             Command::ExportTo(kind, path) => self.export(kind, Destination::Chosen(path)),
             Command::Export(kind) => self.export_to_folder(kind),
             Command::OpenFolder(folder) => {
-                // The desktop's file manager, started and left to run (no waiting here).
-                if let Err(e) = open::that_detached(&folder) {
+                if let Err(e) = self.dialogs.show_folder(&folder) {
                     self.error(format!(
                         "could not open the folder {}: {e}",
                         folder.display()
