@@ -7,6 +7,22 @@ use std::path::Path;
 /// Writes `bytes` to `path` through a temp file in the same folder and a rename, so readers
 /// see either the old file or the complete new one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_whole(path, bytes, false)
+}
+
+/// [`write_atomically`] that never replaces an existing file: when `path` exists (even if it
+/// appeared a moment ago) nothing is written and the error's kind is `AlreadyExists`
+/// ([`is_already_exists`]).
+pub fn write_new_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_whole(path, bytes, true)
+}
+
+/// Whether `error` says the file was already there ([`write_new_atomically`]).
+pub fn is_already_exists(error: &Error) -> bool {
+    matches!(error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists)
+}
+
+fn write_whole(path: &Path, bytes: &[u8], keep_existing: bool) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -29,7 +45,13 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     }
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    if keep_existing {
+        // An atomic "rename unless the name is taken" (the temp file goes away on failure).
+        tmp.persist_noclobber(path)
+            .map_err(|e| Error::io(path, e.error))?;
+    } else {
+        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    }
     // Make the rename itself durable: sync the folder that holds the new name.
     sync_dir(&dir);
     Ok(())

@@ -321,9 +321,16 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             ]
             .choose(rng)
             .unwrap();
-            let name = format!("{k}-{}", kind.default_file_name());
-            h.state_mut()
-                .apply(Command::ExportTo(kind, f.out.join(name)));
+            if rng.random_bool(0.5) {
+                let name = format!("{k}-{}", kind.name_suffix());
+                h.state_mut()
+                    .apply(Command::ExportTo(kind, f.out.join(name)));
+            } else {
+                // Plain "Export": the suggested name (or a free variant) in the folder.
+                let app = h.state_mut();
+                app.settings.export_folder = Some(f.out.clone());
+                app.apply(Command::Export(kind));
+            }
         }
         90 => h
             .state_mut()
@@ -342,6 +349,8 @@ fn run(seed: u64, actions: usize) {
     // source tree (this binary holds this one test, so changing its folder affects no other).
     std::env::set_current_dir(dir.path()).unwrap();
     let mut h = quiet_harness(quiet_options(), SIZE);
+    // Random clicks on "Export" write here, not into the user's Pictures.
+    h.state_mut().settings.export_folder = Some(f.out.clone());
     let mut rng = StdRng::seed_from_u64(seed);
     let start = Instant::now();
     // What the run went through, to show that it reached the states it should.

@@ -25,20 +25,31 @@ fn continued_training_adds_to_the_curves_the_epochs_and_the_timeline() {
     settle(&mut h, 60);
     h.state_mut().settings.train.epochs = 1;
     h.state_mut().apply(Command::StartTraining);
-    step_until(&mut h, "the first run", |a| !a.panels.training.epochs.is_empty());
+    step_until(&mut h, "the first run", |a| {
+        !a.panels.training.epochs.is_empty()
+    });
     settle(&mut h, 120);
     let (steps1, last_x1, frames1) = {
         let a = h.state();
         let t = &a.panels.training;
-        (t.steps.len(), t.steps.last().unwrap()[0], a.ws.timeline.frames.len())
+        (
+            t.steps.len(),
+            t.steps.last().unwrap()[0],
+            a.ws.timeline.frames.len(),
+        )
     };
     assert!(steps1 > 10 && frames1 > 0);
     h.state_mut().apply(Command::StartTraining);
-    step_until(&mut h, "the second run", |a| a.panels.training.epochs.len() == 2);
+    step_until(&mut h, "the second run", |a| {
+        a.panels.training.epochs.len() == 2
+    });
     settle(&mut h, 120);
     let a = h.state();
     let t = &a.panels.training;
-    assert!(t.steps.len() > steps1 + 10, "the curve kept its first run and grew");
+    assert!(
+        t.steps.len() > steps1 + 10,
+        "the curve kept its first run and grew"
+    );
     assert!(
         t.steps[steps1][0] > last_x1,
         "the second run's steps continue after the first's: {} after {last_x1}",
@@ -57,7 +68,11 @@ fn the_eta_stands_still_while_paused() {
     h.state_mut().settings.train.epochs = 50;
     h.state_mut().apply(Command::StartTraining);
     step_until(&mut h, "some steps", |a| {
-        a.panels.training.last_step.as_ref().is_some_and(|s| s.global_step > 20)
+        a.panels
+            .training
+            .last_step
+            .as_ref()
+            .is_some_and(|s| s.global_step > 20)
     });
     h.state_mut().apply(Command::PauseTraining);
     step_until(&mut h, "the pause", |a| a.panels.training.paused);
@@ -70,7 +85,10 @@ fn the_eta_stands_still_while_paused() {
     std::thread::sleep(Duration::from_millis(600));
     h.step();
     let after = h.state().panels.training.eta_secs().unwrap();
-    assert!((after - before).abs() < 1e-6, "ETA {before} -> {after} while paused");
+    assert!(
+        (after - before).abs() < 1e-6,
+        "ETA {before} -> {after} while paused"
+    );
     h.state_mut().apply(Command::StopTraining);
     step_until(&mut h, "the stop", |a| !a.is_training());
 }
@@ -84,6 +102,9 @@ impl eframe::Storage for MemoryStorage {
     }
     fn set_string(&mut self, key: &str, value: String) {
         self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
     }
     fn flush(&mut self) {}
 }
@@ -120,8 +141,7 @@ fn a_remembered_pair_that_does_not_fit_falls_back_to_the_bundled_pair_with_a_not
     assert_eq!(data.len(), 70_000, "the bundled MNIST");
     assert!(a.ws.model.as_ref().unwrap().check_fits(data).is_ok());
     assert!(
-        a.ws
-            .notices
+        a.ws.notices
             .iter()
             .any(|n| n.text.contains("opened the bundled ones")),
         "a note says why"

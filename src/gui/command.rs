@@ -11,7 +11,12 @@ pub enum Command {
     OpenDataset(PathBuf),
     OpenModel(PathBuf),
     SaveModelTo(PathBuf),
+    /// Write to exactly this path (a save dialog's answer).
     ExportTo(ExportKind, PathBuf),
+    /// Write to the export folder under the suggested name (a free variant of it).
+    Export(ExportKind),
+    /// Show a folder in the desktop's file manager.
+    OpenFolder(PathBuf),
     NewModel,
     StartTraining,
     PauseTraining,

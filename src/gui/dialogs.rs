@@ -5,7 +5,7 @@
 //! and receives it as an event. Tests hand the app a [`FileDialogs`] that answers with temp paths.
 
 use super::worker::Event;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
@@ -17,6 +17,8 @@ pub enum DialogPurpose {
     OpenModel,
     SaveModel,
     Export(ExportKind),
+    /// The folder plain "Export" writes to.
+    ExportFolder,
 }
 
 /// Things the window can export.
@@ -25,6 +27,7 @@ pub enum ExportKind {
     Preview,
     Strip,
     Grid,
+    /// The map as a figure: axes, legend, title.
     Map,
     Codes,
     /// The codes as numpy: .npy (with labels beside it) or .npz, by the chosen extension.
@@ -38,27 +41,52 @@ pub enum ExportKind {
 }
 
 impl ExportKind {
-    /// What it is, in words for messages.
+    pub const ALL: [ExportKind; 6] = [
+        ExportKind::Preview,
+        ExportKind::Strip,
+        ExportKind::Grid,
+        ExportKind::Map,
+        ExportKind::Codes,
+        ExportKind::CodesNumpy,
+    ];
+
+    /// What it is, in words for messages ("exported the latent map figure to ...").
     pub fn human_name(self) -> &'static str {
         match self {
             ExportKind::Preview => "the preview",
             ExportKind::Strip => "the interpolation strip",
             ExportKind::Grid => "the generated grid",
-            ExportKind::Map => "the latent map",
-            ExportKind::Codes => "the latent codes (CSV)",
-            ExportKind::CodesNumpy => "the latent codes (NumPy)",
+            ExportKind::Map => "the latent map figure",
+            ExportKind::Codes => "the latent codes as CSV",
+            ExportKind::CodesNumpy => "the latent codes as NumPy",
             ExportKind::Traversal => "the traversal grid",
             ExportKind::TraversalGif => "the traversal animation",
             ExportKind::Analogy => "the analogy grid",
         }
     }
 
-    pub fn default_file_name(self) -> &'static str {
+    /// Its row in the Export tab.
+    pub fn title(self) -> &'static str {
+        match self {
+            ExportKind::Preview => "Preview (PNG)",
+            ExportKind::Strip => "Interpolation strip (PNG)",
+            ExportKind::Grid => "Generated grid (PNG)",
+            ExportKind::Map => "Latent map figure (PNG)",
+            ExportKind::Codes => "Latent codes (CSV)",
+            ExportKind::CodesNumpy => "Latent codes (NumPy .npy)",
+            ExportKind::Traversal => "Traversal grid (PNG)",
+            ExportKind::TraversalGif => "Traversal animation (GIF)",
+            ExportKind::Analogy => "Analogy grid (PNG)",
+        }
+    }
+
+    /// The end of its suggested file name, after the dataset and model.
+    pub fn name_suffix(self) -> &'static str {
         match self {
             ExportKind::Preview => "preview.png",
-            ExportKind::Strip => "interpolation.png",
+            ExportKind::Strip => "strip.png",
             ExportKind::Grid => "samples.png",
-            ExportKind::Map => "latent-map.png",
+            ExportKind::Map => "map.png",
             ExportKind::Codes => "codes.csv",
             ExportKind::CodesNumpy => "codes.npy",
             ExportKind::Traversal => "traversal.png",
@@ -66,12 +94,43 @@ impl ExportKind {
             ExportKind::Analogy => "analogy.png",
         }
     }
+
+    /// The save dialog's filter: format name and extensions.
+    fn filter(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            ExportKind::Codes => ("CSV", &["csv"]),
+            ExportKind::CodesNumpy => ("NumPy", &["npy", "npz"]),
+            ExportKind::TraversalGif => ("GIF", &["gif"]),
+            _ => ("PNG", &["png"]),
+        }
+    }
+}
+
+/// Where a dialog opens and the name it suggests.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DialogStart {
+    pub folder: Option<PathBuf>,
+    pub file_name: Option<String>,
 }
 
 /// Asks the user for paths. Implementations may block: they are called off the UI thread.
 pub trait FileDialogs: Send + Sync {
     /// A path for `purpose`, or None when cancelled.
     fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf>;
+
+    /// [`Self::pick`], opening in `start.folder` with `start.file_name` suggested (dialogs
+    /// that cannot do so ignore it).
+    fn pick_from(&self, purpose: DialogPurpose, start: &DialogStart) -> Option<PathBuf> {
+        let _ = start;
+        self.pick(purpose)
+    }
+
+    /// Shows `folder` in the desktop's file manager without waiting for it. Without a desktop
+    /// (tests) there is none to show it in.
+    fn show_folder(&self, folder: &Path) -> Result<(), String> {
+        let _ = folder;
+        Err("there is no file manager here".into())
+    }
 }
 
 /// The desktop's dialogs, through rfd.
@@ -79,7 +138,19 @@ pub struct NativeDialogs;
 
 impl FileDialogs for NativeDialogs {
     fn pick(&self, purpose: DialogPurpose) -> Option<PathBuf> {
-        let dialog = rfd::FileDialog::new();
+        self.pick_from(purpose, &DialogStart::default())
+    }
+
+    fn show_folder(&self, folder: &Path) -> Result<(), String> {
+        // Started and left to run (xdg-open, open or explorer).
+        open::that_detached(folder).map_err(|e| e.to_string())
+    }
+
+    fn pick_from(&self, purpose: DialogPurpose, start: &DialogStart) -> Option<PathBuf> {
+        let mut dialog = rfd::FileDialog::new();
+        if let Some(folder) = start.folder.as_ref().filter(|f| f.is_dir()) {
+            dialog = dialog.set_directory(folder);
+        }
         match purpose {
             DialogPurpose::OpenDatasetFile => {
                 // No extension filter: rfd's filters are "*.ext" patterns, which would hide
@@ -101,18 +172,18 @@ impl FileDialogs for NativeDialogs {
                 .set_file_name("model.safetensors")
                 .save_file(),
             DialogPurpose::Export(kind) => {
-                let (name, exts): (&str, &[&str]) = match kind {
-                    ExportKind::Codes => ("CSV", &["csv"]),
-                    ExportKind::CodesNumpy => ("NumPy", &["npy", "npz"]),
-                    ExportKind::TraversalGif => ("GIF", &["gif"]),
-                    _ => ("PNG", &["png"]),
-                };
+                let (name, exts) = kind.filter();
+                let file_name = start
+                    .file_name
+                    .clone()
+                    .unwrap_or_else(|| kind.name_suffix().to_string());
                 dialog
-                    .set_title("Export")
+                    .set_title(format!("Export {}", kind.human_name()))
                     .add_filter(name, exts)
-                    .set_file_name(kind.default_file_name())
+                    .set_file_name(file_name)
                     .save_file()
             }
+            DialogPurpose::ExportFolder => dialog.set_title("Export folder").pick_folder(),
         }
     }
 }
@@ -124,6 +195,7 @@ const NO_DIALOG_WITHIN: std::time::Duration = std::time::Duration::from_millis(1
 pub fn spawn_dialog(
     dialogs: Arc<dyn FileDialogs>,
     purpose: DialogPurpose,
+    start: DialogStart,
     events: Sender<Event>,
     ctx: egui::Context,
 ) {
@@ -134,7 +206,7 @@ pub fn spawn_dialog(
             let ctx = ctx.clone();
             move || {
                 let shown = std::time::Instant::now();
-                let path = dialogs.pick(purpose);
+                let path = dialogs.pick_from(purpose, &start);
                 // rfd reports a missing desktop portal as a cancel; nobody cancels that fast.
                 let event = if path.is_none() && shown.elapsed() < NO_DIALOG_WITHIN {
                     Event::DialogUnavailable(purpose)

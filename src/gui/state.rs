@@ -161,6 +161,8 @@ pub struct Settings {
     pub temperature: f32,
     pub grid_seed: u64,
     pub export_scale: u32,
+    /// Where plain "Export" writes (filled in with Pictures or home at start when unset).
+    pub export_folder: Option<PathBuf>,
     pub bottom_tab: BottomTab,
     pub show_frame_time: bool,
     pub color_by: ColorBy,
@@ -219,6 +221,7 @@ impl Default for Settings {
             temperature: 1.0,
             grid_seed: 1,
             export_scale: 4,
+            export_folder: None,
             bottom_tab: BottomTab::Interpolation,
             show_frame_time: true,
             color_by: ColorBy::Label,

@@ -3,6 +3,8 @@
 //! the window; the window drains them in `logic()` and never waits.
 
 use super::dialogs::{DialogPurpose, ExportKind};
+use super::export_files::{Destination, write_export};
+use super::map_figure::MapFigure;
 use super::workspace::Generation;
 use crate::data::{Dataset, LoadOptions, load_dataset};
 use crate::model::{Codes, Model};
@@ -96,7 +98,7 @@ pub enum Job {
     },
     WriteFile {
         kind: ExportKind,
-        path: PathBuf,
+        dest: Destination,
         contents: ExportContents,
     },
     /// Work on the map's codes (`[n, dims]`; stamp serial: the codes version).
@@ -125,18 +127,64 @@ impl Job {
     }
 }
 
-/// What to write for an export.
+/// What to write for an export: copies of what the window shows, turned into file bytes here.
 pub enum ExportContents {
     Png(image::DynamicImage),
     Text(String),
-    /// Whole files (a .npy with its labels beside it), each written atomically.
-    Files(Vec<(PathBuf, Vec<u8>)>),
+    /// The map's codes as NumPy: a .npy with the labels beside it, or one .npz, by the
+    /// destination's extension.
+    Numpy {
+        codes: Codes,
+        indices: Arc<Vec<usize>>,
+        labels: Option<Vec<i64>>,
+    },
+    /// The map as a figure, drawn here.
+    Figure(Box<MapFigure>),
     /// A traversal drawn here, off the UI thread: the labelled grid (PNG) or its animation.
     Traversal {
         grid: Arc<crate::latent::TraversalGrid>,
         scale: u32,
         animated: bool,
     },
+}
+
+impl ExportContents {
+    /// The files to write for `path` (the main one first).
+    fn into_files(self, path: &std::path::Path) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+        let png = |image: &image::DynamicImage| -> Result<Vec<u8>, String> {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            image
+                .write_to(&mut bytes, image::ImageFormat::Png)
+                .map_err(|e| format!("could not encode the picture as PNG: {e}"))?;
+            Ok(bytes.into_inner())
+        };
+        Ok(match self {
+            ExportContents::Png(image) => vec![(path.into(), png(&image)?)],
+            ExportContents::Text(text) => vec![(path.into(), text.into_bytes())],
+            ExportContents::Numpy {
+                codes,
+                indices,
+                labels,
+            } => crate::latent::numpy_files(path, &codes, &indices, labels.as_deref())
+                .map_err(|e| e.to_string())?,
+            ExportContents::Figure(figure) => vec![(path.into(), png(&figure.render()?)?)],
+            ExportContents::Traversal {
+                grid,
+                scale,
+                animated: true,
+            } => vec![(
+                path.into(),
+                grid.gif(scale, TRAVERSAL_FRAME_MS)
+                    .map_err(|e| format!("could not draw the animation: {e}"))?,
+            )],
+            ExportContents::Traversal { grid, scale, .. } => {
+                let picture = grid
+                    .picture(scale)
+                    .map_err(|e| format!("could not draw the traversal grid: {e}"))?;
+                vec![(path.into(), png(&picture)?)]
+            }
+        })
+    }
 }
 
 /// Everything background work tells the window.
@@ -499,29 +547,15 @@ fn run_job(job: Job, events: &EventSender) {
         },
         Job::WriteFile {
             kind: export,
-            path,
+            dest,
             contents,
         } => {
-            let written = match contents {
-                ExportContents::Png(image) => crate::render::save_png(&image, &path),
-                ExportContents::Text(text) => {
-                    crate::atomic::write_atomically(&path, text.as_bytes())
-                }
-                // The labels file first, so the main file never sits beside stale labels.
-                ExportContents::Files(files) => files
-                    .iter()
-                    .rev()
-                    .try_for_each(|(p, bytes)| crate::atomic::write_atomically(p, bytes)),
-                ExportContents::Traversal {
-                    grid,
-                    scale,
-                    animated: true,
-                } => grid.save_gif(&path, scale, TRAVERSAL_FRAME_MS),
-                ExportContents::Traversal { grid, scale, .. } => grid.save_png(&path, scale),
-            };
+            let written = contents
+                .into_files(&dest.wanted_path())
+                .and_then(|files| write_export(&dest, files));
             match written {
-                Ok(()) => Event::Exported { kind: export, path },
-                Err(e) => failed(format!("export failed: {e}")),
+                Ok(path) => Event::Exported { kind: export, path },
+                Err(e) => failed(format!("could not export {}: {e}", export.human_name())),
             }
         }
     };

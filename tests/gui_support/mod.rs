@@ -111,7 +111,7 @@ pub fn check_invariants(app: &ExplorerApp) -> Result<(), String> {
     for &(i, _) in &p.decoder.neighbours {
         index_ok("a neighbour", i)?;
     }
-    for &(i, _) in &p.anomalies.top {
+    for &(i, _) in &p.anomalies.ranked {
         index_ok("an anomaly", i)?;
     }
     if let Some(i) = p.missing.filled.sample {
@@ -154,4 +154,18 @@ pub fn settle(h: &mut Harness<'static, ExplorerApp>, secs: u64) {
         std::thread::sleep(Duration::from_millis(5));
     }
     h.step();
+}
+
+/// The button labelled `button` on the same row as the label `row` (the Export tab has an
+/// "Export" and an "Export as…" on every row).
+pub fn row_button<'a>(
+    h: &'a Harness<'static, ExplorerApp>,
+    row: &'a str,
+    button: &'a str,
+) -> egui_kittest::Node<'a> {
+    use egui_kittest::kittest::Queryable;
+    let y = h.get_by_label(row).rect().center().y;
+    h.get_all_by_label(button)
+        .find(|n| (n.rect().center().y - y).abs() < 8.0)
+        .unwrap_or_else(|| panic!("no {button:?} button on the row {row:?}"))
 }

@@ -4,7 +4,8 @@
 
 use super::ExplorerApp;
 use crate::gui::command::Command;
-use crate::gui::dialogs::{DialogPurpose, spawn_dialog};
+use crate::gui::dialogs::spawn_dialog;
+use crate::gui::export_files::Destination;
 use crate::gui::notices::NoticeKind;
 use crate::gui::worker::{DecodePurpose, Job, Stamp, TrainJob, TrainerHandle};
 use crate::latent::{interpolate_path, sample_prior};
@@ -20,6 +21,7 @@ impl ExplorerApp {
             Command::Dialog(purpose) => spawn_dialog(
                 self.dialogs.clone(),
                 purpose,
+                self.dialog_start(purpose),
                 self.events.raw(),
                 self.events.ctx().clone(),
             ),
@@ -43,8 +45,15 @@ impl ExplorerApp {
                 }),
                 None => self.error("there is no model to save"),
             },
-            Command::ExportTo(kind, path) => {
-                self.dialog_answered(DialogPurpose::Export(kind), path)
+            Command::ExportTo(kind, path) => self.export(kind, Destination::Chosen(path)),
+            Command::Export(kind) => self.export_to_folder(kind),
+            Command::OpenFolder(folder) => {
+                if let Err(e) = self.dialogs.show_folder(&folder) {
+                    self.error(format!(
+                        "could not open the folder {}: {e}",
+                        folder.display()
+                    ));
+                }
             }
             Command::NewModel => {
                 self.startup.done = true;

@@ -7,7 +7,8 @@ use super::{EVENT_BUDGET, ExplorerApp, absolute};
 use crate::data::Dataset;
 use crate::gui::codes_analysis::CodesRequest;
 use crate::gui::dialogs::DialogPurpose;
-use crate::gui::worker::{DecodePurpose, Event, ExportContents, Job, JobKind, Stamp};
+use crate::gui::export_files::Destination;
+use crate::gui::worker::{DecodePurpose, Event, Job, JobKind, Stamp};
 use crate::model::Model;
 use crate::train::TrainEvent;
 use std::path::PathBuf;
@@ -97,6 +98,7 @@ impl ExplorerApp {
                     kind.human_name(),
                     path.display()
                 ));
+                self.panels.export.last_written = Some(path);
             }
             Event::DialogClosed { purpose, path } => {
                 if let Some(path) = path {
@@ -113,7 +115,10 @@ impl ExplorerApp {
                     }
                     DialogPurpose::SaveModel => "type the path under Model path in the Model panel",
                     DialogPurpose::Export(_) => {
-                        "type a path in the Export tab's field above the buttons"
+                        "use Export instead, which writes to the folder typed at the top of the Export tab"
+                    }
+                    DialogPurpose::ExportFolder => {
+                        "type the folder into the Folder field at the top of the Export tab"
                     }
                 };
                 self.dialogs_unavailable = true;
@@ -387,75 +392,10 @@ impl ExplorerApp {
             }
             DialogPurpose::OpenModel => self.apply(crate::gui::command::Command::OpenModel(path)),
             DialogPurpose::SaveModel => self.apply(crate::gui::command::Command::SaveModelTo(path)),
-            DialogPurpose::Export(kind) => match self.export_contents(kind, &path) {
-                Ok(contents) => self.jobs.submit(Job::WriteFile {
-                    kind,
-                    path,
-                    contents,
-                }),
-                Err(e) => self.error(format!("nothing to export: {e}")),
-            },
-        }
-    }
-
-    pub(super) fn export_contents(
-        &self,
-        kind: crate::gui::dialogs::ExportKind,
-        path: &std::path::Path,
-    ) -> Result<ExportContents, String> {
-        use crate::gui::dialogs::ExportKind;
-        use crate::gui::textures::ImageView;
-        let scale = self.settings.export_scale.clamp(1, 32);
-        let ws = &self.ws;
-        let png = |view: &ImageView| -> Result<ExportContents, String> {
-            view.picture(scale)
-                .map(ExportContents::Png)
-                .ok_or_else(|| "that picture is empty".to_string())
-        };
-        match kind {
-            ExportKind::Preview => png(&self.panels.decoder.preview),
-            ExportKind::Strip => png(&self.panels.interpolation.strip),
-            ExportKind::Grid => png(&self.panels.generate.grid),
-            ExportKind::Map => {
-                let data = ws.data.as_ref().ok_or("no dataset")?;
-                ws.map
-                    .render_png(data, 512 * scale.min(8))
-                    .map(ExportContents::Png)
-                    .ok_or_else(|| "the map is empty".to_string())
-            }
-            ExportKind::Codes => {
-                let data = ws.data.as_ref().ok_or("no dataset")?;
-                ws.map
-                    .codes_csv(data)
-                    .map(ExportContents::Text)
-                    .ok_or_else(|| "the map has no codes yet".to_string())
-            }
-            ExportKind::CodesNumpy => {
-                let data = ws.data.as_ref().ok_or("no dataset")?;
-                let codes = ws.map.codes.as_ref().ok_or("the map has no codes yet")?;
-                let labels: Option<Vec<i64>> = data
-                    .labels()
-                    .map(|all| ws.map.indices.iter().map(|&i| all[i] as i64).collect());
-                crate::latent::numpy_files(path, codes, &ws.map.indices, labels.as_deref())
-                    .map(ExportContents::Files)
-                    .map_err(|e| e.to_string())
-            }
-            ExportKind::Traversal | ExportKind::TraversalGif => {
-                let grid = self.panels.traversal.grid.clone();
-                Ok(ExportContents::Traversal {
-                    grid: grid.ok_or("the traversal is not computed yet")?,
-                    scale,
-                    animated: kind == ExportKind::TraversalGif,
-                })
-            }
-            ExportKind::Analogy => {
-                let result = self.panels.analogy.result.as_ref();
-                let result = result.ok_or("the analogy is not made yet")?;
-                result
-                    .grid
-                    .picture(scale)
-                    .map(ExportContents::Png)
-                    .map_err(|e| e.to_string())
+            DialogPurpose::Export(kind) => self.export(kind, Destination::Chosen(path)),
+            DialogPurpose::ExportFolder => {
+                self.info(format!("exports now go to {}", path.display()));
+                self.settings.export_folder = Some(path);
             }
         }
     }

@@ -40,6 +40,7 @@ impl ExplorerApp {
         let panels = &mut self.panels;
         let settings = &mut self.settings;
         panels.help.handle_keys(ui.ctx());
+        let mut map_plot_id = None;
         egui::Panel::top(("top-bar", epoch)).show(ui, |ui| {
             panels.status.ui(
                 ui,
@@ -105,17 +106,8 @@ impl ExplorerApp {
                     }
                     ExportKind::Analogy => panels.analogy.result.is_some(),
                 };
-                let ready_now: Vec<(ExportKind, bool)> = [
-                    ExportKind::Preview,
-                    ExportKind::Strip,
-                    ExportKind::Grid,
-                    ExportKind::Map,
-                    ExportKind::Codes,
-                    ExportKind::CodesNumpy,
-                ]
-                .into_iter()
-                .map(|k| (k, ready(k)))
-                .collect();
+                let ready_now: Vec<(ExportKind, bool)> =
+                    ExportKind::ALL.into_iter().map(|k| (k, ready(k))).collect();
                 egui::ScrollArea::vertical()
                     .id_salt(("bottom-tab", settings.bottom_tab))
                     .auto_shrink([false, false])
@@ -154,9 +146,13 @@ impl ExplorerApp {
                 strip: &panels.interpolation.frames,
                 fill_path,
             };
+            // The id the map panel gives its plot (`make_persistent_id("latent-map")` on
+            // this same ui): the figure export reads the hidden legend entries from it.
+            map_plot_id = Some(ui.make_persistent_id("latent-map"));
             panels.map.ui(ui, &ctx, settings, &inputs, &mut commands);
         });
         panels.help.ui(ui.ctx());
+        self.map_plot_id = map_plot_id;
         commands
     }
 

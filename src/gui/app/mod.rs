@@ -6,6 +6,7 @@
 mod commands;
 mod derived;
 mod events;
+mod export;
 mod headless;
 mod layout;
 mod traversal;
@@ -115,6 +116,9 @@ pub struct ExplorerApp {
     layout_epoch: u64,
     bundled: crate::assets::BundledPaths,
     log: bool,
+    /// The map plot's id (its memory holds the legend entries the user hid; the figure
+    /// export leaves them out too).
+    map_plot_id: Option<egui::Id>,
 }
 
 impl ExplorerApp {
@@ -172,7 +176,11 @@ impl ExplorerApp {
             layout_epoch: 0,
             log: options.log,
             bundled: options.bundled.clone(),
+            map_plot_id: None,
         };
+        if app.settings.export_folder.is_none() {
+            app.settings.export_folder = Some(crate::gui::export_files::default_folder());
+        }
         let remembered = options.dataset.is_none() || options.model.is_none();
         let bundled = options.bundled;
         let dataset = app.startup_path(

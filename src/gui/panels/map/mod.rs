@@ -5,8 +5,8 @@
 //! A frame of the map is four steps: the controls above it; what to draw (legend and colours,
 //! overlays); the plot itself, with the points as one raster; and what the pointer did.
 
-pub mod density;
 pub mod clusters;
+pub mod density;
 mod draw;
 pub mod ellipses;
 pub mod gradient;
@@ -317,6 +317,11 @@ impl MapPanel {
         };
         self.above = Some((key, a.clone()));
         Some(a)
+    }
+
+    /// The values the map was last coloured by (for the figure export).
+    pub fn cached_values(&self) -> Option<gradient::ValueColours> {
+        self.values.as_ref().map(|(_, v)| v.clone())
     }
 
     /// Each point's value when the map is coloured by a value: found once per value kind,
