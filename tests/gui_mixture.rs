@@ -6,7 +6,7 @@ mod common;
 mod gui_support;
 use egui::{Event, Modifiers, PointerButton};
 use egui_kittest::Harness;
-use gui_support::{check_invariants, quiet_harness, quiet_options, step_until};
+use gui_support::{check_invariants, quiet_harness, quiet_options, settle, step_until};
 use latent_explorer::gui::{BottomTab, ExplorerApp};
 
 fn ready() -> Harness<'static, ExplorerApp> {
@@ -101,7 +101,8 @@ fn the_map_shows_clusters_and_holes_and_a_click_on_a_hole_decodes_it() {
     h.step();
     h.event(button(false));
     h.step();
-    h.step();
+    // A map click is acted on once the double-click time has passed.
+    settle(&mut h, 10);
     assert_eq!(h.state().ws.probe, holes.probe(i).to_vec());
     check_invariants(h.state()).unwrap();
 }

@@ -255,8 +255,13 @@ impl ClusterLayer {
     }
 
     /// A click on a hole (where the map would move the probe to empty space) moves the probe
-    /// to that hole's code instead.
-    pub fn after_plot(&self, shown: &Shown, commands: &mut Vec<Command>) {
+    /// to that hole's code instead. The map holds a click until the double-click time has
+    /// passed, so the click's command is changed while it waits.
+    pub fn after_plot(
+        &self,
+        shown: &Shown,
+        pending: &mut Option<super::interaction::PendingClick>,
+    ) {
         let (true, Some(pos), Some(holes)) = (
             shown.response.clicked(),
             shown.pointer,
@@ -264,7 +269,10 @@ impl ClusterLayer {
         ) else {
             return;
         };
-        if !matches!(commands.last(), Some(Command::SetProbe(_))) {
+        let Some(click) = pending.as_mut() else {
+            return;
+        };
+        if !matches!(click.command, Command::SetProbe(_)) {
             return;
         }
         let screen = |p: [f64; 2]| {
@@ -280,8 +288,7 @@ impl ClusterLayer {
         if let Some((d2, i)) = nearest
             && d2 <= HOLE_HIT_PX * HOLE_HIT_PX
         {
-            commands.pop();
-            commands.push(Command::SetProbe(holes.probe(i).to_vec()));
+            click.command = Command::SetProbe(holes.probe(i).to_vec());
         }
     }
 }

@@ -193,7 +193,7 @@ impl MapPanel {
         interaction::after_plot(
             self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
         );
-        self.clusters.after_plot(&shown, commands);
+        self.clusters.after_plot(&shown, &mut self.pending_click);
     }
 
     /// Which samples are shown, "Show all classes" when some are hidden, and "Go to": a sample
