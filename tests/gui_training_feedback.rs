@@ -6,7 +6,7 @@ mod common;
 mod gui_support;
 use egui::vec2;
 use gui_support::{quiet_harness, quiet_options, settle, step_until};
-use latent_explorer::gui::{AppOptions, Command, NoticeKind};
+use latent_explorer::gui::{AppOptions, Command};
 use std::path::PathBuf;
 use std::time::Duration;
 
