@@ -28,6 +28,7 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Inpaint(a) => inpaint_cmd(a),
         Command::Evaluate(a) => evaluate_cmd(a),
         Command::Info(a) => info_cmd(a),
+        Command::Project(a) => super::project::project_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::BenchScale(a) => crate::bench_scale::run(&crate::bench_scale::ScaleOptions {
             data: data_or_default(a.data)?,
@@ -35,6 +36,15 @@ pub fn run_command(command: Command) -> Result<()> {
             sizes: a.sizes,
             frames: a.frames.max(1),
             latent: a.latent,
+        }),
+        Command::BenchMaps(a) => crate::bench_maps::run(&crate::bench_maps::MapsOptions {
+            data: data_or_default(a.data)?,
+            model: match a.model {
+                Some(m) => m,
+                None => crate::bundled::model_latent16()?,
+            },
+            sample: a.sample.max(1),
+            no_frames: a.no_frames,
         }),
         Command::Soak(a) => crate::soak::run(
             &data_or_default(a.data)?,
@@ -54,7 +64,7 @@ fn parse_size(s: &str) -> Result<(usize, usize)> {
     ))
 }
 
-fn load_data(arg: &DataArg) -> Result<Dataset> {
+pub(super) fn load_data(arg: &DataArg) -> Result<Dataset> {
     let path = data_or_default(arg.data.clone())?;
     let image_size = arg.image_size.as_deref().map(parse_size).transpose()?;
     let data = load_dataset(
@@ -100,7 +110,11 @@ fn resolved(p: &Path) -> Option<std::path::PathBuf> {
 
 /// Refuses an output that is one of the inputs (the dataset's files, the model), before any
 /// work is done: an output never overwrites what it was made from.
-fn check_not_input(out: &Path, data: Option<&Dataset>, model: Option<&Path>) -> Result<()> {
+pub(super) fn check_not_input(
+    out: &Path,
+    data: Option<&Dataset>,
+    model: Option<&Path>,
+) -> Result<()> {
     let Some(target) = resolved(out) else {
         return Ok(());
     };
@@ -119,7 +133,7 @@ fn check_not_input(out: &Path, data: Option<&Dataset>, model: Option<&Path>) -> 
 }
 
 /// Refuses an output path whose folder does not exist, before any long work starts.
-fn check_out_dir(out: &Path) -> Result<()> {
+pub(super) fn check_out_dir(out: &Path) -> Result<()> {
     match out.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(Error::NotFound {
             path: dir.to_path_buf(),

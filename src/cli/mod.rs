@@ -5,6 +5,7 @@
 
 mod commands;
 mod open;
+mod project;
 
 pub use commands::run_command;
 pub use open::{NOT_FOUND, targets as open_targets};
@@ -54,6 +55,9 @@ pub enum Command {
     /// ELBO and importance-weighted bound on log p(x) over a split (nats per sample), with
     /// per-sample figures as CSV.
     Evaluate(EvaluateArgs),
+    /// Write every sample's 2D map position (PCA, t-SNE or UMAP of the codes) as CSV
+    /// index,label,x,y.
+    Project(project::ProjectArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -61,6 +65,9 @@ pub enum Command {
     /// Measure how costs grow with the number of samples: a training epoch, encoding, and the
     /// window's frame time with that many points on the map; prints JSON lines.
     BenchScale(BenchScaleArgs),
+    /// Time t-SNE and UMAP of every code beside PCA, with how many neighbourhoods each map
+    /// keeps, and the window's frame time while t-SNE runs; prints JSON lines.
+    BenchMaps(BenchMapsArgs),
     /// Run the window's background load headless for a while and watch memory (JSON lines).
     Soak(SoakArgs),
 }
@@ -358,6 +365,22 @@ pub struct BenchScaleArgs {
     /// Latent size of the model trained for the epoch timing.
     #[arg(long, default_value_t = 2)]
     pub latent: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchMapsArgs {
+    /// Dataset (default: bundled MNIST, 70,000 images).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Checkpoint (default: the bundled latent-16 model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Points the neighbour figure is averaged over (searched exactly among all).
+    #[arg(long, default_value_t = 2000)]
+    pub sample: usize,
+    /// Only the library timings, not the window's frames.
+    #[arg(long)]
+    pub no_frames: bool,
 }
 
 #[derive(Args, Debug)]

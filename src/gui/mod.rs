@@ -6,6 +6,7 @@ mod app;
 mod command;
 mod crash;
 mod dialogs;
+pub mod map_layouts;
 pub mod map_raster;
 mod map_view;
 mod notices;

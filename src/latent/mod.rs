@@ -1,13 +1,16 @@
-//! Latent-space maths: sampling the prior, paths between codes, and 2D projections; codes
-//! written for numpy.
+//! Latent-space maths: sampling the prior, paths between codes, and 2D projections (PCA, and
+//! t-SNE / UMAP in `layout`); codes written for numpy.
 
 mod export;
 mod interpolate;
+pub mod layout;
 mod pca;
+mod semantic;
 
 pub use export::{CodesFormat, csv_field, labels_path, numpy_files};
 pub use interpolate::{InterpolationKind, interpolate, interpolate_path, lerp, slerp};
 pub use pca::Pca;
+pub use semantic::semantic_axes;
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -8,6 +8,7 @@ mod derived;
 mod events;
 mod headless;
 mod layout;
+mod layout_runs;
 
 use crate::gui::command::Command;
 use crate::gui::dialogs::{FileDialogs, NativeDialogs};
@@ -89,6 +90,8 @@ pub struct ExplorerApp {
     events_rx: Receiver<Event>,
     jobs: JobsWorker,
     trainer: Option<TrainerHandle>,
+    /// The t-SNE / UMAP run in progress, and cancelled ones still finishing.
+    pub layout_runs: layout_runs::LayoutRuns,
     dialogs: Arc<dyn FileDialogs>,
     started: Instant,
     /// Time spent laying out the panels this frame.
@@ -154,6 +157,7 @@ impl ExplorerApp {
             events_rx,
             jobs,
             trainer: None,
+            layout_runs: Default::default(),
             dialogs: options.dialogs,
             started: Instant::now(),
             ui_ms: 0.0,
@@ -377,6 +381,9 @@ impl Projection {
         match self {
             Projection::Pca => "PCA (first two components)",
             Projection::Axes => "two latent axes",
+            Projection::Tsne => "t-SNE of all codes",
+            Projection::Umap => "UMAP of all codes",
+            Projection::Semantic => "semantic axes (an attribute vector)",
         }
     }
 }
