@@ -45,6 +45,7 @@ pub fn run_command(command: Command) -> Result<()> {
             },
             sample: a.sample.max(1),
             no_frames: a.no_frames,
+            frames_only: a.frames_only,
         }),
         Command::Soak(a) => crate::soak::run(
             &data_or_default(a.data)?,

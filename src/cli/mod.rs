@@ -381,6 +381,9 @@ pub struct BenchMapsArgs {
     /// Only the library timings, not the window's frames.
     #[arg(long)]
     pub no_frames: bool,
+    /// Only the window's frames while t-SNE runs.
+    #[arg(long, conflicts_with = "no_frames")]
+    pub frames_only: bool,
 }
 
 #[derive(Args, Debug)]
