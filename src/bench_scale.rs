@@ -97,7 +97,7 @@ fn subset_as_train(d: &latent_explorer::data::Dataset) -> Result<latent_explorer
 }
 
 /// The benchmark opens no files through dialogs.
-struct NoDialogs;
+pub(crate) struct NoDialogs;
 
 impl latent_explorer::gui::FileDialogs for NoDialogs {
     fn pick(&self, _: latent_explorer::gui::DialogPurpose) -> Option<PathBuf> {
@@ -106,14 +106,14 @@ impl latent_explorer::gui::FileDialogs for NoDialogs {
 }
 
 /// Runs one headless frame of the app and returns its CPU milliseconds.
-struct Headless {
-    ctx: egui::Context,
-    app: ExplorerApp,
-    time: f64,
+pub(crate) struct Headless {
+    pub(crate) ctx: egui::Context,
+    pub(crate) app: ExplorerApp,
+    pub(crate) time: f64,
 }
 
 impl Headless {
-    fn frame(&mut self, events: Vec<Event>) -> f64 {
+    pub(crate) fn frame(&mut self, events: Vec<Event>) -> f64 {
         self.time += 1.0 / 60.0;
         let input = RawInput {
             screen_rect: Some(Rect::from_min_size(Pos2::ZERO, SCREEN)),
@@ -128,7 +128,7 @@ impl Headless {
         start.elapsed().as_secs_f64() * 1000.0
     }
 
-    fn until(&mut self, what: &str, done: impl Fn(&ExplorerApp) -> bool) -> Result<()> {
+    pub(crate) fn until(&mut self, what: &str, done: impl Fn(&ExplorerApp) -> bool) -> Result<()> {
         let start = Instant::now();
         while !done(&self.app) {
             if start.elapsed() > Duration::from_secs(120) {
@@ -143,7 +143,7 @@ impl Headless {
     }
 }
 
-fn stats(mut ms: Vec<f64>) -> serde_json::Value {
+pub(crate) fn stats(mut ms: Vec<f64>) -> serde_json::Value {
     ms.sort_by(f64::total_cmp);
     let q = |f: f64| ms[((ms.len() - 1) as f64 * f).round() as usize];
     json!({"median": q(0.5), "p90": q(0.9), "max": q(1.0)})
@@ -242,7 +242,7 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
 }
 
 /// Drags the map back and forth by a few pixels a frame.
-fn pan_frames(h: &mut Headless, centre: Pos2, frames: usize) -> Vec<f64> {
+pub(crate) fn pan_frames(h: &mut Headless, centre: Pos2, frames: usize) -> Vec<f64> {
     let press = |pos, pressed| Event::PointerButton {
         pos,
         button: PointerButton::Primary,

@@ -59,6 +59,15 @@ pub fn model() -> Result<PathBuf> {
     resolve(assets::MODEL, &MODEL_FILES)
 }
 
+/// The bundled latent-16 model (written with the latent-2 one).
+pub fn model_latent16() -> Result<PathBuf> {
+    if let Some(path) = assets::in_source_tree(assets::MODEL_LATENT16) {
+        return Ok(path);
+    }
+    model()?;
+    Ok(bundled_dir()?.join(assets::MODEL_LATENT16))
+}
+
 /// Both, for the window.
 pub fn paths() -> Result<BundledPaths> {
     Ok(BundledPaths {

@@ -3,6 +3,7 @@
 //! they compute comes from the `latent_explorer` library.
 
 mod bench;
+mod bench_maps;
 mod bench_scale;
 mod bundled;
 mod cli;

@@ -479,6 +479,107 @@ fn reconstruct_shows_originals_above_reconstructions() {
     assert_eq!(top.as_slice(), ds.image_bytes(60_000), "first test sample");
 }
 
+/// A latent-4 model of the small generated 8x8 dataset (trained for one epoch here).
+fn small_model(dir: &Path, data: &Path) -> PathBuf {
+    let model = dir.join("small.safetensors");
+    assert_ok(&run(&[
+        "train",
+        "--data",
+        s(data),
+        "--epochs",
+        "1",
+        "--latent",
+        "4",
+        "--quiet",
+        "--out",
+        s(&model),
+    ]));
+    model
+}
+
+#[test]
+fn project_writes_one_row_per_sample_for_each_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = small_idx(dir.path());
+    let model = small_model(dir.path(), &data);
+    let ds = load_dataset(&data, &LoadOptions::default()).unwrap();
+    for (method, extra) in [
+        ("pca", vec![]),
+        ("tsne", vec!["--perplexity", "10"]),
+        ("umap", vec!["--neighbours", "10", "--min-dist", "0.2"]),
+    ] {
+        let csv = dir.path().join(format!("{method}.csv"));
+        let mut args = vec![
+            "project",
+            "--data",
+            s(&data),
+            "--model",
+            s(&model),
+            "--method",
+            method,
+            "--out",
+            s(&csv),
+        ];
+        args.extend(extra);
+        let out = run(&args);
+        assert_ok(&out);
+        if method != "pca" {
+            assert!(
+                text(&out.stderr).contains("optimising"),
+                "no progress on stderr: {}",
+                describe(&out)
+            );
+        }
+        let body = std::fs::read_to_string(&csv).unwrap();
+        let mut lines = body.lines();
+        assert_eq!(lines.next(), Some("index,label,x,y"));
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), ds.len(), "{method}: one row per sample");
+        let mut xs = BTreeSet::new();
+        for (k, row) in rows.iter().enumerate() {
+            let f: Vec<&str> = row.split(',').collect();
+            assert_eq!(f.len(), 4, "{method} row {k}: {row}");
+            assert_eq!(f[0], k.to_string());
+            assert_eq!(f[1], ds.label(k).unwrap().to_string());
+            for v in &f[2..] {
+                let x: f32 = v.parse().unwrap();
+                assert!(x.is_finite(), "{method} row {k}: {row}");
+            }
+            xs.insert(f[2].to_string());
+        }
+        assert!(xs.len() > ds.len() / 2, "{method}: positions differ");
+    }
+}
+
+#[test]
+fn project_refuses_bad_parameters_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("out.csv");
+    let out = run(&[
+        "project",
+        "--method",
+        "tsne",
+        "--perplexity",
+        "500",
+        "--out",
+        s(&csv),
+    ]);
+    assert_error(&out, &["perplexity"]);
+    let out = run(&[
+        "project",
+        "--method",
+        "umap",
+        "--min-dist",
+        "3",
+        "--out",
+        s(&csv),
+    ]);
+    assert_error(&out, &["min-dist"]);
+    let out = run(&["project", "--method", "mds", "--out", s(&csv)]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(!csv.exists());
+}
+
 #[test]
 fn bench_prints_json_lines() {
     let dir = tempfile::tempdir().unwrap();

@@ -34,6 +34,7 @@ pub fn run_command(command: Command) -> Result<()> {
         Command::Cluster(a) => cluster_cmd(a),
         Command::Sweep(a) => super::sweep::sweep_cmd(a),
         Command::Info(a) => info_cmd(a),
+        Command::Project(a) => super::project::project_cmd(a),
         Command::Bench(a) => crate::bench::run(a),
         Command::BenchScale(a) => crate::bench_scale::run(&crate::bench_scale::ScaleOptions {
             data: data_or_default(a.data)?,
@@ -41,6 +42,16 @@ pub fn run_command(command: Command) -> Result<()> {
             sizes: a.sizes,
             frames: a.frames.max(1),
             latent: a.latent,
+        }),
+        Command::BenchMaps(a) => crate::bench_maps::run(&crate::bench_maps::MapsOptions {
+            data: data_or_default(a.data)?,
+            model: match a.model {
+                Some(m) => m,
+                None => crate::bundled::model_latent16()?,
+            },
+            sample: a.sample.max(1),
+            no_frames: a.no_frames,
+            frames_only: a.frames_only,
         }),
         Command::Soak(a) => crate::soak::run(
             &data_or_default(a.data)?,
@@ -106,7 +117,11 @@ fn resolved(p: &Path) -> Option<std::path::PathBuf> {
 
 /// Refuses an output that is one of the inputs (the dataset's files, the model), before any
 /// work is done: an output never overwrites what it was made from.
-fn check_not_input(out: &Path, data: Option<&Dataset>, model: Option<&Path>) -> Result<()> {
+pub(super) fn check_not_input(
+    out: &Path,
+    data: Option<&Dataset>,
+    model: Option<&Path>,
+) -> Result<()> {
     let Some(target) = resolved(out) else {
         return Ok(());
     };
@@ -125,7 +140,7 @@ fn check_not_input(out: &Path, data: Option<&Dataset>, model: Option<&Path>) -> 
 }
 
 /// Refuses an output path whose folder does not exist, before any long work starts.
-fn check_out_dir(out: &Path) -> Result<()> {
+pub(super) fn check_out_dir(out: &Path) -> Result<()> {
     match out.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(Error::NotFound {
             path: dir.to_path_buf(),

@@ -5,6 +5,7 @@
 
 mod commands;
 mod open;
+mod project;
 mod sweep;
 
 pub use commands::run_command;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Train one model per beta (and latent size) side by side, and measure each one's
     /// held-out rate (KL) and distortion (reconstruction): a rate-distortion sweep.
     Sweep(SweepArgs),
+    /// Write every sample's 2D map position (PCA, t-SNE or UMAP of the codes) as CSV
+    /// index,label,x,y.
+    Project(project::ProjectArgs),
     /// Describe a checkpoint (and optionally a dataset).
     Info(InfoArgs),
     /// Measure training and inference speed; prints JSON lines.
@@ -75,6 +79,9 @@ pub enum Command {
     /// Measure how costs grow with the number of samples: a training epoch, encoding, and the
     /// window's frame time with that many points on the map; prints JSON lines.
     BenchScale(BenchScaleArgs),
+    /// Time t-SNE and UMAP of every code beside PCA, with how many neighbourhoods each map
+    /// keeps, and the window's frame time while t-SNE runs; prints JSON lines.
+    BenchMaps(BenchMapsArgs),
     /// Run the window's background load headless for a while and watch memory (JSON lines).
     Soak(SoakArgs),
 }
@@ -552,6 +559,25 @@ pub struct BenchScaleArgs {
     /// Latent size of the model trained for the epoch timing.
     #[arg(long, default_value_t = 2)]
     pub latent: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct BenchMapsArgs {
+    /// Dataset (default: bundled MNIST, 70,000 images).
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
+    /// Checkpoint (default: the bundled latent-16 model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// Points the neighbour figure is averaged over (searched exactly among all).
+    #[arg(long, default_value_t = 2000)]
+    pub sample: usize,
+    /// Only the library timings, not the window's frames.
+    #[arg(long)]
+    pub no_frames: bool,
+    /// Only the window's frames while t-SNE runs.
+    #[arg(long, conflicts_with = "no_frames")]
+    pub frames_only: bool,
 }
 
 #[derive(Args, Debug)]

@@ -38,6 +38,8 @@ pub enum Command {
     /// Fit a mixture, cluster, or find holes, on the map's codes (on the jobs thread).
     AnalyseCodes(super::codes_analysis::CodesRequest),
     ReprojectMap,
+    /// Stop the t-SNE / UMAP run in progress (the map goes back to PCA).
+    CancelLayout,
     /// Decode the grid behind the map for this view (x0, y0, x1, y1).
     DecodeManifold([f64; 4]),
     /// Make an attribute vector: the mean code of class `plus` minus that of class `minus`.

@@ -1,14 +1,20 @@
 //! The latent map's data: which samples are on it, their codes, and where each lands in 2D
-//! (the codes themselves at latent 2, PCA or two chosen axes above). Kept apart from drawing so
-//! the export and the tests use the same positions the window shows.
+//! (the codes themselves at latent 2; PCA, two chosen axes, t-SNE or UMAP above). Kept apart
+//! from drawing so the export and the tests use the same positions the window shows.
+//!
+//! A t-SNE or UMAP map has no formula between codes and positions: both directions go through
+//! the nearest points (see `latent::layout::LayoutLookup`), so the probe, the hover preview
+//! and the decoded background still decode there. Until a run's first layout arrives the map
+//! shows the PCA it starts from.
 
+use super::map_layouts::{LayoutFrame, LayoutKey, LayoutStatus};
 use super::map_raster::PointGrid;
 use super::state::{Projection, Settings};
 use crate::data::Dataset;
 use crate::latent::Pca;
 use crate::model::Codes;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Class colours (Tableau 10), repeated for more classes.
 pub const CLASS_COLOURS: [[u8; 3]; 10] = [
@@ -59,7 +65,14 @@ struct ProjectionKey {
     projection: Projection,
     axis_x: usize,
     axis_y: usize,
+    layout: Option<LayoutKey>,
+    /// The attribute vector of semantic axes (its index and a hash of its values).
+    semantic: Option<(usize, u64)>,
 }
+
+/// Codes projected onto a non-linear map lately: the overlays ask for the same few (probe,
+/// strip, path) every frame, and each costs a scan of all the codes.
+const PROJECT_CACHE: usize = 64;
 
 #[derive(Default)]
 pub struct MapState {
@@ -84,14 +97,48 @@ pub struct MapState {
     grid: PointGrid,
     /// Bumped when the view should fit the points again (another model or dataset).
     pub fit_version: u64,
+    /// The t-SNE / UMAP layout the points are drawn at now (None: PCA or axes).
+    shown_layout: Option<Arc<LayoutFrame>>,
+    /// Finished layouts of this dataset and model by method and parameters, each with the
+    /// codes version it was made from (switching back to one is instant).
+    pub layouts: HashMap<LayoutKey, (u64, Arc<LayoutFrame>)>,
+    /// The newest layout of the run in progress.
+    pub live: Option<(LayoutKey, Arc<LayoutFrame>)>,
+    /// The run in progress, as the map panel shows it.
+    pub layout_status: Option<LayoutStatus>,
+    project_cache: Mutex<Vec<(Vec<f32>, [f64; 2])>>,
 }
 
-fn key_of(settings: &Settings) -> ProjectionKey {
+fn key_of(settings: &Settings, latent: usize) -> ProjectionKey {
     ProjectionKey {
         projection: settings.projection,
         axis_x: settings.axis_x,
         axis_y: settings.axis_y,
+        layout: layout_key(settings, latent),
+        semantic: semantic_vector(settings, latent).map(|(k, v)| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            v.iter().for_each(|x| x.to_bits().hash(&mut h));
+            (k, h.finish())
+        }),
     }
+}
+
+/// The attribute vector semantic axes lay the map along, when chosen and of this latent size.
+fn semantic_vector(settings: &Settings, latent: usize) -> Option<(usize, &[f32])> {
+    if settings.projection != Projection::Semantic || latent <= 2 {
+        return None;
+    }
+    let k = settings.semantic_attribute?;
+    let a = settings.attributes.get(k)?;
+    (a.vector.len() == latent).then_some((k, a.vector.as_slice()))
+}
+
+/// The t-SNE / UMAP layout `settings` ask for (only above two dims: at two the map is the
+/// codes themselves).
+fn layout_key(settings: &Settings, latent: usize) -> Option<LayoutKey> {
+    let method = settings.projection.layout_method().filter(|_| latent > 2)?;
+    Some(LayoutKey::new(method, &settings.layout))
 }
 
 impl MapState {
@@ -113,6 +160,11 @@ impl MapState {
         self.pca = None;
         self.key = None;
         self.grid = PointGrid::build(&[]);
+        self.shown_layout = None;
+        self.layouts.clear();
+        self.live = None;
+        self.layout_status = None;
+        self.clear_project_cache();
         self.version += 1;
         self.codes_version += 1;
         self.fit_version += 1;
@@ -122,9 +174,64 @@ impl MapState {
         self.codes.as_ref().map(|c| c.latent).unwrap_or(0)
     }
 
-    /// Uses the PCA only above two dims and when chosen.
+    /// Uses the PCA only above two dims, when chosen or while a non-linear map is not there
+    /// yet (t-SNE and UMAP start from it), or semantic axes have no attribute vector yet.
     fn uses_pca(&self, settings: &Settings) -> bool {
-        self.latent() > 2 && settings.projection == Projection::Pca
+        self.latent() > 2 && settings.projection != Projection::Axes
+    }
+
+    /// The t-SNE / UMAP layout the settings ask for, when the map has codes to lay out.
+    pub fn wanted_layout(&self, settings: &Settings) -> Option<LayoutKey> {
+        self.codes.as_ref()?;
+        layout_key(settings, self.latent())
+    }
+
+    /// A finished layout of `key` made from the current codes.
+    pub fn has_current_layout(&self, key: LayoutKey) -> bool {
+        self.layouts
+            .get(&key)
+            .is_some_and(|(v, _)| *v == self.codes_version)
+    }
+
+    /// The layout to draw for the settings: a finished one (possibly of older codes while a
+    /// newer run works), else the run's newest, else none (PCA meanwhile).
+    fn layout_to_show(&self, settings: &Settings) -> Option<Arc<LayoutFrame>> {
+        let key = layout_key(settings, self.latent())?;
+        let n = self.indices.len();
+        self.layouts
+            .get(&key)
+            .map(|(_, f)| f.clone())
+            .or_else(|| {
+                self.live
+                    .as_ref()
+                    .filter(|(k, _)| *k == key)
+                    .map(|(_, f)| f.clone())
+            })
+            .filter(|f| f.coords.len() == n)
+    }
+
+    /// Shows what arrived from a layout run if the map should now show something else.
+    pub fn refresh_layout(&mut self, settings: &Settings) {
+        let next = self.layout_to_show(settings);
+        let same = match (&next, &self.shown_layout) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.reproject(settings);
+        }
+    }
+
+    /// The non-linear layout drawn now, if any.
+    pub fn shown_layout(&self) -> Option<&LayoutFrame> {
+        self.shown_layout.as_deref()
+    }
+
+    fn clear_project_cache(&self) {
+        if let Ok(mut c) = self.project_cache.lock() {
+            c.clear();
+        }
     }
 
     pub fn set_codes(&mut self, codes: Codes, settings: &Settings) {
@@ -135,13 +242,25 @@ impl MapState {
     }
 
     pub fn projection_stale(&self, settings: &Settings) -> bool {
-        self.codes.is_some() && self.key != Some(key_of(settings))
+        self.codes.is_some() && self.key != Some(key_of(settings, self.latent()))
     }
 
     /// Recomputes every position (and refits the PCA) for the current settings.
     pub fn reproject(&mut self, settings: &Settings) {
         let Some(codes) = &self.codes else { return };
-        self.pca = if self.uses_pca(settings) {
+        self.clear_project_cache();
+        self.shown_layout = self.layout_to_show(settings);
+        if let Some(frame) = &self.shown_layout {
+            self.pca = None;
+            self.coords = frame.coords.clone();
+            self.grid = frame.grid.clone();
+            self.key = Some(key_of(settings, codes.latent));
+            self.version += 1;
+            return;
+        }
+        self.pca = if let Some((_, v)) = semantic_vector(settings, codes.latent) {
+            crate::latent::semantic_axes(&codes.mean, codes.latent, v).ok()
+        } else if self.uses_pca(settings) {
             Pca::fit(&codes.mean, codes.latent, 2).ok()
         } else {
             None
@@ -152,12 +271,15 @@ impl MapState {
                 [p[0] as f64, p[1] as f64]
             })
             .collect();
-        self.key = Some(key_of(settings));
+        self.key = Some(key_of(settings, codes.latent));
         self.grid = PointGrid::build(&self.coords);
         self.version += 1;
     }
 
     fn project_with(&self, code: &[f32], settings: &Settings) -> [f32; 2] {
+        if let Some(frame) = &self.shown_layout {
+            return self.project_on_layout(frame, code);
+        }
         if let Some(pca) = &self.pca {
             let p = pca.project(code);
             return [p[0], p.get(1).copied().unwrap_or(0.0)];
@@ -176,14 +298,35 @@ impl MapState {
         ]
     }
 
+    /// Where a code lands on a non-linear map (through its nearest codes), cached.
+    fn project_on_layout(&self, frame: &LayoutFrame, code: &[f32]) -> [f32; 2] {
+        let mut cache = match self.project_cache.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((_, p)) = cache.iter().find(|(c, _)| c == code) {
+            return [p[0] as f32, p[1] as f32];
+        }
+        let p = frame.lookup.position_of(code);
+        if cache.len() >= PROJECT_CACHE {
+            cache.remove(0);
+        }
+        cache.push((code.to_vec(), [p[0] as f64, p[1] as f64]));
+        p
+    }
+
     /// Where a code lands on the map.
     pub fn project(&self, code: &[f32], settings: &Settings) -> [f64; 2] {
         let p = self.project_with(code, settings);
         [p[0] as f64, p[1] as f64]
     }
 
-    /// The code at a map position: the PCA's inverse, or `base` with the two shown axes set.
+    /// The code at a map position: on t-SNE / UMAP the inverse-distance-weighted codes of
+    /// the nearest points, else the PCA's inverse, or `base` with the two shown axes set.
     pub fn unproject(&self, pos: [f64; 2], base: &[f32], settings: &Settings) -> Vec<f32> {
+        if let Some(frame) = &self.shown_layout {
+            return frame.lookup.code_at([pos[0] as f32, pos[1] as f32]);
+        }
         if let Some(pca) = &self.pca {
             return pca.inverse(&[pos[0] as f32, pos[1] as f32]);
         }
@@ -237,7 +380,8 @@ impl MapState {
     }
 
     /// The posterior q(z|x) of map point `k` as an ellipse on the map at `sigmas` standard
-    /// deviations: axis-aligned for latent axes, the projected covariance for PCA.
+    /// deviations: axis-aligned for latent axes, the projected covariance for PCA; none on
+    /// t-SNE / UMAP, whose maps stretch space differently everywhere.
     pub fn posterior_ellipse(&self, k: usize, settings: &Settings, sigmas: f64) -> Vec<[f64; 2]> {
         let Some(e) = self.posterior_axes(k, settings) else {
             return Vec::new();
@@ -250,6 +394,9 @@ impl MapState {
     /// The posterior q(z|x) of map point `k` on the map at one standard deviation: its centre,
     /// semi-axes and angle.
     pub fn posterior_axes(&self, k: usize, settings: &Settings) -> Option<Ellipse> {
+        if self.shown_layout.is_some() {
+            return None;
+        }
         let codes = self.codes.as_ref()?;
         if k >= codes.len() {
             return None;

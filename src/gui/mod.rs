@@ -10,6 +10,7 @@ mod dialogs;
 pub mod export_files;
 pub mod likelihood;
 pub mod map_figure;
+pub mod map_layouts;
 pub mod map_raster;
 mod map_view;
 mod notices;

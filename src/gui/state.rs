@@ -15,6 +15,24 @@ pub enum Projection {
     Pca,
     /// Two latent axes chosen by the user (the only choice, with x = 0 and y = 1, at latent 2).
     Axes,
+    /// t-SNE of all the codes (computed on a thread of its own, drawn as it optimises).
+    Tsne,
+    /// UMAP of all the codes (likewise).
+    Umap,
+    /// x along an attribute vector, y the first principal component of the rest.
+    Semantic,
+}
+
+impl Projection {
+    /// The non-linear layout this projection needs, if any.
+    pub fn layout_method(self) -> Option<crate::latent::layout::LayoutMethod> {
+        use crate::latent::layout::LayoutMethod;
+        match self {
+            Projection::Tsne => Some(LayoutMethod::Tsne),
+            Projection::Umap => Some(LayoutMethod::Umap),
+            Projection::Pca | Projection::Axes | Projection::Semantic => None,
+        }
+    }
 }
 
 /// Settings for "New model".
@@ -151,6 +169,10 @@ pub struct Settings {
     pub projection: Projection,
     pub axis_x: usize,
     pub axis_y: usize,
+    /// Perplexity (t-SNE), neighbours and minimum distance (UMAP), seed.
+    pub layout: crate::latent::layout::LayoutParams,
+    /// The attribute vector (index into `attributes`) semantic axes lay the map along.
+    pub semantic_attribute: Option<usize>,
     pub point_radius: f32,
     pub loss_log_scale: bool,
     /// Exponential smoothing of the per-step loss curves, 0 (none) .. 0.99.
@@ -212,6 +234,8 @@ impl Default for Settings {
             projection: Projection::Pca,
             axis_x: 0,
             axis_y: 1,
+            layout: Default::default(),
+            semantic_attribute: None,
             point_radius: 1.5,
             loss_log_scale: true,
             loss_smoothing: 0.9,

@@ -251,6 +251,18 @@ pub enum Event {
         model: Arc<Model>,
         result: Result<TrainSummary, String>,
     },
+    /// A t-SNE / UMAP run's progress, now and then with its layout so far.
+    LayoutProgress {
+        stamp: Stamp,
+        fraction: f32,
+        text: String,
+        frame: Option<Arc<super::map_layouts::LayoutFrame>>,
+    },
+    /// A t-SNE / UMAP run ended: its layout, None when cancelled, or why it failed.
+    LayoutDone {
+        stamp: Stamp,
+        result: Result<Option<Arc<super::map_layouts::LayoutFrame>>, String>,
+    },
     /// The trainer panicked; the window keeps the model of its last snapshot.
     TrainCrashed(String),
     /// A job failed; `error` is one line for the user.

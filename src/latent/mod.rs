@@ -1,10 +1,13 @@
-//! Latent-space maths: sampling the prior, paths between codes, 2D projections, traversals
-//! along dimensions, attribute vectors between groups and analogies; codes written for numpy.
+//! Latent-space maths: sampling the prior, paths between codes, 2D projections (PCA, and
+//! t-SNE / UMAP in `layout`), traversals along dimensions, attribute vectors between groups
+//! and analogies; codes written for numpy.
 
 mod attribute;
 mod export;
 mod interpolate;
+pub mod layout;
 mod pca;
+mod semantic;
 mod traverse;
 
 pub use attribute::{
@@ -14,6 +17,7 @@ pub use attribute::{
 pub use export::{CodesFormat, csv_field, labels_path, numpy_files};
 pub use interpolate::{InterpolationKind, interpolate, interpolate_path, lerp, slerp};
 pub use pca::Pca;
+pub use semantic::semantic_axes;
 pub use traverse::{
     DimSelection, Direction, MAX_STEPS, TraversalGrid, TraversalPlan, TraversalRange, TraversalRow,
     TraversalSpec, plan_traversal, traverse,

@@ -135,6 +135,7 @@ impl ExplorerApp {
                 let settings = self.settings.clone();
                 self.ws.map.reproject(&settings);
             }
+            Command::CancelLayout => self.cancel_layout(),
             Command::DecodeManifold(bounds) => self.request_manifold(bounds),
             Command::FillIn => self.fill_in(),
             Command::MakeAttribute { plus, minus } => self.make_attribute(plus, minus),

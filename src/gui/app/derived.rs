@@ -49,6 +49,7 @@ impl ExplorerApp {
         {
             self.startup.done = true;
         }
+        self.sync_layout_run();
         if self.ws.map.projection_stale(&self.settings) {
             let settings = self.settings.clone();
             self.ws.map.reproject(&settings);

@@ -171,6 +171,13 @@ impl ExplorerApp {
                     Err(e) => self.error(e),
                 }
             }
+            Event::LayoutProgress {
+                stamp,
+                fraction,
+                text,
+                frame,
+            } => self.layout_progress(stamp, fraction, text, frame),
+            Event::LayoutDone { stamp, result } => self.layout_done(stamp, result),
             Event::TrainCrashed(reason) => {
                 self.trainer = None;
                 self.panels.training.ended();

@@ -9,6 +9,7 @@ mod events;
 mod export;
 mod headless;
 mod layout;
+mod layout_runs;
 mod traversal;
 
 use crate::gui::command::Command;
@@ -91,6 +92,8 @@ pub struct ExplorerApp {
     events_rx: Receiver<Event>,
     jobs: JobsWorker,
     trainer: Option<TrainerHandle>,
+    /// The t-SNE / UMAP run in progress, and cancelled ones still finishing.
+    pub layout_runs: layout_runs::LayoutRuns,
     dialogs: Arc<dyn FileDialogs>,
     started: Instant,
     /// Time spent laying out the panels this frame.
@@ -159,6 +162,7 @@ impl ExplorerApp {
             events_rx,
             jobs,
             trainer: None,
+            layout_runs: Default::default(),
             dialogs: options.dialogs,
             started: Instant::now(),
             ui_ms: 0.0,
@@ -395,6 +399,9 @@ impl Projection {
         match self {
             Projection::Pca => "PCA (first two components)",
             Projection::Axes => "two latent axes",
+            Projection::Tsne => "t-SNE of all codes",
+            Projection::Umap => "UMAP of all codes",
+            Projection::Semantic => "semantic axes (an attribute vector)",
         }
     }
 }

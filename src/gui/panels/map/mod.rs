@@ -11,6 +11,7 @@ mod draw;
 pub mod ellipses;
 pub mod gradient;
 mod interaction;
+mod layout_controls;
 pub mod legend;
 pub mod overlays;
 pub mod thumbnails;
@@ -19,6 +20,7 @@ use super::{Changed, Command, PanelCtx};
 use crate::gui::map_raster::PointRaster;
 use crate::gui::state::{ColorBy, Projection, Settings, SplitFilter};
 use crate::gui::textures::ImageView;
+use crate::latent::layout::LayoutParams;
 use egui::Ui;
 pub use overlays::MapInputs;
 use std::sync::Arc;
@@ -83,6 +85,9 @@ pub struct MapPanel {
     followed_selection: Option<usize>,
     /// Cluster labels and the prior's holes.
     pub clusters: clusters::ClusterLayer,
+    /// t-SNE / UMAP parameters being edited, applied with a button (each change restarts
+    /// a run, so dragging a value must not).
+    pending_layout: Option<LayoutParams>,
 }
 
 impl MapPanel {
@@ -111,7 +116,7 @@ impl MapPanel {
         // on a narrow window) are laid out.
         let width = ui.available_width();
         interaction::resolve_pending_click(self, ui, commands);
-        controls_ui(ui, ctx, settings);
+        controls_ui(ui, ctx, settings, &mut self.pending_layout, commands);
         let plot_id = ui.make_persistent_id("latent-map");
         self.clusters.controls_ui(ui, ctx, commands);
         let ws = ctx.ws;
@@ -374,7 +379,13 @@ impl MapPanel {
 
 /// Projection, point size and the overlay toggles, above the map: three short rows, each
 /// wrapping within the panel's width (a row that overflowed would widen the whole panel).
-fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
+fn controls_ui(
+    ui: &mut Ui,
+    ctx: &PanelCtx,
+    s: &mut Settings,
+    pending: &mut Option<LayoutParams>,
+    commands: &mut Vec<Command>,
+) {
     let latent = ctx.ws.latent();
     ui.horizontal(|ui| {
         ui.strong("Latent map");
@@ -395,7 +406,13 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
             egui::ComboBox::from_label("projection")
                 .selected_text(s.projection.label())
                 .show_ui(ui, |ui| {
-                    for p in [Projection::Pca, Projection::Axes] {
+                    for p in [
+                        Projection::Pca,
+                        Projection::Axes,
+                        Projection::Tsne,
+                        Projection::Umap,
+                        Projection::Semantic,
+                    ] {
                         ui.selectable_value(&mut s.projection, p, p.label());
                     }
                 });
@@ -410,6 +427,10 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
                             }
                         });
                 }
+            } else if let Some(method) = s.projection.layout_method() {
+                layout_controls::ui(ui, ctx, s, method, pending, commands);
+            } else if s.projection == Projection::Semantic {
+                semantic_axis_ui(ui, ctx, s);
             } else if let Some(pca) = &ctx.ws.map.pca {
                 let r = pca.explained_ratio();
                 super::long_label(
@@ -456,13 +477,57 @@ fn controls_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
     });
 }
 
-/// Name of a map axis: z0/z1 at latent 2, PC1/PC2 or the chosen latent axes above.
+/// The attribute vector semantic axes follow: one of this model's, chosen from a list.
+fn semantic_axis_ui(ui: &mut Ui, ctx: &PanelCtx, s: &mut Settings) {
+    let mine = crate::gui::panels::decoder::attributes_for(ctx.ws, s);
+    if mine.is_empty() {
+        super::long_label(
+            ui,
+            "make an attribute vector in the Decoder panel first (the map shows PCA)",
+        );
+        return;
+    }
+    if !s.semantic_attribute.is_some_and(|k| mine.contains(&k)) {
+        s.semantic_attribute = Some(mine[0]);
+    }
+    let current = s
+        .semantic_attribute
+        .and_then(|k| s.attributes.get(k))
+        .map(|a| a.name.clone())
+        .unwrap_or_default();
+    egui::ComboBox::from_label("x axis along")
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for &k in &mine {
+                let name = s.attributes[k].name.clone();
+                ui.selectable_value(&mut s.semantic_attribute, Some(k), name);
+            }
+        })
+        .response
+        .on_hover_text(
+            "x: each code's position along the attribute vector; y: the first principal \
+             component of what is left once that direction is taken out",
+        );
+}
+
+/// Name of a map axis: z0/z1 at latent 2, PC1/PC2, the chosen latent axes or "t-SNE 1" above.
 pub fn axis_name(settings: &Settings, latent: usize, axis: usize) -> String {
     if latent <= 2 {
         return format!("z{axis}");
     }
     match settings.projection {
         Projection::Pca => format!("PC{}", axis + 1),
+        Projection::Tsne => format!("t-SNE {}", axis + 1),
+        Projection::Umap => format!("UMAP {}", axis + 1),
+        Projection::Semantic => match settings
+            .semantic_attribute
+            .and_then(|k| settings.attributes.get(k))
+            .filter(|a| a.vector.len() == latent)
+        {
+            Some(a) if axis == 0 => a.name.clone(),
+            Some(_) => "PC1 of the rest".into(),
+            None => format!("PC{}", axis + 1),
+        },
         Projection::Axes => format!(
             "z{}",
             if axis == 0 {
