@@ -615,3 +615,52 @@ fn the_density_view_is_drawn_under_the_points_when_chosen() {
     }
     assert_eq!(h.state().panels.map.density.redraws, redraws);
 }
+
+#[test]
+fn a_pictures_menu_exports_its_image_to_the_export_folder() {
+    let mut h = harness();
+    let dir = tempfile::tempdir().unwrap();
+    h.state_mut().settings.export_folder = Some(dir.path().to_path_buf());
+    h.state_mut().settings.bottom_tab = BottomTab::Generate;
+    step_until(&mut h, "the generated grid", |a| {
+        !a.panels.generate.grid.is_empty()
+    });
+    settle(&mut h, 30);
+    let pos = h
+        .get_by_label_contains("Click a sample to move the probe there")
+        .rect()
+        .min
+        + vec2(4.0, 4.0);
+    h.event(Event::PointerMoved(pos));
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos,
+            button: PointerButton::Secondary,
+            pressed,
+            modifiers: Modifiers::default(),
+        });
+    }
+    h.step();
+    h.step();
+    h.get_by_label("Export image (to the export folder)")
+        .click();
+    settle(&mut h, 20);
+    let list = || -> Vec<String> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    while !list().iter().any(|f| f.ends_with(".png")) && start.elapsed().as_secs() < 20 {
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let files = list();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("-decoded.png"), "{files:?}");
+    let img = image::open(dir.path().join(&files[0])).unwrap();
+    let shape = h.state().ws.data.as_ref().unwrap().shape;
+    let scale = h.state().settings.export_scale;
+    assert_eq!(img.width(), shape.width as u32 * scale);
+}

@@ -25,6 +25,8 @@ pub enum Command {
     Select(usize),
     /// "Go to" a sample typed by number: selected if it exists, else a message says why not.
     GoTo(usize),
+    /// Write one picture (a sample, or a code decoded) as PNG into the export folder.
+    ExportPicture(super::panels::picture::Picture),
     /// Show a message (e.g. what a typed entry could not be).
     Notify(String),
     SetProbe(Vec<f32>),

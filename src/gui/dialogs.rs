@@ -38,6 +38,8 @@ pub enum ExportKind {
     TraversalGif,
     /// The analogy grid with its labels, as PNG.
     Analogy,
+    /// One picture (a sample, a generated image, a strip frame), from its right-click menu.
+    Picture,
 }
 
 impl ExportKind {
@@ -62,6 +64,7 @@ impl ExportKind {
             ExportKind::Traversal => "the traversal grid",
             ExportKind::TraversalGif => "the traversal animation",
             ExportKind::Analogy => "the analogy grid",
+            ExportKind::Picture => "the picture",
         }
     }
 
@@ -77,6 +80,7 @@ impl ExportKind {
             ExportKind::Traversal => "Traversal grid (PNG)",
             ExportKind::TraversalGif => "Traversal animation (GIF)",
             ExportKind::Analogy => "Analogy grid (PNG)",
+            ExportKind::Picture => "Picture (PNG)",
         }
     }
 
@@ -92,6 +96,7 @@ impl ExportKind {
             ExportKind::Traversal => "traversal.png",
             ExportKind::TraversalGif => "traversal.gif",
             ExportKind::Analogy => "analogy.png",
+            ExportKind::Picture => "picture.png",
         }
     }
 

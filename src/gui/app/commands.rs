@@ -91,6 +91,7 @@ impl ExplorerApp {
                 }
             }
             Command::Notify(text) => self.ws.notices.push(NoticeKind::Info, text),
+            Command::ExportPicture(picture) => self.export_picture(picture),
             Command::EstimateLikelihood { k, samples } => self.estimate_likelihood(k, samples),
             Command::CancelLikelihood => self.ws.likelihood.cancel(),
             Command::SetProbe(code) => {

@@ -52,6 +52,43 @@ impl ExplorerApp {
         self.export(kind, dest);
     }
 
+    /// "Export image" on a picture's menu: the sample, or the code decoded, as a PNG in the
+    /// export folder ("mnist-latent2-sample-123.png", "...-decoded.png").
+    pub(super) fn export_picture(&mut self, picture: crate::gui::panels::picture::Picture) {
+        use crate::gui::panels::picture::Picture;
+        let (Some(data), Some(model)) = (self.ws.data.clone(), self.ws.model.clone()) else {
+            return;
+        };
+        let (values, what) = match &picture {
+            Picture::Sample(i) if *i < data.len() => (Ok(data.image(*i)), format!("sample-{i}")),
+            Picture::Sample(_) => return,
+            Picture::Code(code) if self.ws.fits_code(code) => (
+                model.decode(code).map_err(|e| e.to_string()),
+                "decoded".to_string(),
+            ),
+            Picture::Code(_) => return,
+        };
+        let scale = self.settings.export_scale.clamp(1, 32);
+        let image = values.and_then(|v| {
+            crate::render::to_image(&v, data.shape, scale).map_err(|e| e.to_string())
+        });
+        match image {
+            Ok(image) => {
+                let prefix = suggested_name(&self.ws, ExportKind::Picture);
+                let prefix = prefix.trim_end_matches("picture.png");
+                self.jobs.submit(Job::WriteFile {
+                    kind: ExportKind::Picture,
+                    dest: Destination::InFolder {
+                        folder: self.export_folder(),
+                        name: format!("{prefix}{what}.png"),
+                    },
+                    contents: ExportContents::Png(image),
+                });
+            }
+            Err(e) => self.error(format!("could not export the picture: {e}")),
+        }
+    }
+
     pub(super) fn export(&mut self, kind: ExportKind, dest: Destination) {
         match self.export_contents(kind) {
             Ok(contents) => self.jobs.submit(Job::WriteFile {
@@ -106,6 +143,7 @@ impl ExplorerApp {
                     animated: kind == ExportKind::TraversalGif,
                 })
             }
+            ExportKind::Picture => Err("a picture is exported from its right-click menu".into()),
             ExportKind::Analogy => {
                 let result = self.panels.analogy.result.as_ref();
                 let result = result.ok_or("the analogy is not made yet")?;

@@ -105,6 +105,8 @@ impl ExplorerApp {
                         panels.traversal.grid.is_some()
                     }
                     ExportKind::Analogy => panels.analogy.result.is_some(),
+                    // Exported from a picture's own menu.
+                    ExportKind::Picture => false,
                 };
                 let ready_now: Vec<(ExportKind, bool)> =
                     ExportKind::ALL.into_iter().map(|k| (k, ready(k))).collect();

@@ -256,9 +256,11 @@ impl AnomaliesPanel {
                     [ui.available_width(), ROW_HEIGHT],
                     button.selected(selected).frame(false),
                 );
-                if response.clicked() {
-                    commands.push(Command::Select(i));
-                }
+                // A click selects; a right-click offers the picture's menu (anchor, export).
+                let picture = response
+                    .hovered()
+                    .then_some(super::picture::Picture::Sample(i));
+                super::picture::interact(&response, picture, ctx, commands);
             }
         });
     }

@@ -1,7 +1,7 @@
 //! Every picture in the window is an object: a tile of a strip or a grid stands for a sample
 //! or a code. A click moves the probe there (a sample is selected, which moves the probe to its
 //! code and marks it on the map); a right-click offers the rest: select, add as an
-//! interpolation anchor (a code offers its nearest sample for both).
+//! interpolation anchor (a code offers its nearest sample for both), export the image.
 
 use super::{Command, PanelCtx};
 
@@ -95,6 +95,9 @@ fn menu_ui(ui: &mut egui::Ui, target: &MenuTarget, commands: &mut Vec<Command>) 
                 }
             }
         }
+    }
+    if ui.button("Export image (to the export folder)").clicked() {
+        chosen = Some(Command::ExportPicture(target.picture.clone()));
     }
     if let Some(c) = chosen {
         commands.push(c);
