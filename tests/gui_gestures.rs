@@ -507,6 +507,7 @@ fn principal_direction_sliders_move_the_code_along_one_direction() {
 #[test]
 fn colour_by_a_value_shows_a_gradient_legend_whose_range_is_the_values() {
     let mut h = harness();
+    let (_, frame_before) = view(&h);
     h.state_mut().settings.color_by = ColorBy::Value;
     h.state_mut().settings.color_value = latent_explorer::gui::ColourValue::ReconstructionError;
     step_until(&mut h, "the scores", |a| a.ws.scores.scores.is_some());
@@ -517,6 +518,11 @@ fn colour_by_a_value_shows_a_gradient_legend_whose_range_is_the_values() {
     let hi = recon.iter().copied().fold(f32::MIN, f32::max);
     h.get_by_label(&format!("{lo:.3}"));
     h.get_by_label(&format!("{hi:.3}"));
+    let (_, frame_after) = view(&h);
+    assert_eq!(
+        frame_before, frame_after,
+        "the gradient bar and its spinner do not move the map"
+    );
     // The worst-explained sample is drawn in the gradient's top colour.
     let worst = recon
         .iter()

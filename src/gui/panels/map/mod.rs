@@ -147,17 +147,6 @@ impl MapPanel {
         }
         let bands = self.bands_for(ctx, settings);
         let values = self.values_for(ctx, settings);
-        if let Some(v) = &values {
-            gradient::bar_ui(ui, v);
-        } else if settings.color_by == ColorBy::Value {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label(format!(
-                    "Finding each sample's {}…",
-                    settings.color_value.label()
-                ));
-            });
-        }
         let memory = egui_plot::PlotMemory::load(ui.ctx(), plot_id);
         let legend = legend::Legend::new(
             data,
@@ -213,7 +202,9 @@ impl MapPanel {
         commands: &mut Vec<Command>,
     ) {
         let keys: Vec<_> = legend.entries.iter().map(|e| e.key).collect();
-        ui.horizontal_wrapped(|ui| {
+        // One row that never wraps: what appears in it (the gradient bar, "Show all classes")
+        // must not push the map down.
+        ui.horizontal(|ui| {
             egui::ComboBox::from_label("shown")
                 .selected_text(settings.map_split.label())
                 .show_ui(ui, |ui| {
@@ -226,7 +217,7 @@ impl MapPanel {
                 .add(
                     egui::TextEdit::singleline(&mut self.goto)
                         .hint_text("sample number, or class name")
-                        .desired_width(150.0),
+                        .desired_width(120.0),
                 )
                 .labelled_by(label.id);
             let go = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -252,6 +243,17 @@ impl MapPanel {
             }
             if legend.any_hidden() && ui.button("Show all classes").clicked() {
                 legend::solo(ui.ctx(), plot_id, &keys, None);
+            }
+            if let Some(v) = legend.values() {
+                ui.separator();
+                gradient::bar_ui(ui, v);
+            } else if settings.color_by == ColorBy::Value {
+                ui.separator();
+                ui.spinner();
+                ui.label(format!(
+                    "finding each sample's {}…",
+                    settings.color_value.label()
+                ));
             }
         });
     }
