@@ -73,7 +73,13 @@ fn a_headless_app_maps_its_data_and_pans_on_a_drag() {
     }
     // Drag the map by 100 px: what it shows moves with the pointer.
     let transform = app.panels.map.screen.unwrap();
-    let centre = transform.frame().center();
+    // Away from the probe (the white diamond, at the origin): a drag that starts on it moves
+    // the probe instead of the view.
+    let probe = app.ws.probe.clone();
+    let probe_at =
+        transform.position_from_point(&egui_plot::PlotPoint::new(probe[0] as f64, probe[1] as f64));
+    let centre = transform.frame().center() - vec2(0.0, 80.0);
+    assert!(centre.distance(probe_at) > 30.0);
     let before = transform.value_from_position(centre);
     let press = |pos, pressed| Event::PointerButton {
         pos,
