@@ -76,7 +76,14 @@ fn choosing_tsne_lays_the_map_out_live_and_it_still_decodes() {
     // The first layout drawn comes from the run in progress, not its end.
     assert!(running(h.state()), "no layout was drawn while t-SNE ran");
     h.get_by_label("Cancel");
+    let top_while_running = h.state().panels.map.screen.unwrap().frame().top();
     step_checked(&mut h, "t-SNE to finish", 120, |a| !running(a));
+    h.step();
+    assert_eq!(
+        h.state().panels.map.screen.unwrap().frame().top(),
+        top_while_running,
+        "the run's progress row coming and going moved the map"
+    );
     let app = h.state();
     let map = &app.ws.map;
     let frame = map.shown_layout().expect("the finished layout is shown");

@@ -404,7 +404,9 @@ fn controls_ui(
         }
     });
     if latent > 2 {
-        ui.horizontal_wrapped(|ui| {
+        // One row that never wraps: a t-SNE / UMAP run's progress and Cancel come and go in
+        // it, and must not push the map down (long labels are cut to the row instead).
+        ui.horizontal(|ui| {
             egui::ComboBox::from_label("projection")
                 .selected_text(s.projection.label())
                 .show_ui(ui, |ui| {
