@@ -22,7 +22,38 @@ pub fn is_already_exists(error: &Error) -> bool {
     matches!(error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists)
 }
 
+/// Writes several files that belong together (codes and their labels): every one is written in
+/// full to a temp file first, and only then are they renamed into place, so a failure part way
+/// (a full disk, a folder that refuses) leaves none of the new files behind.
+pub fn write_all_atomically(files: &[(std::path::PathBuf, Vec<u8>)]) -> Result<()> {
+    // Dropped on an early return, each temp file deletes itself.
+    let staged = files
+        .iter()
+        .map(|(path, bytes)| stage(path, bytes))
+        .collect::<Result<Vec<_>>>()?;
+    for ((path, _), (tmp, dir)) in files.iter().zip(staged) {
+        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+        sync_dir(&dir);
+    }
+    Ok(())
+}
+
 fn write_whole(path: &Path, bytes: &[u8], keep_existing: bool) -> Result<()> {
+    let (tmp, dir) = stage(path, bytes)?;
+    if keep_existing {
+        // An atomic "rename unless the name is taken" (the temp file goes away on failure).
+        tmp.persist_noclobber(path)
+            .map_err(|e| Error::io(path, e.error))?;
+    } else {
+        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    }
+    // Make the rename itself durable: sync the folder that holds the new name.
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// `bytes` in a synced temp file beside `path`, with `path`'s permissions, and the folder.
+fn stage(path: &Path, bytes: &[u8]) -> Result<(tempfile::NamedTempFile, std::path::PathBuf)> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -45,16 +76,7 @@ fn write_whole(path: &Path, bytes: &[u8], keep_existing: bool) -> Result<()> {
     }
     tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
-    if keep_existing {
-        // An atomic "rename unless the name is taken" (the temp file goes away on failure).
-        tmp.persist_noclobber(path)
-            .map_err(|e| Error::io(path, e.error))?;
-    } else {
-        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    }
-    // Make the rename itself durable: sync the folder that holds the new name.
-    sync_dir(&dir);
-    Ok(())
+    Ok((tmp, dir))
 }
 
 #[cfg(unix)]
@@ -77,4 +99,36 @@ fn new_file_permissions() -> Option<std::fs::Permissions> {
 #[cfg(not(unix))]
 fn new_file_permissions() -> Option<std::fs::Permissions> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_that_cannot_be_written_whole_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let codes = dir.path().join("codes.npy");
+        let labels = dir.path().join("missing-folder").join("codes.labels.npy");
+        let files = vec![
+            (codes.clone(), b"means".to_vec()),
+            (labels, b"labels".to_vec()),
+        ];
+        assert!(write_all_atomically(&files).is_err());
+        // Neither the first file nor any temp file is left in the folder.
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+
+        let labels = dir.path().join("codes.labels.npy");
+        let files = vec![
+            (codes.clone(), b"means".to_vec()),
+            (labels.clone(), b"l".to_vec()),
+        ];
+        write_all_atomically(&files).unwrap();
+        assert_eq!(std::fs::read(&codes).unwrap(), b"means");
+        assert_eq!(std::fs::read(&labels).unwrap(), b"l");
+    }
 }

@@ -62,18 +62,12 @@ pub fn run_command(command: Command) -> Result<()> {
     }
 }
 
-fn parse_size(s: &str) -> Result<(usize, usize)> {
-    let bad = || Error::InvalidArgument(format!("image size '{s}' is not HxW, e.g. 32x32"));
-    let (h, w) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    Ok((
-        h.trim().parse().map_err(|_| bad())?,
-        w.trim().parse().map_err(|_| bad())?,
-    ))
-}
-
 pub(super) fn load_data(arg: &DataArg) -> Result<Dataset> {
     let path = data_or_default(arg.data.clone())?;
-    let image_size = arg.image_size.as_deref().map(parse_size).transpose()?;
+    let image_size = (arg.image_size.as_deref())
+        .map(latent_explorer::data::parse_image_size)
+        .transpose()
+        .map_err(Error::InvalidArgument)?;
     let data = load_dataset(
         &path,
         &LoadOptions {
@@ -327,10 +321,8 @@ fn encode_cmd(a: EncodeArgs) -> Result<()> {
         for (path, _) in &files {
             check_not_input(path, Some(&data), Some(&model_path))?;
         }
-        // The labels file first: a means file never appears beside labels of an older run.
-        for (path, bytes) in files.iter().rev() {
-            write_atomically(path, bytes)?;
-        }
+        // Both written in full before either is renamed into place: a failure leaves neither.
+        latent_explorer::atomic::write_all_atomically(&files)?;
         let names: Vec<String> = files.iter().map(|(p, _)| p.display().to_string()).collect();
         println!(
             "wrote {} codes of {} dims to {}",

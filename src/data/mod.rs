@@ -8,6 +8,7 @@ mod csv;
 mod idx;
 mod image_dir;
 mod numpy;
+mod options;
 mod report;
 mod scale;
 
@@ -16,6 +17,7 @@ pub use csv::{load_csv, load_csv_with};
 pub use idx::{IdxFile, load_idx_dir, load_idx_pair, read_idx};
 pub use image_dir::{ImageDirOptions, ImageDirReport, load_image_dir};
 pub use numpy::{load_npy, load_npy_with, load_npz, load_npz_with};
+pub use options::{LoadOptionsText, parse_image_size};
 pub use report::LoadReport;
 pub use scale::{PixelRange, PixelScale, UNIT_TOLERANCE, ValueKind};
 

@@ -2,7 +2,7 @@
 //! dataset and the model (`mnist-latent2-map.png`), and a fresh name (`-1`, `-2`, ...) rather
 //! than ever replacing a file that is there. Every file is written whole or not at all.
 
-use crate::atomic::{is_already_exists, write_atomically, write_new_atomically};
+use crate::atomic::{is_already_exists, write_all_atomically, write_new_atomically};
 use std::path::{Path, PathBuf};
 
 /// The folder exports go to until the user picks one: Pictures, else home, else the current
@@ -76,10 +76,8 @@ pub fn write_export(dest: &Destination, files: Vec<(PathBuf, Vec<u8>)>) -> Resul
     };
     match dest {
         Destination::Chosen(path) => {
-            // The companions first, so the main file never sits beside stale ones.
-            for (p, bytes) in files.iter().rev() {
-                write_atomically(p, bytes).map_err(|e| e.to_string())?;
-            }
+            // All written in full before any is renamed into place: a failure leaves none.
+            write_all_atomically(&files).map_err(|e| e.to_string())?;
             Ok(path.clone())
         }
         Destination::InFolder { folder, name } => {

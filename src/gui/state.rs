@@ -163,6 +163,8 @@ pub enum BottomTab {
 #[serde(default)]
 pub struct Settings {
     pub dataset_path: Option<PathBuf>,
+    /// How datasets are read: image size, pixel range, label column (as the CLI's flags).
+    pub dataset_options: crate::data::LoadOptionsText,
     pub model_path: Option<PathBuf>,
     pub train: TrainConfig,
     pub new_model: NewModelSettings,
@@ -225,6 +227,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             dataset_path: None,
+            dataset_options: Default::default(),
             model_path: None,
             train: TrainConfig {
                 epochs: 5,

@@ -55,7 +55,8 @@ pub struct Stamp {
 
 /// Work for the jobs thread.
 pub enum Job {
-    LoadDataset(PathBuf),
+    /// A dataset, read with the user's load options (pixel range, label column, image size).
+    LoadDataset(PathBuf, LoadOptions),
     LoadModel(PathBuf),
     /// Encode `indices` of `data` for the map.
     Encode {
@@ -113,7 +114,7 @@ pub enum Job {
 impl Job {
     pub fn kind(&self) -> JobKind {
         match self {
-            Job::LoadDataset(_) => JobKind::LoadDataset,
+            Job::LoadDataset(..) => JobKind::LoadDataset,
             Job::LoadModel(_) => JobKind::LoadModel,
             Job::Encode { .. } => JobKind::Encode,
             Job::Score { .. } => JobKind::Score,
@@ -461,9 +462,9 @@ fn run_job(job: Job, events: &EventSender) {
     let kind = job.kind();
     let failed = |error: String| Event::Failed { job: kind, error };
     let event = match job {
-        Job::LoadDataset(path) => {
+        Job::LoadDataset(path, options) => {
             let t0 = Instant::now();
-            match load_dataset(&path, &LoadOptions::default()) {
+            match load_dataset(&path, &options) {
                 Ok(data) => Event::DatasetLoaded {
                     // Here, not on the UI thread when the Missing data tab first asks.
                     data: {

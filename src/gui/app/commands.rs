@@ -16,6 +16,17 @@ use std::sync::Arc;
 const MAX_ANCHORS: usize = 26;
 
 impl ExplorerApp {
+    /// The user's dataset options, or None (with the reason on screen) when one does not parse.
+    fn dataset_load_options(&mut self) -> Option<crate::data::LoadOptions> {
+        match self.settings.dataset_options.parse() {
+            Ok(options) => Some(options),
+            Err(e) => {
+                self.error(format!("dataset options: {e}; nothing was opened"));
+                None
+            }
+        }
+    }
+
     pub fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::Dialog(purpose) => spawn_dialog(
@@ -28,8 +39,10 @@ impl ExplorerApp {
             Command::OpenDataset(path) => {
                 // The user has taken over from start-up: no more falling back.
                 self.startup.done = true;
-                if !self.refused_while_training("opening another dataset") {
-                    self.jobs.submit(Job::LoadDataset(path));
+                if !self.refused_while_training("opening another dataset")
+                    && let Some(options) = self.dataset_load_options()
+                {
+                    self.jobs.submit(Job::LoadDataset(path, options));
                 }
             }
             Command::OpenModel(path) => {
@@ -393,7 +406,8 @@ impl ExplorerApp {
                     // Its dataset first, then the model (when that dataset has loaded).
                     self.pending_restore = Some((Arc::new(model), from));
                     self.startup.done = true;
-                    self.jobs.submit(Job::LoadDataset(dataset));
+                    let options = self.settings.dataset_options.parse().unwrap_or_default();
+                    self.jobs.submit(Job::LoadDataset(dataset, options));
                     self.info(format!(
                         "restoring the unsaved model from {} with its dataset",
                         r.when()

@@ -201,7 +201,9 @@ impl ExplorerApp {
         );
         app.startup.remembered =
             remembered && (dataset != bundled.dataset || model != bundled.model);
-        app.jobs.submit(Job::LoadDataset(dataset));
+        // Options that no longer parse (edited by hand) fall back to the loader's own choices.
+        let options = app.settings.dataset_options.parse().unwrap_or_default();
+        app.jobs.submit(Job::LoadDataset(dataset, options));
         app.jobs.submit(Job::LoadModel(model));
         app
     }
@@ -243,8 +245,11 @@ impl ExplorerApp {
         self.info(format!(
             "the remembered dataset and model could not be used together ({why}); opened the bundled ones"
         ));
-        self.jobs
-            .submit(Job::LoadDataset(self.bundled.dataset.clone()));
+        self.jobs.submit(Job::LoadDataset(
+            self.bundled.dataset.clone(),
+            // The bundled files are read as they are meant, whatever the user's options.
+            crate::data::LoadOptions::default(),
+        ));
         self.jobs.submit(Job::LoadModel(self.bundled.model.clone()));
         true
     }

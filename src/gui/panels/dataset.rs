@@ -120,6 +120,7 @@ impl DatasetPanel {
                         cmds.push(Command::Dialog(DialogPurpose::OpenDatasetFile));
                     }
                 });
+                load_options_ui(ui, ctx, settings, cmds);
                 ui.small("Or drop a file or folder onto the window, or type its path:");
                 if let Some(path) = super::typed_path_ui(
                     ui,
@@ -131,4 +132,105 @@ impl DatasetPanel {
                 }
             });
     }
+}
+
+/// How the next dataset is read (the command line's `--pixel-range`, `--label-column` and
+/// `--image-size`), and reopening the current one with them.
+fn load_options_ui(ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings, cmds: &mut Vec<Command>) {
+    let changed = !settings.dataset_options.is_default();
+    let header = if changed {
+        "Load options (changed)"
+    } else {
+        "Load options"
+    };
+    egui::CollapsingHeader::new(header)
+        .id_salt("load-options")
+        .default_open(changed)
+        .show(ui, |ui| {
+            let o = &mut settings.dataset_options;
+            egui::Grid::new("load-options-grid")
+                .num_columns(2)
+                .show(ui, |ui| {
+                    option_row(
+                        ui,
+                        "pixel range",
+                        &mut o.pixel_range,
+                        &["auto", "unit", "byte", "max:16"],
+                        "auto: decided from the values (said in the load report); unit: [0, 1]; \
+                         byte: 0..255; max:N: 0..N. Values outside a range given here are clamped \
+                         and counted.",
+                    );
+                    option_row(
+                        ui,
+                        "label column",
+                        &mut o.label_column,
+                        &["auto", "first", "last", "none"],
+                        "CSV files: auto (by header name, else the first or last column of whole \
+                         numbers), first, last, none, or a column number from 1.",
+                    );
+                    option_row(
+                        ui,
+                        "image size",
+                        &mut o.image_size,
+                        &["", "28x28", "32x32", "64x64"],
+                        "Image folders: resize every image to HxW; empty keeps their most common size.",
+                    );
+                });
+            let parsed = o.parse();
+            if let Err(e) = &parsed {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            ui.horizontal(|ui| {
+                let reopen = ctx.ws.data.as_ref().map(|d| {
+                    settings
+                        .dataset_path
+                        .clone()
+                        .unwrap_or_else(|| d.source.clone())
+                });
+                if let Some(path) = reopen
+                    && ui
+                        .add_enabled(parsed.is_ok(), egui::Button::new("Reopen with these"))
+                        .on_hover_text(format!("Read {} again with these options", path.display()))
+                        .clicked()
+                {
+                    cmds.push(Command::OpenDataset(path));
+                }
+                if ui
+                    .add_enabled(changed, egui::Button::new("Reset"))
+                    .on_hover_text("Let the loader decide everything")
+                    .clicked()
+                {
+                    settings.dataset_options = Default::default();
+                }
+            });
+        });
+}
+
+/// One option: a field to type in and a menu of the usual values.
+fn option_row(ui: &mut Ui, label: &str, text: &mut String, usual: &[&str], help: &str) {
+    ui.label(label).on_hover_text(help);
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(text)
+                .desired_width(70.0)
+                .hint_text("auto"),
+        )
+        .on_hover_text(help);
+        egui::ComboBox::from_id_salt(("load-option", label))
+            .selected_text("")
+            .width(18.0)
+            .show_ui(ui, |ui| {
+                for &value in usual {
+                    let shown = if value.is_empty() {
+                        "(most common)"
+                    } else {
+                        value
+                    };
+                    if ui.selectable_label(text == value, shown).clicked() {
+                        *text = value.to_string();
+                    }
+                }
+            });
+    });
+    ui.end_row();
 }
