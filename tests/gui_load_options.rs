@@ -1,6 +1,6 @@
 //! The window reads datasets with the same options as the command line (`--label-column`,
 //! `--pixel-range`, `--image-size`): set in the dataset panel, used for every open, and a
-//! dataset can be reopened with them.
+//! dataset can be reopened with them; and it refuses to train at a batch the machine cannot hold.
 
 mod gui_support;
 use egui_kittest::kittest::Queryable;
@@ -75,4 +75,42 @@ fn the_label_column_set_in_the_window_is_the_one_read() {
     let read: Vec<u32> = (0..50).map(|i| d.label(i).unwrap() as u32).collect();
     assert_eq!(read, labels);
     assert_eq!((d.shape.height, d.shape.width), (4, 4));
+}
+
+#[test]
+fn a_batch_the_memory_cannot_hold_is_refused_before_training() {
+    // A small budget: the bundled model and dataset fit, a batch of 65,536 does not. (Set before
+    // any window exists; the other test in this file fits in it too.)
+    // SAFETY: set once, before this test starts any thread that reads the environment.
+    unsafe { std::env::set_var(latent_explorer::budget::MEMORY_ENV, "300M") };
+    let mut h = quiet_harness(quiet_options(), egui::vec2(1400.0, 900.0));
+    step_until(&mut h, "the bundled pair", |a| {
+        a.ws.data.is_some() && a.ws.model.is_some()
+    });
+    h.state_mut().settings.train.batch_size = 65_536;
+    h.state_mut().apply(Command::StartTraining);
+    h.step();
+    assert!(!h.state().is_training());
+    let refused =
+        h.state().ws.notices.errors().any(|n| {
+            n.text.contains("batches of 65536") && n.text.contains("LATENT_EXPLORER_MEMORY")
+        });
+    assert!(
+        refused,
+        "{:?}",
+        h.state()
+            .ws
+            .notices
+            .errors()
+            .map(|n| &n.text)
+            .collect::<Vec<_>>()
+    );
+    // At the usual batch it trains.
+    h.state_mut().settings.train.batch_size = 128;
+    h.state_mut().settings.train.epochs = 1;
+    h.state_mut().apply(Command::StartTraining);
+    h.step();
+    assert!(h.state().is_training());
+    h.state_mut().apply(Command::StopTraining);
+    step_until(&mut h, "training to stop", |a| !a.is_training());
 }

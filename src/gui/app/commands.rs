@@ -368,6 +368,16 @@ impl ExplorerApp {
             self.error(e.to_string());
             return;
         }
+        // The model was checked at a default batch when made; the batch chosen now counts too.
+        if let Err(e) = crate::budget::Budget::current()
+            .check_model(model.config(), self.settings.train.batch_size)
+        {
+            self.error(format!(
+                "cannot train with batches of {}: {e}",
+                self.settings.train.batch_size
+            ));
+            return;
+        }
         self.show_timeline(None);
         let job = TrainJob {
             data,
