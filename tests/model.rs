@@ -409,6 +409,22 @@ fn fused_bce_matches_the_unfused_formula_and_its_gradient() {
         .to_vec1::<f32>()
         .unwrap()[0];
     assert!(v.is_finite() && v > 1e30, "{v}");
+    // On a GPU build with a GPU, the same sums come from candle's ops there.
+    let gpu = &latent_explorer::device::compute().device;
+    if !gpu.is_cpu() {
+        let on_gpu = bce_with_logits_rows(
+            &l.as_tensor().to_device(gpu).unwrap(),
+            &t.to_device(gpu).unwrap(),
+        )
+        .unwrap()
+        .to_device(&dev)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+        for (x, y) in on_gpu.iter().zip(&a) {
+            assert!((x - y).abs() <= 1e-4 * y.abs().max(1.0), "{x} vs {y}");
+        }
+    }
 }
 
 /// Encoding a dataset goes through flat weights and, for sparse images, a kernel that visits
@@ -472,17 +488,29 @@ fn dataset_encoding_matches_candle_for_sparse_and_dense_images() {
 }
 
 /// The default build computes on the CPU; asking for a GPU this build lacks falls back to the
-/// CPU and says why (the same path a GPU build takes when no GPU is present).
+/// CPU and says why (the same path a GPU build takes when no GPU is present). A cuda build on
+/// a machine with a GPU takes it.
 #[test]
 fn the_device_is_the_cpu_unless_a_gpu_build_finds_one() {
     use latent_explorer::device::choose;
     let auto = choose(None);
-    assert!(
-        auto.is_cpu() && auto.description.starts_with("CPU ("),
-        "{}",
-        auto.description
-    );
-    assert!(auto.fallback_reason.is_none());
+    let gpu = cfg!(feature = "cuda") && candle_core::utils::cuda_is_available();
+    if gpu && auto.fallback_reason.is_none() {
+        assert!(
+            !auto.is_cpu() && auto.description.contains("CUDA"),
+            "{}",
+            auto.description
+        );
+    } else {
+        assert!(
+            auto.is_cpu() && auto.description.starts_with("CPU ("),
+            "{}",
+            auto.description
+        );
+    }
+    if !gpu {
+        assert!(auto.fallback_reason.is_none());
+    }
     if !cfg!(feature = "cuda") {
         let asked = choose(Some("cuda"));
         assert!(asked.is_cpu());
@@ -491,8 +519,11 @@ fn the_device_is_the_cpu_unless_a_gpu_build_finds_one() {
     }
     let unknown = choose(Some("tpu"));
     assert!(unknown.is_cpu() && unknown.fallback_reason.unwrap().contains("'tpu'"));
+    // A model lives on the device the process chose.
     let model = Model::new_random(VaeConfig::mnist(2), 1).unwrap();
-    assert!(model.device().is_cpu());
+    let chosen = latent_explorer::device::compute();
+    assert_eq!(model.device().is_cpu(), chosen.is_cpu());
+    assert!(chosen.is_cpu() || gpu, "{}", chosen.description);
 }
 
 /// The bundled checkpoints, loaded and saved again, hold the same tensors (dtype, shape and

@@ -143,7 +143,17 @@ impl CustomOp3 for BceRowsGrad {
 /// Per-row sum of the numerically stable binary cross-entropy between `logits` and `targets`
 /// ([batch, pixels] each) -> [batch], with a fused backward pass to the logits.
 pub fn bce_with_logits_rows(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    if !logits.device().is_cpu() {
+        // The fused op has only a CPU kernel; on a GPU candle's own ops (and autograd) do it.
+        return bce_with_logits_rows_unfused(logits, targets);
+    }
     logits
         .contiguous()?
         .apply_op2(&targets.contiguous()?, BceRows)
+}
+
+/// The same sums from candle's basic ops, for devices without the fused kernel.
+fn bce_with_logits_rows_unfused(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let softplus_neg_abs = (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    ((logits.relu()? - (logits * targets)?)? + softplus_neg_abs)?.sum(1)
 }
