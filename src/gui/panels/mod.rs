@@ -17,6 +17,7 @@ pub mod map;
 pub mod missing_data;
 pub mod model;
 pub mod picture;
+pub mod rate_distortion;
 pub mod sampling;
 pub mod status;
 pub mod training;
@@ -85,6 +86,7 @@ pub struct Panels {
     pub help: help::HelpPanel,
     pub traversal: traversal::TraversalPanel,
     pub analogy: analogy::AnalogyPanel,
+    pub rate_distortion: rate_distortion::RateDistortionPanel,
     made_for: Generation,
 }
 
