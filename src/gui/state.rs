@@ -266,7 +266,7 @@ impl Default for Settings {
             inpaint_mask: crate::analysis::MaskKind::BottomHalf,
             inpaint_iterations: 20,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
-            anomaly_iw_k: 20,
+            anomaly_iw_k: 10,
             anomaly_threshold: None,
             traversal: Default::default(),
         }
