@@ -56,12 +56,24 @@ fn a_sweep_from_the_window_saves_its_models_and_a_click_opens_one() {
     assert!(h.state().ws.sweep.is_running(), "the sweep started");
     // The UI thread keeps drawing frames while the sweep trains.
     let mut frames_while_running = 0;
+    let (mut saw_second, mut last_fraction) = (false, 0f32);
     while h.state().ws.sweep.is_running() {
         assert!(t0.elapsed().as_secs() < 120, "the sweep did not end");
         h.step();
         frames_while_running += 1;
+        // One progress bar over the whole sweep: it never goes back, and names the model.
+        if let Some(run) = &h.state().ws.sweep.run {
+            assert!(
+                run.fraction >= last_fraction,
+                "{} after {last_fraction}",
+                run.fraction
+            );
+            last_fraction = run.fraction;
+            saw_second |= run.current.is_some_and(|(i, p)| i == 1 && p.beta == 4.0);
+        }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    assert!(saw_second && last_fraction > 0.5, "{last_fraction}");
     h.step();
     eprintln!(
         "window sweep of 2 models (1 epoch, 1200 samples): {:.1} s, {frames_while_running} frames drawn meanwhile",
@@ -228,4 +240,53 @@ fn the_iw_bound_becomes_the_anomaly_ranking() {
         .position(|&j| j == again[0].0)
         .unwrap();
     assert_eq!(again[0].1, elbo_values[k0]);
+}
+
+#[test]
+fn a_cancelled_sweep_keeps_the_models_it_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("rd");
+    let mut options = quiet_options();
+    options.map_points = Some(1000);
+    let mut h = quiet_harness(options, vec2(1400.0, 1000.0));
+    step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    settle(&mut h, 60);
+    let request = latent_explorer::gui::sweep::SweepRequest {
+        points: latent_explorer::train::sweep_points(&[0.5, 1.0, 2.0], &[2]).unwrap(),
+        epochs: 1,
+        limit: Some(600),
+        folder: folder.clone(),
+    };
+    h.state_mut().apply(Command::StartSweep(request.clone()));
+    assert!(h.state().ws.sweep.is_running());
+    // A second sweep and training wait for this one.
+    h.state_mut().apply(Command::StartSweep(request));
+    h.state_mut().apply(Command::StartTraining);
+    assert!(!h.state().is_training());
+    step_until(&mut h, "the first model", |a| {
+        !a.ws.sweep.results.is_empty()
+    });
+    h.state_mut().apply(Command::CancelSweep);
+    step_until(&mut h, "the sweep to stop", |a| !a.ws.sweep.is_running());
+    let saved = h.state().ws.sweep.results.len();
+    assert!((1..3).contains(&saved), "{saved} models");
+    let listed = read_sweep(&folder).unwrap();
+    assert_eq!(listed.len(), saved, "the summary lists what was saved");
+    assert!(listed.iter().all(|r| r.path.is_file()));
+    let texts: Vec<String> = h
+        .state()
+        .ws
+        .notices
+        .iter()
+        .map(|n| n.text.clone())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("a sweep is already running"))
+            && texts.iter().any(|t| t.contains("a sweep is running"))
+            && texts.iter().any(|t| t.contains("sweep cancelled")),
+        "{texts:?}"
+    );
+    check_invariants(h.state()).unwrap();
 }
