@@ -119,6 +119,11 @@ fn a_sweep_from_the_window_saves_its_models_and_a_click_opens_one() {
     let app = h.state();
     let compare = app.ws.sweep.compare.as_ref().unwrap();
     assert_eq!(compare.path, results[0].path);
+    eprintln!(
+        "compared map: {} codes loaded, encoded and projected in {:.2} s",
+        compare.coords.len(),
+        compare.secs
+    );
     assert_eq!(*compare.indices, *app.ws.map.indices);
     let shown = app.panels.rate_distortion.compare_on_screen.clone();
     assert!(!shown.is_empty());
