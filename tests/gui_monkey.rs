@@ -195,6 +195,7 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 BottomTab::Export,
                 BottomTab::Traversal,
                 BottomTab::Analogy,
+                BottomTab::RateDistortion,
             ]
             .choose(rng)
             .unwrap();
@@ -224,11 +225,15 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                     s.axis_y = rng.random_range(0..20);
                 }
                 _ => {
-                    s.anomaly_score = if rng.random_bool(0.5) {
-                        AnomalyScore::NegativeElbo
-                    } else {
-                        AnomalyScore::Reconstruction
-                    }
+                    // The IW bound with a small k: a couple of decodes a sample.
+                    s.anomaly_iw_k = 2;
+                    s.anomaly_score = *[
+                        AnomalyScore::NegativeElbo,
+                        AnomalyScore::Reconstruction,
+                        AnomalyScore::NegativeIwBound,
+                    ]
+                    .choose(rng)
+                    .unwrap();
                 }
             }
         }

@@ -8,7 +8,8 @@ use common::mnist_dir;
 use latent_explorer::data::{Dataset, LoadOptions, Split, load_dataset};
 use latent_explorer::model::{Model, VaeConfig};
 use latent_explorer::train::{
-    SweepEvent, TrainConfig, TrainControl, run_sweep, sweep_csv, sweep_points,
+    SWEEP_SUMMARY, SweepEvent, TrainConfig, TrainControl, read_sweep, run_sweep, sweep_csv,
+    sweep_points, sweep_subset,
 };
 use std::path::Path;
 use std::process::Command;
@@ -31,6 +32,7 @@ fn rate_falls_and_distortion_rises_as_beta_grows() {
         ..Default::default()
     };
     let mut done = 0;
+    let summary = dir.path().join(SWEEP_SUMMARY);
     let results = run_sweep(
         &data,
         &VaeConfig::mnist(8),
@@ -39,8 +41,13 @@ fn rate_falls_and_distortion_rises_as_beta_grows() {
         dir.path(),
         &TrainControl::new(),
         &mut |ev| {
-            if let SweepEvent::Done { .. } = ev {
+            if let SweepEvent::Done { index, .. } = ev {
                 done += 1;
+                // The summary lists every model done so far, this one included.
+                assert_eq!(
+                    read_sweep(summary.parent().unwrap()).unwrap().len(),
+                    index + 1
+                );
             }
         },
     )
@@ -69,6 +76,63 @@ fn rate_falls_and_distortion_rises_as_beta_grows() {
     let csv = sweep_csv(&results);
     assert_eq!(csv.lines().count(), 4);
     assert!(csv.starts_with("beta,latent,rate,distortion,elbo,"));
+    assert_eq!(std::fs::read_to_string(&summary).unwrap(), csv);
+    // Read back: the same models, figures to the summary's 4 decimals.
+    let read = read_sweep(dir.path()).unwrap();
+    for (a, b) in read.iter().zip(&results) {
+        assert_eq!(
+            (a.point, &a.path, a.held_out),
+            (b.point, &b.path, b.held_out)
+        );
+        assert!((a.rate - b.rate).abs() < 1e-4 && (a.distortion - b.distortion).abs() < 1e-4);
+    }
+}
+
+#[test]
+fn a_summary_that_is_not_one_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = |text: &str, needle: &str| {
+        std::fs::write(dir.path().join(SWEEP_SUMMARY), text).unwrap();
+        let e = read_sweep(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(SWEEP_SUMMARY) && e.contains(needle), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+    };
+    let header = "beta,latent,rate,distortion,elbo,held_out,train_secs,model\n";
+    refused("a,b\n1,2\n", "header");
+    refused(
+        &format!("{header}x,2,1,1,-2,10,1,m.safetensors\n"),
+        "beta 'x'",
+    );
+    refused(
+        &format!("{header}1,2.5,1,1,-2,10,1,m.safetensors\n"),
+        "latent '2.5'",
+    );
+    refused(
+        &format!("{header}1,2,1,1,-2,10,1,../m.safetensors\n"),
+        "not a file name",
+    );
+    refused(&format!("{header}1,2,1\n"), "row 1");
+    std::fs::write(
+        dir.path().join(SWEEP_SUMMARY),
+        format!("{header}0.5,2,3.25,120.5,-123.75,100,1.5,\"a,b.safetensors\"\n"),
+    )
+    .unwrap();
+    let r = read_sweep(dir.path()).unwrap();
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (r[0].point.beta, r[0].point.latent, r[0].held_out),
+        (0.5, 2, 100)
+    );
+    assert_eq!(r[0].path, dir.path().join("a,b.safetensors"));
+    // No summary at all: not found, naming it.
+    let empty = tempfile::tempdir().unwrap();
+    let e = read_sweep(empty.path()).unwrap_err().to_string();
+    assert!(e.contains(SWEEP_SUMMARY), "{e}");
+    // The subset keeps the first training samples and a sixth as many held out.
+    let data = subset();
+    let small = sweep_subset(&data, 600).unwrap();
+    assert_eq!(small.len(), 700);
+    assert!(sweep_subset(&data, 0).is_err());
 }
 
 #[test]

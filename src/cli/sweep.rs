@@ -2,12 +2,11 @@
 
 use super::SweepArgs;
 use super::commands::load_data;
-use latent_explorer::atomic::write_atomically;
-use latent_explorer::data::Split;
 use latent_explorer::error::{Error, Result};
 use latent_explorer::model::{Likelihood, VaeConfig};
 use latent_explorer::train::{
-    SweepEvent, TrainConfig, TrainControl, TrainEvent, run_sweep, sweep_csv, sweep_points,
+    SWEEP_SUMMARY, SweepEvent, TrainConfig, TrainControl, TrainEvent, run_sweep, sweep_points,
+    sweep_subset,
 };
 
 pub(super) fn sweep_cmd(a: SweepArgs) -> Result<()> {
@@ -34,13 +33,7 @@ pub(super) fn sweep_cmd(a: SweepArgs) -> Result<()> {
     }
     let mut data = load_data(&a.data)?;
     if let Some(limit) = a.limit {
-        let mut keep: Vec<usize> = data.indices(Split::Train).into_iter().take(limit).collect();
-        keep.extend(
-            data.indices(Split::Test)
-                .into_iter()
-                .take(limit.div_ceil(6)),
-        );
-        data = data.subset(&keep)?;
+        data = sweep_subset(&data, limit)?;
     }
     let likelihood = a
         .likelihood
@@ -112,9 +105,8 @@ pub(super) fn sweep_cmd(a: SweepArgs) -> Result<()> {
         &control,
         &mut report,
     )?;
-    let csv = sweep_csv(&results);
-    let csv_path = a.out_dir.join("sweep.csv");
-    write_atomically(&csv_path, csv.as_bytes())?;
+    // run_sweep keeps the summary current after every model.
+    let csv_path = a.out_dir.join(SWEEP_SUMMARY);
     println!("beta,latent,rate,distortion,elbo");
     for r in &results {
         println!(

@@ -73,4 +73,14 @@ pub enum Command {
     RestoreRecovered,
     /// Delete that recovery file.
     DiscardRecovered,
+    /// Train a rate-distortion sweep (on the sweep thread), saving each model in its folder.
+    StartSweep(super::sweep::SweepRequest),
+    /// Stop the sweep after the current step (the models saved stay).
+    CancelSweep,
+    /// Show the sweep an earlier run (the window's or `latent-explorer sweep`) left in a folder.
+    OpenSweep(PathBuf),
+    /// Show this model's map beside the main one (encoded on its own thread).
+    CompareModel(PathBuf),
+    /// Close the comparison.
+    CloseCompare,
 }

@@ -157,6 +157,7 @@ pub enum BottomTab {
     Export,
     Traversal,
     Analogy,
+    RateDistortion,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -217,6 +218,8 @@ pub struct Settings {
     pub inpaint_mask: crate::analysis::MaskKind,
     pub inpaint_iterations: usize,
     pub anomaly_score: crate::analysis::AnomalyScore,
+    /// Draws per sample (k) when the score is the negative IW bound.
+    pub anomaly_iw_k: usize,
     /// Samples scoring above this are counted (and listed first).
     pub anomaly_threshold: Option<f32>,
     /// The Traversal tab's controls.
@@ -266,6 +269,7 @@ impl Default for Settings {
             inpaint_mask: crate::analysis::MaskKind::BottomHalf,
             inpaint_iterations: 20,
             anomaly_score: crate::analysis::AnomalyScore::NegativeElbo,
+            anomaly_iw_k: 10,
             anomaly_threshold: None,
             traversal: Default::default(),
         }

@@ -122,6 +122,10 @@ pub struct Workspace {
     pub notices: Notices,
     /// The held-out likelihood estimate in flight and the last one finished.
     pub likelihood: super::likelihood::LikelihoodState,
+    /// The rate-distortion sweep shown or running, and the model compared beside the map.
+    pub sweep: super::sweep::SweepState,
+    /// The negative IW bound of the map's samples as an anomaly score, in flight.
+    pub iw_scores: super::iw_scores::IwScoresState,
 }
 
 impl Workspace {

@@ -13,7 +13,8 @@ pub use control::{RunState, TrainControl};
 pub use fused::{Adam, FusedVae};
 pub use shard::StepSums;
 pub use sweep::{
-    SweepEvent, SweepPoint, SweepResult, rate_distortion, run_sweep, sweep_csv, sweep_points,
+    SWEEP_SUMMARY, SweepEvent, SweepPoint, SweepResult, rate_distortion, read_sweep, run_sweep,
+    sweep_csv, sweep_points, sweep_subset,
 };
 
 use crate::data::{BatchBuffer, Dataset};

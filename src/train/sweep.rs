@@ -11,11 +11,16 @@
 //! ELBO. Raising beta buys a lower rate with a higher distortion.
 
 use super::{TrainConfig, TrainControl, TrainEvent, split_indices, train};
+use crate::atomic::write_atomically;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::{Model, VaeConfig};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// The sweep's summary in its folder (see [`sweep_csv`]), rewritten whole after every model so
+/// that a stopped sweep's folder still says what it holds.
+pub const SWEEP_SUMMARY: &str = "sweep.csv";
 
 /// One model of a sweep: what differs between them.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -56,6 +61,24 @@ pub fn sweep_points(betas: &[f64], latents: &[usize]) -> Result<Vec<SweepPoint>>
         }
     }
     Ok(points)
+}
+
+/// The first `limit` training samples and a sixth as many held-out ones: a quick sweep on a
+/// part of a large dataset (the command's `--limit`, the window's "samples").
+pub fn sweep_subset(data: &Dataset, limit: usize) -> Result<Dataset> {
+    use crate::data::Split;
+    if limit == 0 {
+        return Err(Error::InvalidArgument(
+            "a sweep needs at least one training sample".into(),
+        ));
+    }
+    let mut keep: Vec<usize> = data.indices(Split::Train).into_iter().take(limit).collect();
+    keep.extend(
+        data.indices(Split::Test)
+            .into_iter()
+            .take(limit.div_ceil(6)),
+    );
+    data.subset(&keep)
 }
 
 /// A trained model of the sweep and where it landed.
@@ -114,8 +137,9 @@ pub enum SweepEvent<'a> {
 
 /// Trains one model per point: `base` gives the architecture (its beta and latent are
 /// replaced by the point's), `config` the run (its beta too). Each is saved in `out_dir` as
-/// [`SweepPoint::file_name`] when its training ends. Stops early (returning what is done)
-/// when `control` is stopped.
+/// [`SweepPoint::file_name`] when its training ends, and [`SWEEP_SUMMARY`] is rewritten
+/// (atomically) with every model done so far. Stops early (returning what is done) when
+/// `control` is stopped.
 pub fn run_sweep(
     data: &Dataset,
     base: &VaeConfig,
@@ -175,11 +199,12 @@ pub fn run_sweep(
             path,
             train_secs: summary.elapsed_secs,
         };
+        results.push(result);
+        write_atomically(&out_dir.join(SWEEP_SUMMARY), sweep_csv(&results).as_bytes())?;
         report(SweepEvent::Done {
             index,
-            result: &result,
+            result: &results[results.len() - 1],
         });
-        results.push(result);
     }
     Ok(results)
 }
@@ -208,4 +233,86 @@ pub fn sweep_csv(results: &[SweepResult]) -> String {
         );
     }
     csv
+}
+
+/// Reads the summary an earlier sweep left in `dir` ([`SWEEP_SUMMARY`]): its models, with
+/// their paths in `dir`. A summary that is not one (another header, a row that does not parse)
+/// is refused naming the file and the row.
+pub fn read_sweep(dir: &Path) -> Result<Vec<SweepResult>> {
+    let path = dir.join(SWEEP_SUMMARY);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(path.clone(), e))?;
+    let bad = |reason: String| Error::UnsupportedFormat {
+        path: path.clone(),
+        reason,
+    };
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| bad(format!("not a sweep summary: {e}")))?
+        .clone();
+    let wanted = [
+        "beta",
+        "latent",
+        "rate",
+        "distortion",
+        "elbo",
+        "held_out",
+        "train_secs",
+        "model",
+    ];
+    if header.iter().collect::<Vec<_>>() != wanted {
+        return Err(bad(format!(
+            "not a sweep summary: the header is not {}",
+            wanted.join(",")
+        )));
+    }
+    let mut results = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| bad(format!("row {}: {e}", row + 1)))?;
+        let field = |k: usize| record.get(k).unwrap_or("").trim();
+        let number = |k: usize| -> Result<f64> {
+            field(k)
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| {
+                    bad(format!(
+                        "row {}: {} '{}' is not a number",
+                        row + 1,
+                        wanted[k],
+                        field(k)
+                    ))
+                })
+        };
+        let whole = |k: usize| -> Result<usize> {
+            field(k).parse::<usize>().map_err(|_| {
+                bad(format!(
+                    "row {}: {} '{}' is not a whole number",
+                    row + 1,
+                    wanted[k],
+                    field(k)
+                ))
+            })
+        };
+        let name = field(7);
+        // The summary names files in its own folder, never elsewhere.
+        if name.is_empty() || Path::new(name).file_name() != Some(std::ffi::OsStr::new(name)) {
+            return Err(bad(format!(
+                "row {}: '{name}' is not a file name in the sweep's folder",
+                row + 1
+            )));
+        }
+        results.push(SweepResult {
+            point: SweepPoint {
+                beta: number(0)?,
+                latent: whole(1)?,
+            },
+            rate: number(2)?,
+            distortion: number(3)?,
+            held_out: whole(5)?,
+            path: dir.join(name),
+            train_secs: number(6)?,
+        });
+    }
+    Ok(results)
 }

@@ -172,6 +172,11 @@ impl ExplorerApp {
             Command::DismissNotice(k) => self.ws.notices.dismiss(k),
             Command::ResetLayout => self.reset_layout(),
             Command::RestoreRecovered => self.restore_recovered(),
+            cmd @ (Command::StartSweep(_)
+            | Command::CancelSweep
+            | Command::OpenSweep(_)
+            | Command::CompareModel(_)
+            | Command::CloseCompare) => self.apply_sweep(cmd),
             Command::DiscardRecovered => {
                 if let Some(store) = &self.recovery {
                     store.discard();
@@ -354,6 +359,11 @@ impl ExplorerApp {
 
     pub(super) fn start_training(&mut self) {
         if self.is_training() {
+            return;
+        }
+        if self.ws.sweep.is_running() {
+            // Both would share the two cores and the user's attention.
+            self.error("a sweep is running: wait for it or cancel it before training");
             return;
         }
         let (Some(model), Some(data)) = (self.ws.model.clone(), self.ws.data.clone()) else {

@@ -60,6 +60,7 @@ impl ExplorerApp {
         self.refresh_traversal();
         self.request_analogy();
         self.request_scores_if_needed();
+        self.request_iw_scores();
         self.keep_unsaved_model();
     }
 

@@ -166,11 +166,11 @@ impl ExplorerApp {
             return Err("the map has no codes yet".into());
         }
         let coords = ws.map.coords.clone();
-        let scores = ws
-            .scores
-            .scores
-            .as_ref()
-            .filter(|sc| s.color_by == ColorBy::AnomalyScore && sc.len() == coords.len());
+        let scores = ws.scores.scores.as_ref().filter(|sc| {
+            s.color_by == ColorBy::AnomalyScore
+                && sc.len() == coords.len()
+                && sc.has(s.anomaly_score)
+        });
         // The legend the window draws, with the entries hidden there (kept in the plot's
         // memory); the bands themselves are computed on the worker.
         let memory = self

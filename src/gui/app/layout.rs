@@ -90,6 +90,7 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::Export, "Export");
                     ui.selectable_value(tab, BottomTab::Traversal, "Traversal");
                     ui.selectable_value(tab, BottomTab::Analogy, "Analogy");
+                    ui.selectable_value(tab, BottomTab::RateDistortion, "Rate-distortion");
                 });
                 ui.separator();
                 // The tab's content scrolls inside the panel: a taller tab (anomalies, a
@@ -135,6 +136,9 @@ impl ExplorerApp {
                             panels.traversal.ui(ui, &ctx, settings, &mut commands)
                         }
                         BottomTab::Analogy => panels.analogy.ui(ui, &ctx, &mut commands),
+                        BottomTab::RateDistortion => {
+                            panels.rate_distortion.ui(ui, &ctx, settings, &mut commands)
+                        }
                     });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

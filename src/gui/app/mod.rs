@@ -10,6 +10,7 @@ mod export;
 mod headless;
 mod layout;
 mod layout_runs;
+mod sweep;
 mod traversal;
 
 use crate::gui::command::Command;
@@ -337,6 +338,8 @@ impl ExplorerApp {
             || self.trainer.as_ref().is_some_and(|t| !t.is_finished())
             || self.panels.map.pending_click.is_some()
             || self.ws.likelihood.task.is_some()
+            || self.ws.sweep.busy()
+            || self.ws.iw_scores.task.is_some()
     }
 
     fn log_line(&self, text: &str) {
@@ -365,6 +368,7 @@ impl ExplorerApp {
     /// dropped files, brings what derives from the workspace up to date. Never waits.
     pub fn logic_pass(&mut self, ctx: &egui::Context) {
         self.drain_events();
+        self.poll_sweep();
         self.handle_dropped_files(ctx);
         self.sync_derived();
         let generation = self.ws.generation();

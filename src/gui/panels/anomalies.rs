@@ -53,6 +53,12 @@ impl AnomaliesPanel {
         let (Some(scores), Some(data)) = (&s.scores, &ctx.ws.data) else {
             return;
         };
+        if !scores.has(kind) {
+            // The IW bound is still being computed: nothing to rank by yet.
+            self.ranked.clear();
+            self.ranked_for = None;
+            return;
+        }
         if self.ranked_for == Some((s.version, kind)) {
             return;
         }
@@ -96,9 +102,22 @@ impl AnomaliesPanel {
         commands: &mut Vec<Command>,
     ) {
         ui.horizontal(|ui| {
-            ui.label("score:");
-            for kind in [AnomalyScore::NegativeElbo, AnomalyScore::Reconstruction] {
+            ui.label("score by:");
+            for kind in [
+                AnomalyScore::Reconstruction,
+                AnomalyScore::NegativeElbo,
+                AnomalyScore::NegativeIwBound,
+            ] {
                 ui.radio_value(&mut settings.anomaly_score, kind, kind.label());
+            }
+            if settings.anomaly_score == AnomalyScore::NegativeIwBound {
+                let l = ui.label("k:");
+                ui.add(
+                    egui::DragValue::new(&mut settings.anomaly_iw_k)
+                        .range(crate::analysis::MIN_IW_SAMPLES..=crate::analysis::MAX_IW_SAMPLES),
+                )
+                .labelled_by(l.id)
+                .on_hover_text("draws from q(z|x) per sample: k decodes each, a tighter bound");
             }
             ui.separator();
             let mut by_score = settings.color_by == ColorBy::AnomalyScore;
@@ -114,10 +133,15 @@ impl AnomaliesPanel {
             }
         });
         let kind = settings.anomaly_score;
+        if kind == AnomalyScore::NegativeIwBound {
+            iw_progress_ui(ui, ctx, settings);
+        }
         self.rank(ctx, kind);
         if ctx.ws.scores.scores.is_none() || self.ranked.is_empty() {
             ui.horizontal(|ui| {
-                if ctx.ws.map.codes.is_some() {
+                if kind == AnomalyScore::NegativeIwBound && ctx.ws.map.codes.is_some() {
+                    ui.label("The list appears when the IW bound is computed.");
+                } else if ctx.ws.map.codes.is_some() {
                     ui.spinner();
                     ui.label("Scoring the samples on the map…");
                 } else {
@@ -147,7 +171,7 @@ impl AnomaliesPanel {
         ui.horizontal(|ui| {
             ui.label(format!(
                 "All {n} samples by {}, most anomalous first (click one to select it):",
-                kind.label()
+                score_name(ctx, kind)
             ));
             for (jump, label) in [
                 (Jump::Top, "Most anomalous"),
@@ -189,6 +213,7 @@ impl AnomaliesPanel {
             area = area.vertical_scroll_offset(row as f32 * (ROW_HEIGHT + spacing));
         }
         let egui_ctx = ui.ctx().clone();
+        let name = score_name(ctx, kind);
         area.show_rows(ui, ROW_HEIGHT, rows, |ui, shown| {
             // List row r: samples before the marker row `above`, the marker, then the rest.
             let rank_of = |r: usize| if r < above { Some(r) } else { r.checked_sub(1) };
@@ -224,11 +249,7 @@ impl AnomaliesPanel {
                     .and_then(|d| d.class_name(i))
                     .map(|c| format!(" · class {c}"))
                     .unwrap_or_default();
-                let text = format!(
-                    "#{}  sample {i}{class} · {} {score:.2}",
-                    rank + 1,
-                    kind.label()
-                );
+                let text = format!("#{}  sample {i}{class} · {name} {score:.2}", rank + 1);
                 // The row's thumbnail: its tile of the column texture.
                 let image = match (&texture, shape) {
                     (Some(t), Some(s)) if rank >= thumbs_from && rank - thumbs_from < count => {
@@ -263,6 +284,43 @@ impl AnomaliesPanel {
                 super::picture::interact(&response, picture, ctx, commands);
             }
         });
+    }
+}
+
+/// The score's name, with the k of the IW bound the list holds.
+fn score_name(ctx: &PanelCtx, kind: AnomalyScore) -> String {
+    match (kind, ctx.ws.iw_scores.attached) {
+        (AnomalyScore::NegativeIwBound, Some((_, k))) => format!("{} (k = {k})", kind.label()),
+        _ => kind.label().to_string(),
+    }
+}
+
+/// The IW bound's computation: progress and Cancel (back to the negative ELBO), or why it
+/// waits.
+fn iw_progress_ui(ui: &mut Ui, ctx: &PanelCtx, settings: &mut Settings) {
+    let iw = &ctx.ws.iw_scores;
+    if let (Some(task), Some(fraction)) = (&iw.task, iw.progress()) {
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::ProgressBar::new(fraction as f32)
+                    .desired_width(220.0)
+                    .text(format!(
+                        "IW bound, k = {}: {:.0}% of {} samples",
+                        task.k,
+                        100.0 * fraction,
+                        task.n
+                    )),
+            );
+            if ui.button("Cancel").clicked() {
+                settings.anomaly_score = AnomalyScore::NegativeElbo;
+            }
+        });
+    } else if ctx.training {
+        ui.label("The IW bound is computed when training stops (the weights move under it).");
+    } else if let Some((secs, n, k)) = iw.last {
+        ui.weak(format!(
+            "IW bound of {n} samples at k = {k} took {secs:.1} s"
+        ));
     }
 }
 

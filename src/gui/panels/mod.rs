@@ -7,6 +7,7 @@
 
 pub mod analogy;
 pub mod anomalies;
+pub mod compare_map;
 pub mod dataset;
 pub mod decoder;
 pub mod export;
@@ -17,6 +18,7 @@ pub mod map;
 pub mod missing_data;
 pub mod model;
 pub mod picture;
+pub mod rate_distortion;
 pub mod sampling;
 pub mod status;
 pub mod training;
@@ -85,6 +87,7 @@ pub struct Panels {
     pub help: help::HelpPanel,
     pub traversal: traversal::TraversalPanel,
     pub analogy: analogy::AnalogyPanel,
+    pub rate_distortion: rate_distortion::RateDistortionPanel,
     made_for: Generation,
 }
 

@@ -289,7 +289,10 @@ impl MapPanel {
             return None;
         }
         let s = &ctx.ws.scores;
-        let scores = s.scores.as_ref()?;
+        let scores = s
+            .scores
+            .as_ref()
+            .filter(|sc| sc.has(settings.anomaly_score))?;
         let map = &ctx.ws.map;
         if scores.len() != map.coords.len() {
             return None;
@@ -362,7 +365,11 @@ impl MapPanel {
             return None;
         }
         let s = &ctx.ws.scores;
-        let scores = s.scores.as_ref()?;
+        // The IW bound is added to the scores when computed: no bands until then.
+        let scores = s
+            .scores
+            .as_ref()
+            .filter(|sc| sc.has(settings.anomaly_score))?;
         if scores.len() != ctx.ws.map.coords.len() {
             return None;
         }
