@@ -7,6 +7,7 @@
 
 pub mod analogy;
 pub mod anomalies;
+pub mod conditional;
 pub mod dataset;
 pub mod decoder;
 pub mod export;
