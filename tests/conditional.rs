@@ -249,3 +249,45 @@ fn checkpoints_keep_the_condition_and_old_ones_load_unconditional() {
     assert_eq!(m.classes(), None);
     assert!(!m.config().conditional);
 }
+
+/// Encoding a dataset takes the flat path (sparse first layer for MNIST, dense for inverted
+/// digits); with the one-hot's weight row added it gives what candle gives on [x | one-hot].
+#[test]
+fn dataset_encoding_matches_candle_with_the_labels() {
+    let data = subset(300, 0);
+    let inverted = Dataset::new(
+        "inverted",
+        "memory",
+        data.shape,
+        (0..data.len())
+            .flat_map(|i| {
+                data.image_bytes(i)
+                    .iter()
+                    .map(|b| 255 - b)
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+        data.labels().map(<[u16]>::to_vec),
+        data.class_names().to_vec(),
+        vec![Split::Train; data.len()],
+    )
+    .unwrap();
+    let model = Model::new_random(VaeConfig::mnist(5).conditioned_on(&data).unwrap(), 9).unwrap();
+    let idx: Vec<usize> = (0..300).rev().step_by(3).collect();
+    for set in [&data, &inverted] {
+        let fast = model.encode(set, &idx).unwrap();
+        let values: Vec<f32> = idx.iter().flat_map(|&i| set.image(i)).collect();
+        let labels: Vec<u16> = idx.iter().map(|&i| set.label(i).unwrap()).collect();
+        let reference = model
+            .encode_values_as(&values, Classes::Each(&labels))
+            .unwrap();
+        for (a, b) in fast
+            .mean
+            .iter()
+            .chain(&fast.logvar)
+            .zip(reference.mean.iter().chain(&reference.logvar))
+        {
+            assert!((a - b).abs() < 1e-4, "{} : {a} vs {b}", set.name);
+        }
+    }
+}

@@ -392,13 +392,12 @@ impl Model {
     /// model encodes each sample with its own label.
     pub fn encode(&self, data: &Dataset, indices: &[usize]) -> Result<Codes> {
         self.check_fits(data)?;
-        // The flat encoder reads images only; a conditional model's first layer also reads
-        // the one-hot, so it goes through candle.
-        if self.config.arch == Architecture::Mlp
-            && !self.config.hidden.is_empty()
-            && !self.config.conditional
-        {
-            let (mean, logvar) = fast_encode::FlatEncoder::from_model(self)?.encode(data, indices);
+        if self.config.arch == Architecture::Mlp && !self.config.hidden.is_empty() {
+            // A conditional model's labels are checked here, before any work.
+            self.labels_of(data, indices)?;
+            let labels = data.labels().filter(|_| self.config.conditional);
+            let (mean, logvar) =
+                fast_encode::FlatEncoder::from_model(self)?.encode(data, indices, labels);
             return Ok(Codes {
                 latent: self.latent(),
                 mean,
