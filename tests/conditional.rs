@@ -213,6 +213,25 @@ fn a_conditional_model_refuses_to_guess_a_class() {
     let err = train(&mut copy, &bare, &cfg, &TrainControl::new(), &mut |_, _| {}).unwrap_err();
     assert!(err.to_string().contains("no-labels-here.npy"), "{err}");
 
+    // A dataset with a class the model was not trained on is refused whole, naming a sample.
+    let twelve = Dataset::new(
+        "twelve classes",
+        "/tmp/twelve.npy",
+        data.shape,
+        (0..data.len())
+            .flat_map(|i| data.image_bytes(i).to_vec())
+            .collect(),
+        Some((0..data.len()).map(|i| (i % 12) as u16).collect()),
+        (0..12).map(|c| c.to_string()).collect(),
+        vec![Split::Train; data.len()],
+    )
+    .unwrap();
+    let err = model.check_fits(&twelve).unwrap_err().to_string();
+    assert!(
+        err.contains("sample 10 of twelve classes (/tmp/twelve.npy) has label 10"),
+        "{err}"
+    );
+
     // Conv models are not conditional; neither are one-class datasets.
     let conv = VaeConfig::conv(ImageShape::new(28, 28, 1), 3).with_classes(10);
     assert!(conv.validate().is_err());

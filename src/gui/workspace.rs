@@ -254,7 +254,10 @@ impl Workspace {
             self.probe = code;
         }
         // A conditional model's probe is the sample's style: drawn as its own class.
-        if let Condition::Class(label) = self.condition_of_sample(i) {
+        if let (Condition::Class(label), Some(k)) =
+            (self.condition_of_sample(i), self.model_classes())
+            && (label as usize) < k
+        {
             self.class = label;
         }
         true

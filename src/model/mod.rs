@@ -380,6 +380,13 @@ impl Model {
             });
         }
         self.labels_of(data, &[])?;
+        // A labelled dataset with more classes than the model was trained on: refused whole,
+        // naming its first sample of an unknown class (a scan of the labels, microseconds).
+        if let (Some(classes), Some(labels)) = (self.classes(), data.labels())
+            && let Some(i) = labels.iter().position(|&l| l as usize >= classes)
+        {
+            self.labels_of(data, &[i])?;
+        }
         Ok(())
     }
 
