@@ -83,6 +83,11 @@ pub enum Error {
         advice: String,
     },
 
+    /// A conditional model asked to encode or decode without a class it can use: one line
+    /// naming the model and the dataset or the missing class.
+    #[error("{0}")]
+    Conditional(String),
+
     #[error("invalid model config: {0}")]
     InvalidConfig(String),
 

@@ -1280,3 +1280,125 @@ fn analogy_prints_the_vectors_quality_and_writes_the_grid() {
         assert!(!bad.exists());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Conditional models
+// ---------------------------------------------------------------------------------------------
+
+/// `train --conditional` needs labels: on an images file alone it exits 2 naming the file, and
+/// writes nothing.
+#[test]
+fn train_conditional_refuses_a_dataset_without_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = write_file(
+        dir.path(),
+        "lonely-images-idx3-ubyte",
+        &idx_images(64, 8, 8),
+        false,
+    );
+    let out_path = dir.path().join("c.safetensors");
+    let before = listing(dir.path());
+    let out = run(&[
+        "train",
+        "--data",
+        s(&images),
+        "--conditional",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        s(&out_path),
+    ]);
+    assert_error(&out, &["lonely-images-idx3-ubyte", "conditional", "labels"]);
+    assert_eq!(listing(dir.path()), before, "nothing written");
+}
+
+/// A conditional model trained by the CLI: `info` names it, `sample --class K` draws it, and
+/// the class is required, range-checked, and refused for an unconditional model.
+#[test]
+fn sample_draws_the_class_asked_of_a_conditional_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("cvae.safetensors");
+    let train = run(&[
+        "train",
+        "--data",
+        &mnist(),
+        "--conditional",
+        "--limit",
+        "512",
+        "--epochs",
+        "1",
+        "--latent",
+        "2",
+        "--quiet",
+        "--out",
+        s(&model),
+    ]);
+    assert_ok(&train);
+    assert!(
+        text(&train.stdout).contains("conditional on 10 classes"),
+        "{}",
+        describe(&train)
+    );
+    let png = dir.path().join("sevens.png");
+    let out = run(&[
+        "sample",
+        "--model",
+        s(&model),
+        "--class",
+        "7",
+        "--count",
+        "8",
+        "--columns",
+        "8",
+        "--scale",
+        "1",
+        "--out",
+        s(&png),
+    ]);
+    assert_ok(&out);
+    // One row of 8 tiles of 28 px with 2 px gaps.
+    assert_eq!(decode_png(&png).width(), 8 * 28 + 7 * 2);
+
+    let missing = dir.path().join("none.png");
+    let out = run(&["sample", "--model", s(&model), "--out", s(&missing)]);
+    assert_error(&out, &["cvae.safetensors", "--class"]);
+    let out = run(&[
+        "sample",
+        "--model",
+        s(&model),
+        "--class",
+        "10",
+        "--out",
+        s(&missing),
+    ]);
+    assert_error(&out, &["--class 10", "0..10"]);
+    let plain = self::model();
+    let out = run(&[
+        "sample",
+        "--model",
+        plain,
+        "--class",
+        "3",
+        "--out",
+        s(&missing),
+    ]);
+    assert_error(&out, &["--class is for conditional models"]);
+    assert!(!missing.exists());
+
+    // Interpolation blends the anchors' labels along with their codes.
+    let strip = dir.path().join("strip.png");
+    assert_ok(&run(&[
+        "interpolate",
+        "--model",
+        s(&model),
+        "--data",
+        &mnist(),
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--out",
+        s(&strip),
+    ]));
+}

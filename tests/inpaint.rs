@@ -60,7 +60,7 @@ fn filling_a_hidden_half_beats_the_mean_image() {
         let (mut filled_sq, mut mean_sq) = (0f64, 0f64);
         for &i in data.indices(Split::Test).iter().take(200) {
             let image = data.image(i);
-            let out = inpaint(&model, &image, &mask, &mean, 20).unwrap();
+            let out = inpaint(&model, &image, &mask, &mean, 20, None).unwrap();
             assert_eq!(out.path.len(), 20);
             for (k, &seen) in mask.iter().enumerate() {
                 if seen {

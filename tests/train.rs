@@ -289,7 +289,8 @@ fn one_mnist_epoch_matches_pytorch_within_one_percent() {
 }
 
 /// The fused trainer's loss and every gradient agree with candle's autograd on the same batch
-/// and noise, for both likelihoods, one and two hidden layers, and beta != 1.
+/// and noise, for both likelihoods, one and two hidden layers, beta != 1, and conditional
+/// models (the one-hot as extra encoder and decoder inputs).
 #[test]
 fn fused_gradients_match_candle_autograd() {
     use candle_core::{Device, Tensor};
@@ -300,23 +301,32 @@ fn fused_gradients_match_candle_autograd() {
     let sparse_x: Vec<f32> = idx.iter().flat_map(|&i| data.image(i)).collect();
     // Inverted digits are mostly ones: the first layer then takes the dense path.
     let dense_x: Vec<f32> = sparse_x.iter().map(|v| 1.0 - v).collect();
-    for (hidden, likelihood, beta, x) in [
-        (vec![400], Likelihood::Bernoulli, 1.0f32, &sparse_x),
-        (vec![64, 32], Likelihood::Gaussian, 2.5, &sparse_x),
-        (vec![50], Likelihood::Bernoulli, 0.3, &sparse_x),
-        (vec![400], Likelihood::Bernoulli, 1.0, &dense_x),
+    let labels: Vec<u16> = idx.iter().map(|&i| data.label(i).unwrap()).collect();
+    let one_hot = latent_explorer::model::one_hot_values(&labels, 10);
+    for (hidden, likelihood, beta, x, conditional) in [
+        (vec![400], Likelihood::Bernoulli, 1.0f32, &sparse_x, false),
+        (vec![64, 32], Likelihood::Gaussian, 2.5, &sparse_x, false),
+        (vec![50], Likelihood::Bernoulli, 0.3, &sparse_x, false),
+        (vec![400], Likelihood::Bernoulli, 1.0, &dense_x, false),
+        (vec![400], Likelihood::Bernoulli, 1.0, &sparse_x, true),
+        (vec![64, 32], Likelihood::Gaussian, 2.5, &dense_x, true),
     ] {
-        let config = VaeConfig {
+        let mut config = VaeConfig {
             hidden: hidden.clone(),
             likelihood,
             ..VaeConfig::mnist(3)
         };
+        if conditional {
+            config = config.with_classes(10);
+        }
         let model = Model::new_random(config, 11).unwrap();
         let eps = latent_explorer::latent::sample_prior(64, 3, 1.0, 5);
+        let cond: &[f32] = if conditional { &one_hot } else { &[] };
 
         let xt = Tensor::from_slice(x, (64, 784), &Device::Cpu).unwrap();
         let et = Tensor::from_slice(&eps, (64, 3), &Device::Cpu).unwrap();
-        let losses = model.vae().losses(&xt, &et).unwrap();
+        let ct = conditional.then(|| Tensor::from_slice(cond, (64, 10), &Device::Cpu).unwrap());
+        let losses = model.vae().losses(&xt, ct.as_ref(), &et).unwrap();
         let recon = losses.recon.sum_all().unwrap().to_scalar::<f32>().unwrap();
         let kl = losses.kl.sum_all().unwrap().to_scalar::<f32>().unwrap();
         let loss = (losses.recon.sum_all().unwrap()
@@ -325,7 +335,7 @@ fn fused_gradients_match_candle_autograd() {
         let grads = loss.backward().unwrap();
 
         let mut fused = FusedVae::from_model(&model).unwrap();
-        let sums = fused.forward_backward(x, &eps, 64, beta);
+        let sums = fused.forward_backward(x, cond, &eps, 64, beta);
         assert!(
             (sums.recon as f32 - recon).abs() <= 1e-4 * recon.abs(),
             "{hidden:?}: recon {} vs {recon}",

@@ -128,14 +128,17 @@ pub struct Inpainting {
 }
 
 /// Fills the values of `image` where `observed` is false, starting from `initial` there
-/// (e.g. the dataset's mean image), over `iterations` rounds of encode -> decode.
+/// (e.g. the dataset's mean image), over `iterations` rounds of encode -> decode. A conditional
+/// model encodes and decodes as `class` (the image's label), and refuses without one.
 pub fn inpaint(
     model: &Model,
     image: &[f32],
     observed: &[bool],
     initial: &[f32],
     iterations: usize,
+    class: Option<u16>,
 ) -> Result<Inpainting> {
+    let classes = class.map_or(crate::model::Classes::None, crate::model::Classes::All);
     let d = model.config().input.len();
     if image.len() != d || observed.len() != d || initial.len() != d {
         return Err(Error::InvalidArgument(format!(
@@ -150,8 +153,8 @@ pub fn inpaint(
         .collect();
     let mut path = Vec::with_capacity(iterations);
     for _ in 0..iterations.clamp(1, 1000) {
-        let codes = model.encode_values(&x)?;
-        let decoded = model.decode(&codes.mean)?;
+        let codes = model.encode_values_as(&x, classes)?;
+        let decoded = model.decode_as(&codes.mean, classes)?;
         for ((v, &o), &r) in x.iter_mut().zip(observed).zip(&decoded) {
             if !o {
                 *v = r;

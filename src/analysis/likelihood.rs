@@ -245,7 +245,10 @@ fn evaluate_chunk(
     let l = model.latent();
     let images = BatchBuffer::new().take(data, chunk);
     let x = Tensor::from_slice(&images, (chunk.len(), d), device)?;
-    let (mean, logvar) = vae.encode(&x)?;
+    // A conditional model sees each sample's label in its encoder and in every decode of it.
+    let labels = model.labels_of(data, chunk)?;
+    let cond = model.condition_for(data, chunk)?;
+    let (mean, logvar) = vae.encode(&x, cond.as_ref())?;
     let mean = mean.flatten_all()?.to_vec1::<f32>()?;
     let logvar: Vec<f32> = logvar
         .flatten_all()?
@@ -292,7 +295,14 @@ fn evaluate_chunk(
         let rows = end - start;
         let zt = Tensor::from_slice(&z, (rows, l), device)?;
         let xt = Tensor::from_slice(&targets, (rows, d), device)?;
-        let logits = vae.decode_logits(&zt)?;
+        let block_cond = match (&labels, model.classes()) {
+            (Some(labels), Some(classes)) => {
+                let rows: Vec<u16> = owner.iter().map(|&s| labels[s]).collect();
+                Some(crate::model::one_hot(&rows, classes, device)?)
+            }
+            _ => None,
+        };
+        let logits = vae.decode_logits(&zt, block_cond.as_ref())?;
         let recon = reconstruction_error(likelihood, &logits, &xt)?.to_vec1::<f32>()?;
         for ((&s, &r), &ratio) in owner.iter().zip(&recon).zip(&prior_ratio) {
             recon_sum[s] += r as f64;

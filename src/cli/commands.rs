@@ -9,7 +9,7 @@ use latent_explorer::data::{Dataset, LoadOptions, Split, load_dataset};
 use latent_explorer::error::{Error, Result};
 use latent_explorer::latent::csv_field as field;
 use latent_explorer::latent::{InterpolationKind, interpolate_path, sample_prior};
-use latent_explorer::model::{Architecture, Likelihood, Model, VaeConfig};
+use latent_explorer::model::{Architecture, Classes, Likelihood, Model, VaeConfig};
 use latent_explorer::render::{grid, grid_columns, save_png, strip};
 use latent_explorer::train::{TrainConfig, TrainControl, TrainEvent, train};
 use std::fmt::Write as _;
@@ -179,10 +179,26 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
     let mut model = match &a.model {
         Some(p) => {
             let m = Model::load(p)?;
+            if a.conditional && !m.config().conditional {
+                return Err(Error::InvalidArgument(format!(
+                    "--conditional makes a new model; {} is not conditional",
+                    p.display()
+                )));
+            }
             budget.check_model(m.config(), a.batch_size)?;
             m
         }
         None => {
+            // Refused before anything else is chosen or printed: a conditional model needs
+            // labels.
+            let conditioned = |c: VaeConfig| {
+                if a.conditional {
+                    c.conditioned_on(&data)
+                } else {
+                    Ok(c)
+                }
+            };
+            conditioned(VaeConfig::for_shape(data.shape, a.latent))?;
             let likelihood = a.likelihood.unwrap_or_else(|| {
                 let (suggested, fraction) = Likelihood::suggested_for(&data);
                 println!(
@@ -195,13 +211,13 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
                 Architecture::Mlp => a.hidden.clone(),
                 Architecture::Conv => a.channels.clone(),
             };
-            let config = VaeConfig {
+            let config = conditioned(VaeConfig {
                 arch: a.arch,
                 hidden,
                 likelihood,
                 beta: a.beta,
                 ..VaeConfig::for_shape(data.shape, a.latent)
-            };
+            })?;
             config.validate()?;
             budget.check_model(&config, a.batch_size)?;
             Model::new_random(config, a.seed)?
@@ -411,6 +427,7 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
         check_not_input(&a.out, None, Some(m))?;
     }
     let model = load_model(&a.model)?;
+    let classes = sample_classes(&model, a.class)?;
     let z = match a.from {
         SampleFrom::Prior => sample_prior(a.count, model.latent(), a.temperature, a.seed),
         SampleFrom::Mixture => {
@@ -420,12 +437,40 @@ fn sample_cmd(a: SampleArgs) -> Result<()> {
             mixture.sample(a.count, a.temperature, a.seed)
         }
     };
-    let images = model.decode(&z)?;
+    let images = model.decode_as(&z, classes)?;
     let cols = a.columns.unwrap_or_else(|| grid_columns(a.count));
     let picture = grid(&images, model.config().input, cols, a.scale)?;
     save_png(&picture, &a.out)?;
     println!("wrote {} samples to {}", a.count, a.out.display());
     Ok(())
+}
+
+/// The class `sample` draws: --class for a conditional model (which needs one), nothing for
+/// an unconditional one (which refuses --class).
+fn sample_classes(model: &Model, class: Option<u16>) -> Result<Classes<'static>> {
+    let name = || {
+        model
+            .source
+            .as_ref()
+            .map_or("the bundled model".into(), |p| p.display().to_string())
+    };
+    match (model.classes(), class) {
+        (None, None) => Ok(Classes::None),
+        (None, Some(_)) => Err(Error::InvalidArgument(format!(
+            "--class is for conditional models; {} is not conditional",
+            name()
+        ))),
+        (Some(count), None) => Err(Error::InvalidArgument(format!(
+            "{} is conditional on {count} classes: give the class to draw with --class K \
+             (0..{count})",
+            name()
+        ))),
+        (Some(count), Some(k)) if k as usize >= count => Err(Error::InvalidArgument(format!(
+            "--class {k} is out of range: {} is conditional on classes 0..{count}",
+            name()
+        ))),
+        (Some(_), Some(k)) => Ok(Classes::All(k)),
+    }
 }
 
 /// The codes (posterior means) of `split` of `data`, or of all samples when it is empty.
@@ -607,7 +652,23 @@ fn interpolate_cmd(a: InterpolateArgs) -> Result<()> {
         InterpolationKind::Linear
     };
     let path: Vec<f32> = interpolate_path(&anchors, a.steps, kind).concat();
-    let images = model.decode(&path)?;
+    // A conditional model's condition moves with the code: the anchors' one-hot labels,
+    // blended linearly along the same steps.
+    let weights: Vec<f32> = match (model.labels_of(&data, &anchors_idx)?, model.classes()) {
+        (Some(labels), Some(count)) => {
+            let hot: Vec<Vec<f32>> = labels
+                .iter()
+                .map(|&c| latent_explorer::model::one_hot_values(&[c], count))
+                .collect();
+            interpolate_path(&hot, a.steps, InterpolationKind::Linear).concat()
+        }
+        _ => Vec::new(),
+    };
+    let classes = match model.classes() {
+        Some(_) => Classes::Weights(&weights),
+        None => Classes::None,
+    };
+    let images = model.decode_as(&path, classes)?;
     save_png(&strip(&images, model.config().input, a.scale)?, &a.out)?;
     println!(
         "wrote {} frames ({:?}) from sample {} to {} to {}",
@@ -872,7 +933,7 @@ fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
     let mut tiles = Vec::new();
     for &i in &indices {
         let image = data.image(i);
-        let filled = inpaint(&model, &image, &mask, &mean, a.iterations)?;
+        let filled = inpaint(&model, &image, &mask, &mean, a.iterations, data.label(i))?;
         for ((&o, (&v, &f)), &m) in mask
             .iter()
             .zip(image.iter().zip(&filled.completion))

@@ -139,6 +139,10 @@ pub struct TrainArgs {
     pub likelihood: Option<latent_explorer::model::Likelihood>,
     #[arg(long, default_value_t = 1.0)]
     pub beta: f64,
+    /// A new conditional MLP model: the one-hot label is an input to the encoder and to the
+    /// decoder, so the code holds the style (the dataset must have labels).
+    #[arg(long)]
+    pub conditional: bool,
     /// How beta moves: constant, warmup:EPOCHS (from 0 up to beta) or cyclical:EPOCHS.
     #[arg(long, default_value = "constant")]
     pub beta_schedule: latent_explorer::train::BetaSchedule,
@@ -203,6 +207,10 @@ pub struct SampleArgs {
     /// Integer upscaling of each pixel.
     #[arg(long, default_value_t = 2)]
     pub scale: u32,
+    /// The class every sample is drawn as, 0..classes (conditional models only, and they need
+    /// it).
+    #[arg(long, value_name = "K")]
+    pub class: Option<u16>,
     /// Where the codes come from: prior (N(0, I)) or mixture (a Gaussian mixture fitted to
     /// the codes of --data's --split, so that samples land where the data is).
     #[arg(long, value_enum, default_value = "prior")]

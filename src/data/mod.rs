@@ -214,6 +214,11 @@ impl Dataset {
         self.labels.as_ref().map(|l| l[i])
     }
 
+    /// How many classes the labels index (the class names' count); None without labels.
+    pub fn class_count(&self) -> Option<usize> {
+        self.labels.as_ref().map(|_| self.class_names.len())
+    }
+
     pub fn class_names(&self) -> &[String] {
         &self.class_names
     }

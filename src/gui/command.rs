@@ -30,6 +30,8 @@ pub enum Command {
     /// Show a message (e.g. what a typed entry could not be).
     Notify(String),
     SetProbe(Vec<f32>),
+    /// Draw the probe (and generated codes) as this class: conditional models only.
+    SetClass(u16),
     ResetProbeToSelection,
     SampleProbe,
     AddAnchor(usize),

@@ -48,6 +48,9 @@ pub struct NewModelSettings {
     /// None: chosen from the dataset when the model is created.
     pub likelihood: Option<Likelihood>,
     pub beta: f64,
+    /// A conditional model (MLP, labelled datasets): the label is an input of the encoder and
+    /// the decoder.
+    pub conditional: bool,
 }
 
 impl Default for NewModelSettings {
@@ -59,6 +62,7 @@ impl Default for NewModelSettings {
             channels: "32,64,64".into(),
             likelihood: None,
             beta: 1.0,
+            conditional: false,
         }
     }
 }

@@ -22,6 +22,10 @@ use std::time::{Duration, Instant};
 pub enum DecodePurpose {
     Strip,
     Grid,
+    /// A conditional model's probe drawn as every class (the Decoder's class row).
+    ClassRow,
+    /// A conditional model's probe drawn from one class to another.
+    ClassStrip,
     /// Samples from the selection's posterior.
     Spread,
     /// The decoded grid behind the map.
@@ -77,6 +81,8 @@ pub enum Job {
         stamp: Stamp,
         model: Arc<Model>,
         codes: Vec<f32>,
+        /// What a conditional model decodes the codes as (ignored by another).
+        condition: crate::model::Condition,
     },
     SaveModel {
         model: Arc<Model>,
@@ -88,6 +94,8 @@ pub enum Job {
         model: Arc<Model>,
         codes: Option<Arc<Codes>>,
         spec: crate::latent::TraversalSpec,
+        /// The class a conditional model draws every frame as.
+        condition: crate::model::Condition,
     },
     /// An attribute vector between two groups of the map's codes, its quality, and the
     /// analogy grid.
@@ -404,6 +412,8 @@ fn jobs_loop(rx: Receiver<Job>, events: EventSender, counts: Arc<InFlight>, hook
             JobKind::Decode(DecodePurpose::Grid),
             JobKind::Decode(DecodePurpose::Manifold),
             JobKind::Decode(DecodePurpose::Spread),
+            JobKind::Decode(DecodePurpose::ClassRow),
+            JobKind::Decode(DecodePurpose::ClassStrip),
             JobKind::Traverse,
         ];
         let keep: Vec<Option<usize>> = coalesced.iter().map(|&k| newest(k)).collect();
@@ -514,7 +524,8 @@ fn run_job(job: Job, events: &EventSender) {
             stamp,
             model,
             codes,
-        } => match model.decode(&codes) {
+            condition,
+        } => match model.decode_as(&codes, condition.classes()) {
             Ok(images) => Event::Decoded {
                 purpose,
                 stamp,
@@ -527,11 +538,17 @@ fn run_job(job: Job, events: &EventSender) {
             model,
             codes,
             spec,
+            condition,
         } => Event::Traversed {
             stamp,
-            result: crate::latent::traverse(&model, &spec, codes.as_deref())
-                .map(Arc::new)
-                .map_err(|e| e.to_string()),
+            result: crate::latent::traverse_as(
+                &model,
+                &spec,
+                codes.as_deref(),
+                condition.classes(),
+            )
+            .map(Arc::new)
+            .map_err(|e| e.to_string()),
         },
         Job::Analogy {
             stamp,

@@ -7,7 +7,7 @@ use super::map_view::MapState;
 use super::notices::Notices;
 use crate::analysis::AnomalyScores;
 use crate::data::Dataset;
-use crate::model::{Codes, Likelihood, Model};
+use crate::model::{Codes, Condition, Likelihood, Model};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -115,6 +115,9 @@ pub struct Workspace {
     pub history: Vec<usize>,
     /// The code the sliders show (and the probe on the map marks).
     pub probe: Vec<f32>,
+    /// The class a conditional model draws the probe (and generated codes) as: the Decoder's
+    /// class picker, which follows the selected sample's label. Unused for other models.
+    pub class: u16,
     pub scores: ScoresState,
     pub timeline: Timeline,
     /// The likelihood that suits the loaded dataset, and its fraction of values near 0 or 1.
@@ -136,6 +139,31 @@ impl Workspace {
     /// The latent size of the model (0 without one).
     pub fn latent(&self) -> usize {
         self.model.as_ref().map(|m| m.latent()).unwrap_or(0)
+    }
+
+    /// The classes a conditional model has (None for another model or none).
+    pub fn model_classes(&self) -> Option<usize> {
+        self.model.as_ref().and_then(|m| m.classes())
+    }
+
+    /// What drawn codes (the probe, the generated grid, the map's background) decode as: the
+    /// picked class for a conditional model, nothing for another.
+    pub fn condition(&self) -> Condition {
+        match self.model_classes() {
+            Some(k) => Condition::Class(self.class.min(k.saturating_sub(1) as u16)),
+            None => Condition::None,
+        }
+    }
+
+    /// What sample `i`'s own code decodes as: its label for a conditional model.
+    pub fn condition_of_sample(&self, i: usize) -> Condition {
+        match (
+            self.model_classes(),
+            self.data.as_ref().and_then(|d| d.label(i)),
+        ) {
+            (Some(_), Some(label)) => Condition::Class(label),
+            _ => Condition::None,
+        }
     }
 
     /// Whether `i` names a sample of the current dataset.
@@ -181,6 +209,7 @@ impl Workspace {
         self.generation.model += 1;
         self.generation.weights += 1;
         self.probe = vec![0.0; model.latent()];
+        self.class = 0;
         self.map.clear_codes();
         self.scores = ScoresState::default();
         self.timeline = Timeline::default();
@@ -227,6 +256,13 @@ impl Workspace {
         self.history.truncate(12);
         if let Some(code) = self.code_of(i) {
             self.probe = code;
+        }
+        // A conditional model's probe is the sample's style: drawn as its own class.
+        if let (Condition::Class(label), Some(k)) =
+            (self.condition_of_sample(i), self.model_classes())
+            && (label as usize) < k
+        {
+            self.class = label;
         }
         true
     }

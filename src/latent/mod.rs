@@ -20,7 +20,7 @@ pub use pca::Pca;
 pub use semantic::semantic_axes;
 pub use traverse::{
     DimSelection, Direction, MAX_STEPS, TraversalGrid, TraversalPlan, TraversalRange, TraversalRow,
-    TraversalSpec, plan_traversal, traverse,
+    TraversalSpec, plan_traversal, traverse, traverse_as,
 };
 
 use rand::SeedableRng;

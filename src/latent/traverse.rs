@@ -533,16 +533,27 @@ pub fn plan_traversal(
     })
 }
 
-/// Plans and decodes a traversal with `model` (in batches, through [`Model::decode`]).
+/// Plans and decodes a traversal with an unconditional `model` (in batches, through
+/// [`Model::decode`]); a conditional model refuses (see [`traverse_as`]).
 pub fn traverse(
     model: &Model,
     spec: &TraversalSpec,
     codes: Option<&Codes>,
 ) -> Result<TraversalGrid> {
+    traverse_as(model, spec, codes, crate::model::Classes::None)
+}
+
+/// [`traverse`] with every frame decoded as `classes` (a conditional model's class).
+pub fn traverse_as(
+    model: &Model,
+    spec: &TraversalSpec,
+    codes: Option<&Codes>,
+    classes: crate::model::Classes,
+) -> Result<TraversalGrid> {
     let plan = plan_traversal(spec, model.latent(), codes)?;
     let frames = (plan.rows.len() * plan.steps()) as u64;
     crate::budget::Budget::current().check_frames(frames, model.config().input, model.latent())?;
-    let images = model.decode(&plan.codes())?;
+    let images = model.decode_as(&plan.codes(), classes)?;
     Ok(TraversalGrid {
         plan,
         images,

@@ -101,6 +101,10 @@ impl std::str::FromStr for Architecture {
 /// The largest latent size the explorer supports (one slider per dimension).
 pub const MAX_LATENT: usize = 64;
 
+/// The most classes a conditional model may be conditioned on (one-hot inputs stay small
+/// beside the image).
+pub const MAX_CLASSES: usize = 1_000;
+
 /// Architecture of a VAE: input -> hidden... -> (mean, logvar) of `latent` dims, and the
 /// mirror image back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -116,6 +120,14 @@ pub struct VaeConfig {
     pub likelihood: Likelihood,
     /// Weight of the KL term (1 = the standard ELBO, > 1 a beta-VAE).
     pub beta: f64,
+    /// A conditional VAE: the one-hot label is an extra input to the encoder (beside the
+    /// image) and to the decoder (beside the code), so the code is left to hold the style.
+    /// Absent in checkpoints written before conditional models existed: those are not.
+    #[serde(default)]
+    pub conditional: bool,
+    /// The one-hot's width (the number of classes) of a conditional model; 0 otherwise.
+    #[serde(default)]
+    pub classes: usize,
 }
 
 impl VaeConfig {
@@ -128,7 +140,39 @@ impl VaeConfig {
             latent,
             likelihood: Likelihood::Bernoulli,
             beta: 1.0,
+            conditional: false,
+            classes: 0,
         }
+    }
+
+    /// The same architecture conditioned on `classes` classes.
+    pub fn with_classes(self, classes: usize) -> Self {
+        Self {
+            conditional: true,
+            classes,
+            ..self
+        }
+    }
+
+    /// This architecture conditioned on `data`'s classes. A dataset without labels (or with
+    /// a single class) is refused with a message naming it.
+    pub fn conditioned_on(self, data: &Dataset) -> Result<Self> {
+        let named = format!("the dataset {} ({})", data.name, data.source.display());
+        match data.class_count() {
+            None => Err(Error::Conditional(format!(
+                "a conditional model needs labels, but {named} has none"
+            ))),
+            Some(k) if k < 2 => Err(Error::Conditional(format!(
+                "a conditional model needs at least 2 classes, but {named} has {k}"
+            ))),
+            Some(k) => Ok(self.with_classes(k)),
+        }
+    }
+
+    /// Width of the one-hot condition fed beside the image and beside the code (0 for an
+    /// unconditional model).
+    pub fn condition_width(&self) -> usize {
+        if self.conditional { self.classes } else { 0 }
     }
 
     /// The default architecture for another image shape.
@@ -192,12 +236,31 @@ impl VaeConfig {
                 self.beta
             )));
         }
+        if self.conditional {
+            if self.arch != Architecture::Mlp {
+                return Err(Error::InvalidConfig(
+                    "conditional models are MLPs; a conv model cannot be conditional".into(),
+                ));
+            }
+            if !(2..=MAX_CLASSES).contains(&self.classes) {
+                return Err(Error::InvalidConfig(format!(
+                    "a conditional model needs 2..={MAX_CLASSES} classes, got {}",
+                    self.classes
+                )));
+            }
+        } else if self.classes != 0 {
+            return Err(Error::InvalidConfig(format!(
+                "an unconditional model has no classes, got {}",
+                self.classes
+            )));
+        }
         Ok(())
     }
 
-    /// Layer widths along the encoder, e.g. [784, 400].
+    /// Layer widths along the encoder, e.g. [784, 400] (a conditional model's first layer
+    /// also reads the one-hot: [794, 400] for ten classes).
     fn encoder_widths(&self) -> Vec<usize> {
-        std::iter::once(self.input.len())
+        std::iter::once(self.input.len() + self.condition_width())
             .chain(self.hidden.iter().copied())
             .collect()
     }
@@ -234,16 +297,17 @@ impl VaeConfig {
         for (i, w) in enc.windows(2).enumerate() {
             layers.push(MlpLayer::new(MlpRole::EncoderHidden(i), w[0], w[1]));
         }
-        let last = *enc.last().unwrap_or(&self.input.len());
+        let last = enc[enc.len() - 1];
         layers.push(MlpLayer::new(MlpRole::Mean, last, self.latent));
         layers.push(MlpLayer::new(MlpRole::Logvar, last, self.latent));
-        let dec: Vec<usize> = std::iter::once(self.latent)
+        // The decoder's first layer reads the code and, for a conditional model, the one-hot.
+        let dec: Vec<usize> = std::iter::once(self.latent + self.condition_width())
             .chain(self.hidden.iter().rev().copied())
             .collect();
         for (i, w) in dec.windows(2).enumerate() {
             layers.push(MlpLayer::new(MlpRole::DecoderHidden(i), w[0], w[1]));
         }
-        let dec_last = *dec.last().unwrap_or(&self.latent);
+        let dec_last = dec[dec.len() - 1];
         layers.push(MlpLayer::new(MlpRole::Output, dec_last, self.input.len()));
         layers
     }
@@ -283,16 +347,20 @@ impl VaeConfig {
                 self.beta
             );
         }
-        let mut widths: Vec<String> = self
-            .encoder_widths()
-            .iter()
+        let mut widths: Vec<String> = std::iter::once(self.input.len())
+            .chain(self.hidden.iter().copied())
             .map(|w| w.to_string())
             .collect();
         widths.push(self.latent.to_string());
         widths.extend(self.hidden.iter().rev().map(|w| w.to_string()));
         widths.push(self.input.len().to_string());
+        let condition = if self.conditional {
+            format!(", conditional on {} classes", self.classes)
+        } else {
+            String::new()
+        };
         format!(
-            "{} {}, beta {}",
+            "{} {}, beta {}{condition}",
             widths.join("-"),
             self.likelihood,
             self.beta

@@ -29,6 +29,8 @@ pub(super) struct FlatEncoder {
     hidden: Vec<FlatLayer>,
     heads: FlatLayer,
     latent: usize,
+    /// A conditional model's one-hot width: the first layer's last inputs (0 otherwise).
+    classes: usize,
 }
 
 impl FlatEncoder {
@@ -83,11 +85,19 @@ impl FlatEncoder {
                 b,
             },
             latent: c.latent,
+            classes: c.condition_width(),
         })
     }
 
-    /// Means and log-variances ([n, latent] each, row-major) of the images at `indices`.
-    pub fn encode(&self, data: &Dataset, indices: &[usize]) -> (Vec<f32>, Vec<f32>) {
+    /// Means and log-variances ([n, latent] each, row-major) of the images at `indices`; a
+    /// conditional model's encoder also reads each one's label from `labels` (the dataset's,
+    /// checked against its classes by the caller).
+    pub fn encode(
+        &self,
+        data: &Dataset,
+        indices: &[usize],
+        labels: Option<&[u16]>,
+    ) -> (Vec<f32>, Vec<f32>) {
         let l = self.latent;
         let mut mean = vec![0f32; indices.len() * l];
         let mut logvar = vec![0f32; indices.len() * l];
@@ -98,7 +108,7 @@ impl FlatEncoder {
             .zip(mean.par_chunks_mut(CHUNK * l))
             .zip(logvar.par_chunks_mut(CHUNK * l))
             .for_each_init(Workspace::default, |ws, ((chunk, m), lv)| {
-                self.encode_chunk(data, chunk, ws, m, lv)
+                self.encode_chunk(data, chunk, labels, ws, m, lv)
             });
         (mean, logvar)
     }
@@ -107,12 +117,15 @@ impl FlatEncoder {
         &self,
         data: &Dataset,
         chunk: &[usize],
+        labels: Option<&[u16]>,
         ws: &mut Workspace,
         mean: &mut [f32],
         logvar: &mut [f32],
     ) {
         let n = chunk.len();
         let d = data.shape.len();
+        let c = self.classes;
+        let label = |i: usize| labels.map_or(0, |l| l[i] as usize);
         let table = &ws.table;
         ws.sparse
             .fill_from_bytes(chunk.iter().map(|&i| data.image_bytes(i)), d, table);
@@ -122,6 +135,12 @@ impl FlatEncoder {
             for &i in chunk {
                 ws.input
                     .extend(data.image_bytes(i).iter().map(|&b| table[b as usize]));
+                // A conditional model's one-hot: the input row's last columns.
+                if c > 0 {
+                    let start = ws.input.len();
+                    ws.input.resize(start + c, 0.0);
+                    ws.input[start + label(i)] = 1.0;
+                }
             }
         }
         for (i, layer) in self.hidden.iter().enumerate() {
@@ -129,6 +148,13 @@ impl FlatEncoder {
             ws.next.resize(n * layer.out, 0.0);
             if i == 0 && sparse {
                 sparse_times_dense(&ws.sparse, &layer.w, layer.out, &layer.b, &mut ws.next);
+                if c > 0 {
+                    // The one-hot's single 1 adds its weight row (input-major: row d + label).
+                    for (row, &i) in ws.next.chunks_exact_mut(layer.out).zip(chunk) {
+                        let w = &layer.w[(d + label(i)) * layer.out..][..layer.out];
+                        row.iter_mut().zip(w).for_each(|(y, w)| *y += w);
+                    }
+                }
             } else {
                 let input = if i == 0 { &ws.input } else { &ws.act };
                 dense_forward(layer, input, n, &mut ws.next);

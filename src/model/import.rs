@@ -174,6 +174,9 @@ pub(super) fn infer(path: &Path, st: &SafeTensors) -> Result<Import> {
         latent,
         likelihood: Likelihood::Bernoulli,
         beta: 1.0,
+        // PyTorch state dicts we import are of plain VAEs.
+        conditional: false,
+        classes: 0,
     };
     config.validate().map_err(|e| bad(format!("{e}")))?;
     let mut description = if classic {

@@ -12,10 +12,13 @@ mod vae;
 
 pub use checkpoint::{CHECKPOINT_FORMAT, is_checkpoint_path};
 pub use config::{
-    Architecture, Likelihood, MAX_LATENT, MlpLayer, MlpRole, NEAR_BINARY_FRACTION, VaeConfig,
+    Architecture, Likelihood, MAX_CLASSES, MAX_LATENT, MlpLayer, MlpRole, NEAR_BINARY_FRACTION,
+    VaeConfig,
 };
 pub use fused_loss::bce_with_logits_rows;
-pub use vae::{BatchLosses, Vae, kl_divergence, kl_per_dim, reconstruction_error};
+pub use vae::{
+    BatchLosses, Vae, kl_divergence, kl_per_dim, one_hot, one_hot_values, reconstruction_error,
+};
 
 use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
@@ -98,6 +101,42 @@ impl Codes {
         }
         let n = self.len().max(1) as f64;
         sums.into_iter().map(|s| (s / n) as f32).collect()
+    }
+}
+
+/// The classes rows are conditioned on when a conditional model encodes or decodes them.
+/// An unconditional model ignores them; a conditional one refuses [`Classes::None`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Classes<'a> {
+    /// No class (unconditional models).
+    None,
+    /// Every row the same class.
+    All(u16),
+    /// One class per row.
+    Each(&'a [u16]),
+    /// Rows of class weights [n, classes] fed in place of the one-hot: a blend between
+    /// classes (e.g. interpolating from one class to another with the code held).
+    Weights(&'a [f32]),
+}
+
+/// An owned [`Classes`], for work handed to another thread.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Condition {
+    #[default]
+    None,
+    Class(u16),
+    Each(Vec<u16>),
+    Weights(Vec<f32>),
+}
+
+impl Condition {
+    pub fn classes(&self) -> Classes<'_> {
+        match self {
+            Condition::None => Classes::None,
+            Condition::Class(c) => Classes::All(*c),
+            Condition::Each(each) => Classes::Each(each),
+            Condition::Weights(w) => Classes::Weights(w),
+        }
     }
 }
 
@@ -216,6 +255,100 @@ impl Model {
         self.config.latent
     }
 
+    /// The number of classes a conditional model is conditioned on; None when it is not.
+    pub fn classes(&self) -> Option<usize> {
+        self.config.conditional.then_some(self.config.classes)
+    }
+
+    /// How this model is named in messages: its file, or "the new model".
+    fn display_name(&self) -> String {
+        match &self.source {
+            Some(p) => format!("the model {}", p.display()),
+            None => "the new model".into(),
+        }
+    }
+
+    /// The labels of `indices` in `data` for a conditional model (None for an unconditional
+    /// one). A dataset without labels, or with a label the model was not trained on, is
+    /// refused with a message naming both.
+    pub fn labels_of(&self, data: &Dataset, indices: &[usize]) -> Result<Option<Vec<u16>>> {
+        let Some(classes) = self.classes() else {
+            return Ok(None);
+        };
+        let Some(labels) = data.labels() else {
+            return Err(Error::Conditional(format!(
+                "{} is conditional on {classes} classes, but the dataset {} ({}) has no labels",
+                self.display_name(),
+                data.name,
+                data.source.display()
+            )));
+        };
+        let picked: Vec<u16> = indices.iter().map(|&i| labels[i]).collect();
+        if let Some((k, &label)) = picked
+            .iter()
+            .enumerate()
+            .find(|(_, l)| **l as usize >= classes)
+        {
+            return Err(Error::Conditional(format!(
+                "{} is conditional on {classes} classes, but sample {} of {} ({}) has label {label}",
+                self.display_name(),
+                indices[k],
+                data.name,
+                data.source.display()
+            )));
+        }
+        Ok(Some(picked))
+    }
+
+    /// The one-hot condition for the labels of `indices` in `data` (see [`Model::labels_of`]).
+    pub fn condition_for(&self, data: &Dataset, indices: &[usize]) -> Result<Option<Tensor>> {
+        match (self.labels_of(data, indices)?, self.classes()) {
+            (Some(labels), Some(classes)) => Ok(Some(one_hot(&labels, classes, &self.device)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The one-hot condition for `rows` rows of `classes`, for a conditional model (None for
+    /// an unconditional one, whatever was given).
+    pub fn condition_of(&self, classes: Classes, rows: usize) -> Result<Option<Tensor>> {
+        let Some(count) = self.classes() else {
+            return Ok(None);
+        };
+        let labels: Vec<u16> = match classes {
+            Classes::None => {
+                return Err(Error::Conditional(format!(
+                    "{} is conditional on {count} classes: it decodes and encodes only with a \
+                     class, and none was given",
+                    self.display_name()
+                )));
+            }
+            Classes::Weights(w) => {
+                if w.len() != rows * count || w.iter().any(|v| !v.is_finite()) {
+                    return Err(Error::InvalidArgument(format!(
+                        "class weights must be {rows} x {count} finite values, got {}",
+                        w.len()
+                    )));
+                }
+                return Ok(Some(Tensor::from_slice(w, (rows, count), &self.device)?));
+            }
+            Classes::All(c) => vec![c; rows],
+            Classes::Each(each) if each.len() == rows => each.to_vec(),
+            Classes::Each(each) => {
+                return Err(Error::InvalidArgument(format!(
+                    "{} classes given for {rows} rows",
+                    each.len()
+                )));
+            }
+        };
+        if let Some(&bad) = labels.iter().find(|&&c| c as usize >= count) {
+            return Err(Error::Conditional(format!(
+                "class {bad} is out of range: {} is conditional on classes 0..{count}",
+                self.display_name()
+            )));
+        }
+        Ok(Some(one_hot(&labels, count, &self.device)?))
+    }
+
     /// All weights, sorted by name.
     pub fn vars(&self) -> Vec<(String, Var)> {
         let data = match self.varmap.data().lock() {
@@ -235,18 +368,24 @@ impl Model {
             .collect()
     }
 
-    /// Refuses a dataset whose images are not the shape this model was built for.
+    /// Refuses a dataset whose images are not the shape this model was built for, and a
+    /// dataset without labels for a conditional model.
     pub fn check_fits(&self, data: &Dataset) -> Result<()> {
         if data.shape != self.config.input {
             return Err(Error::ShapeMismatch {
-                model_name: match &self.source {
-                    Some(p) => format!("the model {}", p.display()),
-                    None => "the new model".into(),
-                },
+                model_name: self.display_name(),
                 model: self.config.input.to_string(),
                 dataset: data.shape.to_string(),
                 dataset_name: format!("{} ({})", data.name, data.source.display()),
             });
+        }
+        self.labels_of(data, &[])?;
+        // A labelled dataset with more classes than the model was trained on: refused whole,
+        // naming its first sample of an unknown class (a scan of the labels, microseconds).
+        if let (Some(classes), Some(labels)) = (self.classes(), data.labels())
+            && let Some(i) = labels.iter().position(|&l| l as usize >= classes)
+        {
+            self.labels_of(data, &[i])?;
         }
         Ok(())
     }
@@ -256,11 +395,16 @@ impl Model {
         Ok(Tensor::from_vec(values, (rows, cols), &self.device)?)
     }
 
-    /// Posterior means and log-variances of the samples at `indices`, batched.
+    /// Posterior means and log-variances of the samples at `indices`, batched. A conditional
+    /// model encodes each sample with its own label.
     pub fn encode(&self, data: &Dataset, indices: &[usize]) -> Result<Codes> {
         self.check_fits(data)?;
         if self.config.arch == Architecture::Mlp && !self.config.hidden.is_empty() {
-            let (mean, logvar) = fast_encode::FlatEncoder::from_model(self)?.encode(data, indices);
+            // A conditional model's labels are checked here, before any work.
+            self.labels_of(data, indices)?;
+            let labels = data.labels().filter(|_| self.config.conditional);
+            let (mean, logvar) =
+                fast_encode::FlatEncoder::from_model(self)?.encode(data, indices, labels);
             return Ok(Codes {
                 latent: self.latent(),
                 mean,
@@ -275,15 +419,22 @@ impl Model {
         };
         for chunk in indices.chunks(INFERENCE_BATCH) {
             let x = self.batch_tensor(buf.take(data, chunk), chunk.len())?;
-            let (m, lv) = self.vae.encode(&x)?;
+            let cond = self.condition_for(data, chunk)?;
+            let (m, lv) = self.vae.encode(&x, cond.as_ref())?;
             codes.mean.extend(m.flatten_all()?.to_vec1::<f32>()?);
             codes.logvar.extend(lv.flatten_all()?.to_vec1::<f32>()?);
         }
         Ok(codes)
     }
 
-    /// Posterior parameters of images given as values in [0, 1] (row-major [n, D]).
+    /// Posterior parameters of images given as values in [0, 1] (row-major [n, D]), for an
+    /// unconditional model (a conditional one refuses: see [`Model::encode_values_as`]).
     pub fn encode_values(&self, values: &[f32]) -> Result<Codes> {
+        self.encode_values_as(values, Classes::None)
+    }
+
+    /// Posterior parameters of images in [0, 1] (row-major [n, D]) conditioned on `classes`.
+    pub fn encode_values_as(&self, values: &[f32], classes: Classes) -> Result<Codes> {
         let d = self.config.input.len();
         if values.is_empty() || !values.len().is_multiple_of(d) {
             return Err(Error::InvalidArgument(format!(
@@ -293,7 +444,8 @@ impl Model {
         }
         let n = values.len() / d;
         let x = Tensor::from_slice(values, (n, d), &self.device)?;
-        let (m, lv) = self.vae.encode(&x)?;
+        let cond = self.condition_of(classes, n)?;
+        let (m, lv) = self.vae.encode(&x, cond.as_ref())?;
         Ok(Codes {
             latent: self.latent(),
             mean: m.flatten_all()?.to_vec1::<f32>()?,
@@ -301,8 +453,15 @@ impl Model {
         })
     }
 
-    /// Decodes codes (row-major [n, latent]) to images in [0, 1], row-major [n, D].
+    /// Decodes codes (row-major [n, latent]) to images in [0, 1], row-major [n, D], for an
+    /// unconditional model (a conditional one refuses: see [`Model::decode_as`]).
     pub fn decode(&self, z: &[f32]) -> Result<Vec<f32>> {
+        self.decode_as(z, Classes::None)
+    }
+
+    /// Decodes codes (row-major [n, latent]) conditioned on `classes` (ignored by an
+    /// unconditional model) to images in [0, 1], row-major [n, D].
+    pub fn decode_as(&self, z: &[f32], classes: Classes) -> Result<Vec<f32>> {
         let l = self.latent();
         if z.is_empty() || !z.len().is_multiple_of(l) {
             return Err(Error::InvalidArgument(format!(
@@ -310,18 +469,34 @@ impl Model {
                 z.len()
             )));
         }
-        let mut out = Vec::with_capacity(z.len() / l * self.config.input.len());
-        for chunk in z.chunks(INFERENCE_BATCH * l) {
-            let zt = Tensor::from_slice(chunk, (chunk.len() / l, l), &self.device)?;
-            out.extend(self.vae.decode(&zt)?.flatten_all()?.to_vec1::<f32>()?);
+        let n = z.len() / l;
+        // Checked once for every row, before any work.
+        let cond = self.condition_of(classes, n)?;
+        let mut out = Vec::with_capacity(n * self.config.input.len());
+        for (k, chunk) in z.chunks(INFERENCE_BATCH * l).enumerate() {
+            let rows = chunk.len() / l;
+            let zt = Tensor::from_slice(chunk, (rows, l), &self.device)?;
+            let c = match &cond {
+                Some(c) => Some(c.narrow(0, k * INFERENCE_BATCH, rows)?),
+                None => None,
+            };
+            out.extend(
+                self.vae
+                    .decode(&zt, c.as_ref())?
+                    .flatten_all()?
+                    .to_vec1::<f32>()?,
+            );
         }
         Ok(out)
     }
 
-    /// Reconstructions (decoded posterior means) of the samples at `indices`.
+    /// Reconstructions (decoded posterior means) of the samples at `indices`; a conditional
+    /// model encodes and decodes each with its own label.
     pub fn reconstruct(&self, data: &Dataset, indices: &[usize]) -> Result<Vec<f32>> {
         let codes = self.encode(data, indices)?;
-        self.decode(&codes.mean)
+        let labels = self.labels_of(data, indices)?;
+        let classes = labels.as_deref().map_or(Classes::None, Classes::Each);
+        self.decode_as(&codes.mean, classes)
     }
 
     /// Per-sample reconstruction error and KL, with z drawn from q(z|x) using a seeded
@@ -334,7 +509,8 @@ impl Model {
         for chunk in indices.chunks(INFERENCE_BATCH) {
             let x = self.batch_tensor(buf.take(data, chunk), chunk.len())?;
             let eps = standard_normal(&mut rng, chunk.len(), self.latent(), &self.device)?;
-            let l = self.vae.losses(&x, &eps)?;
+            let cond = self.condition_for(data, chunk)?;
+            let l = self.vae.losses(&x, cond.as_ref(), &eps)?;
             scores.recon.extend(l.recon.to_vec1::<f32>()?);
             scores.kl.extend(l.kl.to_vec1::<f32>()?);
         }

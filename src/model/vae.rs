@@ -60,21 +60,65 @@ impl Vae {
     }
 
     /// x: [batch, D] in [0, 1] (D = H*W*C, H x W x C order) -> (mean, logvar), each
-    /// [batch, latent].
-    pub fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+    /// [batch, latent]. `cond`: the one-hot labels [batch, classes] a conditional model needs
+    /// (see [`one_hot`]); an unconditional model ignores them.
+    pub fn encode(&self, x: &Tensor, cond: Option<&Tensor>) -> Result<(Tensor, Tensor)> {
         match &self.network {
-            Network::Mlp(m) => m.encode(x),
+            Network::Mlp(m) => m.encode(&self.with_condition(x, cond)?),
             Network::Conv(c) => c.encode(x),
         }
     }
 
-    /// z: [batch, latent] -> decoder output before the sigmoid, [batch, D].
-    pub fn decode_logits(&self, z: &Tensor) -> Result<Tensor> {
+    /// z: [batch, latent] -> decoder output before the sigmoid, [batch, D]. `cond` as for
+    /// [`Vae::encode`].
+    pub fn decode_logits(&self, z: &Tensor, cond: Option<&Tensor>) -> Result<Tensor> {
         match &self.network {
-            Network::Mlp(m) => m.decode_logits(z),
+            Network::Mlp(m) => m.decode_logits(&self.with_condition(z, cond)?),
             Network::Conv(c) => c.decode_logits(z),
         }
     }
+
+    /// `t` with the one-hot condition appended to each row, for a conditional model; `t`
+    /// itself otherwise. A conditional model without a condition is an error, never a guess.
+    fn with_condition(&self, t: &Tensor, cond: Option<&Tensor>) -> Result<Tensor> {
+        let width = self.config.condition_width();
+        if width == 0 {
+            return Ok(t.clone());
+        }
+        let Some(cond) = cond else {
+            return Err(candle_core::Error::Msg(format!(
+                "this model is conditional on {width} classes: it needs a class for every row"
+            )));
+        };
+        if cond.dims() != [t.dim(0)?, width] {
+            return Err(candle_core::Error::Msg(format!(
+                "the condition has shape {:?}, expected [{}, {width}]",
+                cond.dims(),
+                t.dim(0)?
+            )));
+        }
+        Tensor::cat(&[t, cond], 1)
+    }
+}
+
+/// One-hot rows [n, classes] for the given labels (each below `classes`).
+pub fn one_hot_values(labels: &[u16], classes: usize) -> Vec<f32> {
+    let mut values = vec![0f32; labels.len() * classes];
+    for (row, &label) in values.chunks_exact_mut(classes.max(1)).zip(labels) {
+        if let Some(v) = row.get_mut(label as usize) {
+            *v = 1.0;
+        }
+    }
+    values
+}
+
+/// [`one_hot_values`] as a tensor on `device`.
+pub fn one_hot(labels: &[u16], classes: usize, device: &candle_core::Device) -> Result<Tensor> {
+    Tensor::from_vec(
+        one_hot_values(labels, classes),
+        (labels.len(), classes),
+        device,
+    )
 }
 
 /// The fully connected network: input -> hidden... -> (mean, logvar), latent -> hidden
@@ -123,17 +167,18 @@ impl Mlp {
 
 impl Vae {
     /// z: [batch, latent] -> images in [0, 1], [batch, D].
-    pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
-        candle_nn::ops::sigmoid(&self.decode_logits(z)?)
+    pub fn decode(&self, z: &Tensor, cond: Option<&Tensor>) -> Result<Tensor> {
+        candle_nn::ops::sigmoid(&self.decode_logits(z, cond)?)
     }
 
     /// Encodes x, samples z = mean + sigma * eps with the given standard-normal noise
     /// ([batch, latent]), decodes, and scores: the per-sample terms of the negative ELBO.
-    pub fn losses(&self, x: &Tensor, eps: &Tensor) -> Result<BatchLosses> {
-        let (mean, logvar) = self.encode(x)?;
+    /// A conditional model's encoder and decoder both see the one-hot `cond`.
+    pub fn losses(&self, x: &Tensor, cond: Option<&Tensor>, eps: &Tensor) -> Result<BatchLosses> {
+        let (mean, logvar) = self.encode(x, cond)?;
         let logvar = logvar.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT)?;
         let z = (&mean + (eps * (&logvar * 0.5)?.exp()?)?)?;
-        let logits = self.decode_logits(&z)?;
+        let logits = self.decode_logits(&z, cond)?;
         let recon = reconstruction_error(self.config.likelihood, &logits, x)?;
         let kl = kl_divergence(&mean, &logvar)?;
         Ok(BatchLosses { recon, kl })

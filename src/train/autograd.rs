@@ -38,6 +38,7 @@ impl Stepper for AutogradStepper {
         &mut self,
         model: &Model,
         x: &[f32],
+        cond: &[f32],
         eps: &[f32],
         n: usize,
         beta: f64,
@@ -45,7 +46,11 @@ impl Stepper for AutogradStepper {
         let device = model.device();
         let x = Tensor::from_slice(x, (n, x.len() / n), device)?;
         let eps = Tensor::from_slice(eps, (n, model.latent()), device)?;
-        let losses = model.vae().losses(&x, &eps)?;
+        let cond = match model.classes() {
+            Some(classes) => Some(Tensor::from_slice(cond, (n, classes), device)?),
+            None => None,
+        };
+        let losses = model.vae().losses(&x, cond.as_ref(), &eps)?;
         let recon = losses.recon.sum_all()?;
         let kl = losses.kl.sum_all()?;
         // The batch sum, as the fused trainer (and the PyTorch reference) optimise.

@@ -147,6 +147,8 @@ pub(super) struct Layers {
     pub likelihood: Likelihood,
     pub latent: usize,
     pub input: usize,
+    /// Width of a conditional model's one-hot (0 for an unconditional one).
+    pub classes: usize,
     pub enc_depth: usize,
     pub dec_depth: usize,
     pub all: Vec<Dense>,
@@ -206,6 +208,7 @@ impl FusedVae {
                 likelihood: c.likelihood,
                 latent: c.latent,
                 input: c.input.len(),
+                classes: c.condition_width(),
                 enc_depth: c.hidden.len(),
                 dec_depth: c.hidden.len(),
                 all,
@@ -222,21 +225,29 @@ impl FusedVae {
         self.layers.all.iter().try_for_each(|l| l.write_to(&vars))
     }
 
-    /// Forward and backward for a batch x[n, D] with reparameterisation noise eps[n, latent]:
+    /// Forward and backward for a batch x[n, D] with reparameterisation noise eps[n, latent]
+    /// and, for a conditional model, one-hot labels cond[n, classes] (empty otherwise):
     /// fills every gradient of sum_over_batch(recon + beta * KL) and returns the sums.
-    pub fn forward_backward(&mut self, x: &[f32], eps: &[f32], n: usize, beta: f32) -> StepSums {
+    pub fn forward_backward(
+        &mut self,
+        x: &[f32],
+        cond: &[f32],
+        eps: &[f32],
+        n: usize,
+        beta: f32,
+    ) -> StepSums {
         let threads = rayon::current_num_threads().max(1);
         let shards = threads.min(n / MIN_ROWS_PER_SHARD).max(1);
         while self.shards.len() < shards {
             self.shards.push(Shard::new(&self.layers));
         }
         self.active = shards;
-        let (d, l) = (self.layers.input, self.layers.latent);
+        let (d, l, c) = (self.layers.input, self.layers.latent, self.layers.classes);
         let layers = &self.layers;
         let rows = n.div_ceil(shards);
         let sums = if shards == 1 {
             // Alone, a shard may spread its products over the threads.
-            self.shards[0].forward_backward(layers, x, eps, n, beta, threads > 1)
+            self.shards[0].forward_backward(layers, x, cond, eps, n, beta, threads > 1)
         } else {
             self.shards[..shards]
                 .par_iter_mut()
@@ -246,6 +257,7 @@ impl FusedVae {
                     shard.forward_backward(
                         layers,
                         &x[a * d..b * d],
+                        &cond[a * c..b * c],
                         &eps[a * l..b * l],
                         b - a,
                         beta,

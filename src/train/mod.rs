@@ -300,12 +300,14 @@ fn run(
 /// What differs between the ways a model trains: one optimisation step, and bringing the
 /// model's own weights up to date with the trainer's.
 trait Stepper {
-    /// One step on x[n, D] with reparameterisation noise eps[n, latent]. A step whose loss or
+    /// One step on x[n, D] with reparameterisation noise eps[n, latent] and, for a conditional
+    /// model, the one-hot labels cond[n, classes] (empty otherwise). A step whose loss or
     /// gradients are not finite is not applied: Ok(Err(loss value)).
     fn step(
         &mut self,
         model: &Model,
         x: &[f32],
+        cond: &[f32],
         eps: &[f32],
         n: usize,
         beta: f64,
@@ -324,11 +326,12 @@ impl Stepper for FusedStepper {
         &mut self,
         _: &Model,
         x: &[f32],
+        cond: &[f32],
         eps: &[f32],
         n: usize,
         beta: f64,
     ) -> Result<std::result::Result<StepSums, f32>> {
-        let sums = self.net.forward_backward(x, eps, n, beta as f32);
+        let sums = self.net.forward_backward(x, cond, eps, n, beta as f32);
         let loss = (sums.recon + beta * sums.kl) as f32;
         if !loss.is_finite() || !self.net.grads_finite() {
             return Ok(Err(if loss.is_finite() { f32::NAN } else { loss }));
@@ -368,6 +371,15 @@ fn run_epochs(
     );
     let beta = cfg.beta;
     let latent = model.latent();
+    // A conditional model's one-hot labels, checked against its classes before the first step.
+    let classes = model.classes().unwrap_or(0);
+    let labels: Vec<u16> = if classes > 0 {
+        model.labels_of(data, &train_idx)?;
+        data.labels().map(<[u16]>::to_vec).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let mut cond: Vec<f32> = Vec::with_capacity(bs * classes);
     let start = Instant::now();
     let mut buf = BatchBuffer::new();
     let mut eps: Vec<f32> = Vec::with_capacity(bs * latent);
@@ -406,11 +418,18 @@ fn run_epochs(
             let x = buf.fill(data, chunk);
             eps.clear();
             eps.extend((0..n * latent).map(|_| -> f32 { StandardNormal.sample(rng) }));
+            cond.clear();
+            if classes > 0 {
+                cond.resize(n * classes, 0.0);
+                for (row, &i) in cond.chunks_exact_mut(classes).zip(chunk) {
+                    row[labels[i] as usize] = 1.0;
+                }
+            }
             let progress = (epoch - 1) as f64 + s as f64 / steps_per_epoch as f64;
             let step_beta = beta * cfg.beta_schedule.factor(progress);
             global_step += 1;
             // A step that is not finite was not applied: the weights stay the last good ones.
-            let sums = match stepper.step(model, x, &eps, n, step_beta)? {
+            let sums = match stepper.step(model, x, &cond, &eps, n, step_beta)? {
                 Ok(sums) => sums,
                 Err(value) => {
                     stepper.sync(model)?;

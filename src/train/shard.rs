@@ -50,6 +50,21 @@ pub(super) struct Shard {
     row_recon: Vec<f32>,
     /// The shard's images, indexed by non-zero, when sparse enough to be worth it.
     sparse: SparseRows,
+    /// A conditional model's inputs: [x | one-hot] for the encoder and [z | one-hot] for the
+    /// decoder, and the gradient of the latter (whose code columns are `d_z`). Unused (empty)
+    /// for an unconditional model, whose layers read x and z themselves.
+    enc_in: Vec<f32>,
+    dec_in: Vec<f32>,
+    d_dec_in: Vec<f32>,
+}
+
+/// Rows [a | b] of width wa + wb from rows of a (width wa) and b (width wb), into `out`.
+fn concat_rows(a: &[f32], wa: usize, b: &[f32], wb: usize, n: usize, out: &mut Vec<f32>) {
+    out.clear();
+    for r in 0..n {
+        out.extend_from_slice(&a[r * wa..(r + 1) * wa]);
+        out.extend_from_slice(&b[r * wb..(r + 1) * wb]);
+    }
 }
 
 fn fit(v: &mut Vec<f32>, len: usize) {
@@ -85,6 +100,9 @@ impl Shard {
             d_logits: Vec::new(),
             row_recon: Vec::new(),
             sparse: SparseRows::default(),
+            enc_in: Vec::new(),
+            dec_in: Vec::new(),
+            d_dec_in: Vec::new(),
         }
     }
 
@@ -131,13 +149,16 @@ impl Shard {
         }
     }
 
-    /// Forward and backward over x[n, D] with noise eps[n, latent]; leaves this shard's
-    /// gradients of sum_over_rows(recon + beta * KL) in place and returns the sums.
+    /// Forward and backward over x[n, D] with noise eps[n, latent] and, for a conditional
+    /// model, the one-hot labels cond[n, classes]; leaves this shard's gradients of
+    /// sum_over_rows(recon + beta * KL) in place and returns the sums.
     /// `threaded`: this shard has the machine to itself and may spread products over threads.
+    #[allow(clippy::too_many_arguments)]
     pub fn forward_backward(
         &mut self,
         layers: &Layers,
         x: &[f32],
+        cond: &[f32],
         eps: &[f32],
         n: usize,
         beta: f32,
@@ -148,22 +169,30 @@ impl Shard {
             _ => Parallelism::None,
         };
         self.size_workspace(layers, n);
-        let (d, l) = (layers.input, layers.latent);
+        let (d, l, c) = (layers.input, layers.latent, layers.classes);
+        // A conditional model's one-hot is just more input columns: the sparse first layer
+        // visits its single non-zero like any pixel.
+        let enc_x: &[f32] = if c > 0 {
+            concat_rows(x, d, cond, c, n, &mut self.enc_in);
+            &self.enc_in
+        } else {
+            x
+        };
 
         // Encoder. The first layer reads the images through their non-zeros when that is
         // cheaper than the dense product.
         let first_sparse = layers.enc_depth > 0 && layers.enc(0).input_major && {
-            self.sparse.fill(x, n, d);
+            self.sparse.fill(enc_x, n, d + c);
             self.sparse.density() < SPARSE_DENSITY_LIMIT
         };
         for i in 0..layers.enc_depth {
             let (done, rest) = self.enc_act.split_at_mut(i);
-            let input: &[f32] = if i == 0 { x } else { &done[i - 1] };
+            let input: &[f32] = if i == 0 { enc_x } else { &done[i - 1] };
             let sparse = (i == 0 && first_sparse).then_some(&self.sparse);
             forward(layers.enc(i), input, n, &mut rest[0], par, sparse);
             relu_in_place(&mut rest[0][..n * layers.enc(i).out]);
         }
-        let h: &[f32] = self.enc_act.last().map(Vec::as_slice).unwrap_or(x);
+        let h: &[f32] = self.enc_act.last().map(Vec::as_slice).unwrap_or(enc_x);
         forward(layers.mean(), h, n, &mut self.mu, par, None);
         forward(layers.logvar(), h, n, &mut self.lv, par, None);
 
@@ -178,14 +207,20 @@ impl Shard {
             kl += 0.5 * (m * m + lv.exp() - 1.0 - lv) as f64;
         }
 
-        // Decoder.
+        // Decoder: a conditional model's first layer reads the code and the one-hot.
+        let dec_x: &[f32] = if c > 0 {
+            concat_rows(&self.z, l, cond, c, n, &mut self.dec_in);
+            &self.dec_in
+        } else {
+            &self.z
+        };
         for i in 0..layers.dec_depth {
             let (done, rest) = self.dec_act.split_at_mut(i);
-            let input: &[f32] = if i == 0 { &self.z } else { &done[i - 1] };
+            let input: &[f32] = if i == 0 { dec_x } else { &done[i - 1] };
             forward(layers.dec(i), input, n, &mut rest[0], par, None);
             relu_in_place(&mut rest[0][..n * layers.dec(i).out]);
         }
-        let dh: &[f32] = self.dec_act.last().map(Vec::as_slice).unwrap_or(&self.z);
+        let dh: &[f32] = self.dec_act.last().map(Vec::as_slice).unwrap_or(dec_x);
         forward(layers.out(), dh, n, &mut self.logits, par, None);
 
         // Reconstruction error per sample and its gradient w.r.t. the logits, in one pass.
@@ -206,11 +241,17 @@ impl Shard {
         let recon: f64 = self.row_recon[..n].iter().map(|&v| v as f64).sum();
 
         // Decoder backward.
+        // The first decoder layer's input gradient lands in d_z, or for a conditional model in
+        // d_dec_in, whose code columns are copied into d_z below.
+        if c > 0 {
+            fit(&mut self.d_dec_in, n * (l + c));
+        }
         let out_index = layers.dec_index(layers.dec_depth);
         {
-            let input: &[f32] = self.dec_act.last().map(Vec::as_slice).unwrap_or(&self.z);
+            let input: &[f32] = self.dec_act.last().map(Vec::as_slice).unwrap_or(dec_x);
             let dx = match self.dec_grad.last_mut() {
                 Some(g) => g,
+                None if c > 0 => &mut self.d_dec_in,
                 None => &mut self.d_z,
             };
             let grad = &mut self.grads[out_index];
@@ -231,15 +272,11 @@ impl Shard {
                 &self.dec_act[i],
             );
             let (before, this) = self.dec_grad.split_at_mut(i);
-            let input: &[f32] = if i == 0 {
-                &self.z
-            } else {
-                &self.dec_act[i - 1]
-            };
-            let dx = if i == 0 {
-                &mut self.d_z
-            } else {
-                &mut before[i - 1]
+            let input: &[f32] = if i == 0 { dec_x } else { &self.dec_act[i - 1] };
+            let dx = match i {
+                0 if c > 0 => &mut self.d_dec_in,
+                0 => &mut self.d_z,
+                _ => &mut before[i - 1],
             };
             let grad = &mut self.grads[layers.dec_index(i)];
             backward(
@@ -252,6 +289,16 @@ impl Shard {
                 par,
                 None,
             );
+        }
+
+        if c > 0 {
+            // The one-hot columns need no gradient; the code's go on through the sample.
+            for (dz, row) in self.d_z[..nl]
+                .chunks_exact_mut(l)
+                .zip(self.d_dec_in.chunks_exact(l + c))
+            {
+                dz.copy_from_slice(&row[..l]);
+            }
         }
 
         // Through the sample to the posterior's mean and log-variance.
@@ -276,7 +323,7 @@ impl Shard {
         let depth = layers.enc_depth;
         let mean_index = layers.mean_index();
         {
-            let h: &[f32] = self.enc_act.last().map(Vec::as_slice).unwrap_or(x);
+            let h: &[f32] = self.enc_act.last().map(Vec::as_slice).unwrap_or(enc_x);
             let (head_grads, _) = self.grads[mean_index..].split_at_mut(2);
             let (g_mean, g_logvar) = head_grads.split_at_mut(1);
             let mut dh = self.enc_grad.last_mut();
@@ -309,7 +356,7 @@ impl Shard {
                 &self.enc_act[i],
             );
             let (before, this) = self.enc_grad.split_at_mut(i);
-            let input: &[f32] = if i == 0 { x } else { &self.enc_act[i - 1] };
+            let input: &[f32] = if i == 0 { enc_x } else { &self.enc_act[i - 1] };
             // The input images need no gradient.
             let dx = if i == 0 {
                 None

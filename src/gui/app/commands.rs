@@ -112,6 +112,22 @@ impl ExplorerApp {
                     self.ws.probe = code;
                 }
             }
+            Command::SetClass(class) => {
+                // Checked against the model now: the command may be older than the model.
+                if self
+                    .ws
+                    .model_classes()
+                    .is_some_and(|k| (class as usize) < k)
+                    && self.ws.class != class
+                {
+                    self.ws.class = class;
+                    // What is drawn as the picked class is drawn again.
+                    self.panels.map.manifold_asked = None;
+                    if !self.panels.generate.codes.is_empty() {
+                        self.rebuild_grid(false);
+                    }
+                }
+            }
             Command::ResetProbeToSelection => {
                 if let Some(code) = self.ws.selection.and_then(|i| self.ws.code_of(i)) {
                     self.ws.probe = code;
@@ -221,10 +237,15 @@ impl ExplorerApp {
         let Some(model) = self.ws.model.clone() else {
             return;
         };
-        let anchors: Vec<Vec<f32>> = self
+        let anchor_samples: Vec<usize> = self
             .panels
             .interpolation
             .anchors
+            .iter()
+            .copied()
+            .filter(|&i| self.ws.code_of(i).is_some())
+            .collect();
+        let anchors: Vec<Vec<f32>> = anchor_samples
             .iter()
             .filter_map(|&i| self.ws.code_of(i))
             .collect();
@@ -234,6 +255,27 @@ impl ExplorerApp {
         let steps = self.settings.interp_steps.clamp(2, 32);
         let frames = interpolate_path(&anchors, steps, self.settings.interp_kind);
         let flat: Vec<f32> = frames.concat();
+        // A conditional model's condition travels with the code: the anchors' one-hot labels
+        // blended linearly along the same steps (as `latent-explorer interpolate` does).
+        let condition = match (model.classes(), &self.ws.data) {
+            (Some(count), Some(data)) => {
+                let hot: Option<Vec<Vec<f32>>> = anchor_samples
+                    .iter()
+                    .map(|&i| {
+                        data.label(i)
+                            .map(|c| crate::model::one_hot_values(&[c], count))
+                    })
+                    .collect();
+                match hot {
+                    Some(hot) => crate::model::Condition::Weights(
+                        interpolate_path(&hot, steps, crate::latent::InterpolationKind::Linear)
+                            .concat(),
+                    ),
+                    None => crate::model::Condition::None,
+                }
+            }
+            _ => crate::model::Condition::None,
+        };
         let it = &mut self.panels.interpolation;
         it.frames = frames;
         it.serial += 1;
@@ -246,6 +288,7 @@ impl ExplorerApp {
             stamp,
             model,
             codes: flat,
+            condition,
         });
     }
 
@@ -287,6 +330,7 @@ impl ExplorerApp {
             stamp,
             model,
             codes: g.codes.concat(),
+            condition: self.ws.condition(),
         });
     }
 
@@ -346,6 +390,21 @@ impl ExplorerApp {
             likelihood,
             beta: s.beta,
             ..VaeConfig::for_shape(data.shape, s.latent)
+        };
+        // As the dialog shows it: the box is ticked only for an MLP on labelled data.
+        let conditional = s.conditional
+            && s.arch == Architecture::Mlp
+            && data.class_count().is_some_and(|k| k >= 2);
+        let config = if conditional {
+            match config.conditioned_on(&data) {
+                Ok(c) => c,
+                Err(e) => {
+                    self.error(format!("could not create the model: {e}"));
+                    return;
+                }
+            }
+        } else {
+            config
         };
         match Model::new_random(config, self.settings.train.seed) {
             Ok(model) => {

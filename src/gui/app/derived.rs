@@ -55,6 +55,7 @@ impl ExplorerApp {
             self.ws.map.reproject(&settings);
         }
         self.refresh_preview();
+        self.refresh_class_views();
         self.refresh_neighbours();
         self.refresh_selection();
         self.refresh_traversal();
@@ -70,24 +71,84 @@ impl ExplorerApp {
             return;
         };
         let probe = &self.ws.probe;
-        if !self.ws.fits_code(probe) || self.panels.decoder.preview.is_current_for(probe) {
+        if !self.ws.fits_code(probe) {
             return;
         }
-        match model.decode(probe) {
+        // A conditional model's preview is of the probe as the picked class: the key holds both.
+        let condition = self.ws.condition();
+        let mut key = probe.clone();
+        if let crate::model::Condition::Class(c) = condition {
+            key.push(c as f32);
+        }
+        if self.panels.decoder.preview.is_current_for(&key) {
+            return;
+        }
+        match model.decode_as(probe, condition.classes()) {
             Ok(img) => self
                 .panels
                 .decoder
                 .preview
-                .set_single(img, model.config().input, probe),
+                .set_single(img, model.config().input, &key),
             Err(e) => {
                 // Remember the code anyway, so a failing decode is not retried every frame.
                 self.panels.decoder.preview.set_single(
                     vec![0.0; model.config().input.len()],
                     model.config().input,
-                    probe,
+                    &key,
                 );
                 self.error(format!("could not decode: {e}"));
             }
+        }
+    }
+
+    /// A conditional model's probe drawn as every class, and from one class to another, on
+    /// the worker: asked for when the probe, the class pair or the weights change.
+    fn refresh_class_views(&mut self) {
+        use crate::gui::panels::conditional::{ClassViews, STRIP_STEPS};
+        use crate::model::Condition;
+        let (Some(model), Some(classes)) = (self.ws.model.clone(), self.ws.model_classes()) else {
+            return;
+        };
+        let probe = &self.ws.probe;
+        if !self.ws.fits_code(probe) {
+            return;
+        }
+        let generation = self.ws.generation();
+        let views = &mut self.panels.decoder.classes;
+        let row_key = (probe.clone(), (0, 0), generation);
+        if views.row_asked.as_ref() != Some(&row_key) {
+            let shown = ClassViews::row_len(classes);
+            views.row_asked = Some(row_key);
+            views.row_serial += 1;
+            self.jobs.submit(Job::Decode {
+                purpose: DecodePurpose::ClassRow,
+                stamp: Stamp {
+                    generation,
+                    serial: views.row_serial,
+                },
+                model: model.clone(),
+                codes: probe.repeat(shown),
+                condition: Condition::Each((0..shown as u16).collect()),
+            });
+        }
+        let (from, to) = (
+            views.from.min(classes as u16 - 1),
+            views.to.min(classes as u16 - 1),
+        );
+        let strip_key = (probe.clone(), (from, to), generation);
+        if views.strip_asked.as_ref() != Some(&strip_key) {
+            views.strip_asked = Some(strip_key);
+            views.strip_serial += 1;
+            self.jobs.submit(Job::Decode {
+                purpose: DecodePurpose::ClassStrip,
+                stamp: Stamp {
+                    generation,
+                    serial: views.strip_serial,
+                },
+                model,
+                codes: probe.repeat(STRIP_STEPS),
+                condition: Condition::Weights(ClassViews::strip_weights(from, to, classes)),
+            });
         }
     }
 
@@ -153,7 +214,8 @@ impl ExplorerApp {
             return;
         };
         let mut values = data.image(i);
-        if let Ok(recon) = model.decode(&code) {
+        let own_class = ws.condition_of_sample(i);
+        if let Ok(recon) = model.decode_as(&code, own_class.classes()) {
             values.extend(recon);
         }
         let scores = model
@@ -184,6 +246,7 @@ impl ExplorerApp {
                 },
                 model: model.clone(),
                 codes: z,
+                condition: own_class,
             });
         }
     }
@@ -228,6 +291,7 @@ impl ExplorerApp {
             },
             model,
             codes,
+            condition: self.ws.condition(),
         });
     }
 
@@ -373,6 +437,7 @@ impl ExplorerApp {
             &mask,
             &mean,
             self.settings.inpaint_iterations.clamp(1, 1000),
+            data.label(i),
         ) {
             Ok(filled) => {
                 let (mut e_fill, mut e_mean, mut n) = (0f32, 0f32, 0usize);

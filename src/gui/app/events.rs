@@ -272,6 +272,14 @@ impl ExplorerApp {
             DecodePurpose::Spread if stamp.serial == p.decoder.selection.spread_serial => {
                 p.decoder.selection.spread.set_strip(images, shape);
             }
+            DecodePurpose::ClassRow if stamp.serial == p.decoder.classes.row_serial => {
+                p.decoder.classes.row.set_strip(images, shape);
+                p.decoder.classes.row_shown = p.decoder.classes.row_asked.clone();
+            }
+            DecodePurpose::ClassStrip if stamp.serial == p.decoder.classes.strip_serial => {
+                p.decoder.classes.strip.set_strip(images, shape);
+                p.decoder.classes.strip_shown = p.decoder.classes.strip_asked.clone();
+            }
             DecodePurpose::Grid if stamp.serial == p.generate.serial => {
                 let cols = crate::render::grid_columns(p.generate.codes.len());
                 p.generate.grid.set_grid(images, shape, cols);

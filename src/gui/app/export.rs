@@ -63,7 +63,9 @@ impl ExplorerApp {
             Picture::Sample(i) if *i < data.len() => (Ok(data.image(*i)), format!("sample-{i}")),
             Picture::Sample(_) => return,
             Picture::Code(code) if self.ws.fits_code(code) => (
-                model.decode(code).map_err(|e| e.to_string()),
+                model
+                    .decode_as(code, self.ws.condition().classes())
+                    .map_err(|e| e.to_string()),
                 "decoded".to_string(),
             ),
             Picture::Code(_) => return,

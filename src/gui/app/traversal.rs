@@ -39,12 +39,14 @@ impl ExplorerApp {
             serial: panel.serial,
         };
         let spec = key.spec.clone();
+        let condition = key.condition.clone();
         panel.asked = Some(key);
         self.jobs.submit(Job::Traverse {
             stamp,
             model,
             codes,
             spec,
+            condition,
         });
     }
 

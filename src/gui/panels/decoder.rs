@@ -61,6 +61,8 @@ pub struct DecoderPanel {
     /// Principal directions of the codes (all of them) and the codes version they were
     /// found for: the sliders' other mode for models with many dimensions.
     pub directions: Option<(u64, crate::latent::Pca)>,
+    /// A conditional model's class picker, all-classes row and class-to-class strip.
+    pub classes: super::conditional::ClassViews,
 }
 
 /// Models with at least this many dimensions offer sliders along principal directions.
@@ -86,6 +88,7 @@ pub fn fit_directions(codes: &crate::model::Codes) -> Option<crate::latent::Pca>
 impl DecoderPanel {
     /// Another dataset or model: nothing shown here is true any more.
     pub fn reset(&mut self, changed: Changed) {
+        self.classes.reset(changed);
         if changed.data || changed.model {
             let serial = self.selection.spread_serial;
             self.preview = ImageView::default();
@@ -125,6 +128,7 @@ impl DecoderPanel {
                 commands.push(Command::SampleProbe);
             }
         });
+        self.classes.ui(ui, ctx, commands);
         let latent = ctx.ws.probe.len();
         // As wide as the panel allows (the label and the value field take about 110 points):
         // at +-3.5 over 90 points a value could not be placed.

@@ -40,6 +40,17 @@ impl GeneratePanel {
         if self.source.ui(ui, ctx, commands) {
             commands.push(Command::RebuildGrid);
         }
+        if let (Some(_), Some(data)) = (ctx.ws.model_classes(), &ctx.ws.data) {
+            let class = ctx.ws.class;
+            let name = data
+                .class_names()
+                .get(class as usize)
+                .cloned()
+                .unwrap_or_else(|| class.to_string());
+            ui.label(format!(
+                "Drawn as class {name}: pick the class in the Decoder panel."
+            ));
+        }
         ui.horizontal(|ui| {
             let mut changed = ui
                 .add(egui::Slider::new(&mut settings.grid_count, 4..=144).text("samples"))

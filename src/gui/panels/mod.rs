@@ -8,6 +8,7 @@
 pub mod analogy;
 pub mod anomalies;
 pub mod compare_map;
+pub mod conditional;
 pub mod dataset;
 pub mod decoder;
 pub mod export;

@@ -194,6 +194,37 @@ impl ModelPanel {
                                         .speed(0.05),
                                 )
                             });
+                            // Offered only where it can be made: an MLP on labelled data.
+                            let classes = ctx
+                                .ws
+                                .data
+                                .as_ref()
+                                .and_then(|d| d.class_count())
+                                .filter(|&k| k >= 2);
+                            let possible = classes.is_some() && s.arch == Architecture::Mlp;
+                            super::grid_row(ui, "conditional", |ui| {
+                                let mut on = s.conditional && possible;
+                                let response = ui
+                                    .add_enabled(
+                                        possible,
+                                        egui::Checkbox::new(&mut on, match classes {
+                                            Some(k) => format!("on the {k} labels"),
+                                            None => "on the labels".into(),
+                                        }),
+                                    )
+                                    .on_hover_text(
+                                        "A conditional VAE: the one-hot label is an input of the encoder and of the decoder, so the code holds the style and the class is picked in the Decoder",
+                                    )
+                                    .on_disabled_hover_text(if classes.is_none() {
+                                        "Needs a dataset with labels (at least two classes)"
+                                    } else {
+                                        "Conditional models are MLPs"
+                                    });
+                                if possible {
+                                    s.conditional = on;
+                                }
+                                response
+                            });
                         });
                     if ui.button("Create new model").clicked() {
                         commands.push(Command::NewModel);

@@ -55,6 +55,8 @@ pub struct TraversalKey {
     pub generation: Generation,
     /// The map codes' version, when the spec reads them.
     pub codes_version: Option<u64>,
+    /// The class a conditional model draws the frames as (the Decoder's class picker).
+    pub condition: crate::model::Condition,
 }
 
 #[derive(Default)]
@@ -125,6 +127,7 @@ impl TraversalPanel {
             spec,
             generation: ws.generation(),
             codes_version: needs_codes.then_some(ws.map.codes_version),
+            condition: ws.condition(),
         };
         Some((key, needs_codes))
     }

@@ -188,7 +188,7 @@ fn hover_preview(
             if code.len() != model.latent() {
                 return;
             }
-            match model.decode(&code) {
+            match model.decode_as(&code, ctx.ws.condition().classes()) {
                 Ok(v) => (v, format!("decoded at ({:.2}, {:.2})", pos[0], pos[1])),
                 Err(_) => return,
             }
