@@ -157,6 +157,7 @@ pub enum BottomTab {
     Export,
     Traversal,
     Analogy,
+    Groups,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -158,6 +158,10 @@ impl ExplorerApp {
             Command::ShowTimeline(frame) => self.show_timeline(frame),
             Command::DismissNotice(k) => self.ws.notices.dismiss(k),
             Command::ResetLayout => self.reset_layout(),
+            Command::SelectMany { indices, mode } => self.select_many(indices, mode),
+            Command::ClearMultiSelection => self.clear_multi_selection(),
+            Command::MakeGroup(source) => self.make_group(source),
+            Command::EditGroup(k, edit) => self.edit_group(k, edit),
             Command::RestoreRecovered => self.restore_recovered(),
             Command::DiscardRecovered => {
                 if let Some(store) = &self.recovery {

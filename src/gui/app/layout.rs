@@ -90,6 +90,7 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::Export, "Export");
                     ui.selectable_value(tab, BottomTab::Traversal, "Traversal");
                     ui.selectable_value(tab, BottomTab::Analogy, "Analogy");
+                    ui.selectable_value(tab, BottomTab::Groups, "Groups");
                 });
                 ui.separator();
                 // The tab's content scrolls inside the panel: a taller tab (anomalies, a
@@ -105,8 +106,11 @@ impl ExplorerApp {
                         panels.traversal.grid.is_some()
                     }
                     ExportKind::Analogy => panels.analogy.result.is_some(),
-                    // Exported from a picture's own menu.
-                    ExportKind::Picture => false,
+                    // Exported from a picture's own menu, or from the Groups tab.
+                    ExportKind::Picture
+                    | ExportKind::GroupCsv
+                    | ExportKind::GroupNumpy
+                    | ExportKind::GroupPng => false,
                 };
                 let ready_now: Vec<(ExportKind, bool)> =
                     ExportKind::ALL.into_iter().map(|k| (k, ready(k))).collect();
@@ -135,6 +139,7 @@ impl ExplorerApp {
                             panels.traversal.ui(ui, &ctx, settings, &mut commands)
                         }
                         BottomTab::Analogy => panels.analogy.ui(ui, &ctx, &mut commands),
+                        BottomTab::Groups => panels.groups.ui(ui, &ctx, settings, &mut commands),
                     });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod decoder;
 pub mod export;
 pub mod generate;
+pub mod groups;
 pub mod help;
 pub mod interpolation;
 pub mod map;
@@ -85,6 +86,7 @@ pub struct Panels {
     pub help: help::HelpPanel,
     pub traversal: traversal::TraversalPanel,
     pub analogy: analogy::AnalogyPanel,
+    pub groups: groups::GroupsPanel,
     made_for: Generation,
 }
 
@@ -112,6 +114,7 @@ impl Panels {
             self.training.reset(changed);
             self.traversal.reset(changed);
             self.analogy.reset(changed);
+            self.groups.reset(changed);
         }
         changed
     }

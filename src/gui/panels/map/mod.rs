@@ -14,6 +14,7 @@ mod interaction;
 mod layout_controls;
 pub mod legend;
 pub mod overlays;
+pub mod select;
 pub mod thumbnails;
 
 use super::{Changed, Command, PanelCtx};
@@ -88,6 +89,14 @@ pub struct MapPanel {
     /// t-SNE / UMAP parameters being edited, applied with a button (each change restarts
     /// a run, so dragging a value must not).
     pending_layout: Option<LayoutParams>,
+    /// What a drag does (pan, lasso, rectangle).
+    pub tool: select::MapTool,
+    /// The lasso or rectangle being drawn.
+    pub select_drag: Option<select::SelectDrag>,
+    /// Map rows in the multi-selection, for (groups version, map version).
+    selection_mask: Option<(select::DrawnFor, Arc<Vec<bool>>)>,
+    /// The visible groups' members on the map, for (groups version, map version).
+    group_rings: Option<(select::DrawnFor, Arc<select::GroupRings>)>,
 }
 
 impl MapPanel {
@@ -99,6 +108,7 @@ impl MapPanel {
             *self = Self {
                 manifold_serial: serial,
                 clusters: layer,
+                tool: self.tool,
                 ..Self::default()
             };
         }
@@ -157,6 +167,7 @@ impl MapPanel {
             settings.map_split,
         );
         self.filter_ui(ui, ctx, settings, &legend, plot_id, commands);
+        select::toolbar_ui(ui, self, ctx, commands);
         let overlays = overlays::Overlays::gather(
             &ws.map,
             settings,
@@ -167,8 +178,12 @@ impl MapPanel {
         );
         let above = self.above_threshold(ctx, settings);
         self.clusters.prepare(ui.ctx(), ctx, settings);
-        let drag = interaction::ProbeDrag::begin(ui);
-        let box_zoom = interaction::BoxZoom::begin(ui);
+        let selecting = select::begin(self, ui);
+        let mut drag = interaction::ProbeDrag::begin(ui);
+        drag.active &= !selecting;
+        let box_zoom = interaction::BoxZoom::begin(ui, selecting);
+        let mask = select::selection_mask(self, ctx);
+        let rings = select::group_rings(self, ctx);
         self.follow_selection(ctx);
         let shown = draw::show(
             self,
@@ -177,13 +192,15 @@ impl MapPanel {
             settings,
             plot_id,
             (&legend, &overlays, above.as_ref()),
-            (drag.active, box_zoom.active),
+            (mask, &rings),
+            (drag.active || selecting, box_zoom.active),
             width,
         );
         self.screen = Some(shown.transform);
         if settings.show_manifold && self.manifold_asked != Some(shown.view) {
             commands.push(Command::DecodeManifold(shown.view));
         }
+        select::finish(self, ui, ctx, &legend, commands);
         interaction::after_plot(
             self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
         );
