@@ -126,7 +126,13 @@ impl MapPanel {
         // on a narrow window) are laid out.
         let width = ui.available_width();
         interaction::resolve_pending_click(self, ui, commands);
-        controls_ui(ui, ctx, settings, &mut self.pending_layout, commands);
+        controls_ui(
+            ui,
+            ctx,
+            settings,
+            (&mut self.pending_layout, &mut self.tool),
+            commands,
+        );
         let plot_id = ui.make_persistent_id("latent-map");
         self.clusters.controls_ui(ui, ctx, commands);
         let ws = ctx.ws;
@@ -167,7 +173,6 @@ impl MapPanel {
             settings.map_split,
         );
         self.filter_ui(ui, ctx, settings, &legend, plot_id, commands);
-        select::toolbar_ui(ui, self, ctx, commands);
         let overlays = overlays::Overlays::gather(
             &ws.map,
             settings,
@@ -402,12 +407,14 @@ fn controls_ui(
     ui: &mut Ui,
     ctx: &PanelCtx,
     s: &mut Settings,
-    pending: &mut Option<LayoutParams>,
+    (pending, tool): (&mut Option<LayoutParams>, &mut select::MapTool),
     commands: &mut Vec<Command>,
 ) {
     let latent = ctx.ws.latent();
+    // One row that never wraps: the point count is cut to what the tools leave of it.
     ui.horizontal(|ui| {
         ui.strong("Latent map");
+        select::toolbar_ui(ui, tool, ctx, commands);
         if let Some(d) = &ctx.ws.data {
             let encoded = if ctx.ws.map.codes.is_some() {
                 format!(" (encoded in {:.0} ms)", ctx.ws.map.encode_secs * 1000.0)

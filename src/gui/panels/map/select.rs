@@ -59,36 +59,38 @@ pub type DrawnFor = (u64, u64);
 /// The members of the visible groups on the map: (name, colour, map positions).
 pub type GroupRings = Vec<(String, Color32, Vec<[f64; 2]>)>;
 
-/// The tool, the selection's size and what can be made of it, in one row that never wraps
-/// (what comes and goes in it must not move the map).
-pub fn toolbar_ui(ui: &mut Ui, panel: &mut MapPanel, ctx: &PanelCtx, commands: &mut Vec<Command>) {
+/// The tool, the selection's size and what can be made of it, in the map's title row (which
+/// never wraps: nothing here may move the map).
+pub fn toolbar_ui(ui: &mut Ui, current: &mut MapTool, ctx: &PanelCtx, commands: &mut Vec<Command>) {
     let selected = ctx.ws.multi_selection.len();
-    ui.horizontal(|ui| {
-        ui.label("drag:");
-        for tool in MapTool::ALL {
-            ui.selectable_value(&mut panel.tool, tool, tool.label())
-                .on_hover_text(match tool {
-                    MapTool::Pan => "Drag pans the map (Ctrl + drag draws a lasso)",
-                    MapTool::Lasso => "Drag draws a lasso; Shift adds, Alt takes away",
-                    MapTool::Rectangle => "Drag draws a rectangle; Shift adds, Alt takes away",
-                });
-        }
-        ui.separator();
+    ui.separator();
+    for tool in MapTool::ALL {
+        ui.selectable_value(current, tool, tool.label())
+            .on_hover_text(match tool {
+                MapTool::Pan => "Drag pans the map (Ctrl + drag draws a lasso)",
+                MapTool::Lasso => "Drag draws a lasso; Shift adds, Alt takes away",
+                MapTool::Rectangle => "Drag draws a rectangle; Shift adds, Alt takes away",
+            });
+    }
+    ui.separator();
+    if selected > 0 {
         ui.label(format!("{selected} selected"));
-        let make = ui
-            .add_enabled(selected > 0, egui::Button::new("Make group"))
+        if ui
+            .button("Make group")
             .on_hover_text("A named group of the selected samples (Groups tab)")
-            .on_disabled_hover_text("Select samples with a lasso or rectangle first");
-        if make.clicked() {
+            .clicked()
+        {
             commands.push(Command::MakeGroup(GroupSource::Selection));
         }
         if ui
-            .add_enabled(selected > 0, egui::Button::new("Clear selection"))
+            .button("Clear selection")
+            .on_hover_text("Clear the selection")
             .clicked()
         {
             commands.push(Command::ClearMultiSelection);
         }
-    });
+        ui.separator();
+    }
 }
 
 /// Starts, grows or keeps a selection drag before the plot is drawn; true while one is going
