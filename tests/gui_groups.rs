@@ -13,8 +13,8 @@ use egui_plot::PlotPoint;
 use gui_support::{check_invariants, quiet_harness, quiet_options, settle, step_until};
 use latent_explorer::gui::panels::analogy::Side;
 use latent_explorer::gui::panels::map::select::MapTool;
-use latent_explorer::gui::{BottomTab, ExplorerApp};
-use latent_explorer::latent::{point_in_polygon, select_in_rect};
+use latent_explorer::gui::{BottomTab, Command, ExplorerApp};
+use latent_explorer::latent::{SelectMode, point_in_polygon, select_in_rect};
 use latent_explorer::npy::{Values, read_npy};
 
 fn harness() -> Harness<'static, ExplorerApp> {
@@ -296,5 +296,27 @@ fn the_rectangle_tool_adds_with_shift_and_takes_away_with_alt_and_groups_make_an
         "{:?}",
         r.quality
     );
+    check_invariants(h.state()).unwrap();
+
+    // Another dataset: the groups and the selection named the old one's samples, and go.
+    h.state_mut().apply(Command::SelectMany {
+        indices: vec![1, 2, 3],
+        mode: SelectMode::Add,
+    });
+    let fashion =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/fashion-mnist-sample");
+    h.state_mut().apply(Command::OpenDataset(fashion));
+    step_until(&mut h, "the other dataset", |a| {
+        a.ws.data.as_ref().is_some_and(|d| d.len() != 70_000)
+    });
+    assert!(h.state().ws.groups.is_empty());
+    assert!(h.state().ws.multi_selection.is_empty());
+    assert!(
+        h.state().ws.notices.iter().any(|n| n
+            .text
+            .contains("2 groups of the previous dataset were dropped")),
+        "a notice says so"
+    );
+    settle(&mut h, 60);
     check_invariants(h.state()).unwrap();
 }

@@ -429,6 +429,7 @@ fn run(seed: u64, actions: usize) {
     // What the run went through, to show that it reached the states it should.
     let mut pairs = std::collections::BTreeSet::new();
     let (mut trained_frames, mut errors) = (0usize, 0usize);
+    let (mut most_groups, mut most_selected) = (0usize, 0usize);
     for k in 0..actions {
         act(&mut h, &mut rng, &f, k);
         h.step();
@@ -443,6 +444,8 @@ fn run(seed: u64, actions: usize) {
             .map(|d| (d.len(), d.shape.width, d.shape.channels));
         pairs.insert((shape, app.latent()));
         trained_frames += usize::from(app.is_training());
+        most_groups = most_groups.max(app.ws.groups.len());
+        most_selected = most_selected.max(app.ws.multi_selection.len());
         errors = errors.max(app.ws.notices.errors().map(|n| n.count).sum());
     }
     // Nothing busy forever: stop what runs and let the queue drain.
@@ -460,7 +463,8 @@ fn run(seed: u64, actions: usize) {
     eprintln!(
         "monkey seed {seed}: {actions} actions in {:.1} s, no panic, invariants held; \
          {} (dataset, latent) pairs seen, {trained_frames} frames while training, \
-         up to {errors} errors shown at once",
+         up to {errors} errors shown at once, up to {most_groups} groups and \
+         {most_selected} samples selected at once",
         start.elapsed().as_secs_f64(),
         pairs.len()
     );

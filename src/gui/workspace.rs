@@ -174,6 +174,15 @@ impl Workspace {
         self.scores = ScoresState::default();
         self.timeline = Timeline::default();
         self.suggested_likelihood = Some(Likelihood::suggested_for(&data));
+        if !self.groups.is_empty() {
+            self.notices.push(
+                super::notices::NoticeKind::Info,
+                format!(
+                    "the {} groups of the previous dataset were dropped: they name its samples",
+                    self.groups.len()
+                ),
+            );
+        }
         self.clear_groups();
         self.data_path = Some(path);
         self.data = Some(data);
