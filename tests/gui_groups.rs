@@ -298,6 +298,35 @@ fn the_rectangle_tool_adds_with_shift_and_takes_away_with_alt_and_groups_make_an
     );
     check_invariants(h.state()).unwrap();
 
+    // A group of the samples above the anomaly threshold (the worst 1%).
+    h.state_mut().settings.bottom_tab = BottomTab::Groups;
+    step_until(&mut h, "the anomaly scores", |a| {
+        a.ws.scores.scores.is_some()
+    });
+    let (values, kind) = {
+        let app = h.state();
+        let kind = app.settings.anomaly_score;
+        (app.ws.scores.scores.as_ref().unwrap().values(kind), kind)
+    };
+    let mut sorted = values.clone();
+    sorted.sort_by(f32::total_cmp);
+    let t = sorted[sorted.len() * 99 / 100];
+    h.state_mut().settings.anomaly_threshold = Some(t);
+    h.step();
+    h.get_by_label(&format!("{} > {t:.1}", kind.label()))
+        .click();
+    h.step();
+    let above: Vec<u32> = {
+        let map = &h.state().ws.map;
+        (0..values.len())
+            .filter(|&k| values[k] > t)
+            .map(|k| map.indices[k] as u32)
+            .collect()
+    };
+    assert_eq!(h.state().ws.groups.len(), 3);
+    assert_eq!(h.state().ws.groups[2].indices, above);
+    assert!(above.len() >= 690 && above.len() <= 710, "{}", above.len());
+
     // Another dataset: the groups and the selection named the old one's samples, and go.
     h.state_mut().apply(Command::SelectMany {
         indices: vec![1, 2, 3],
@@ -314,7 +343,7 @@ fn the_rectangle_tool_adds_with_shift_and_takes_away_with_alt_and_groups_make_an
     assert!(
         h.state().ws.notices.iter().any(|n| n
             .text
-            .contains("2 groups of the previous dataset were dropped")),
+            .contains("3 groups of the previous dataset were dropped")),
         "a notice says so"
     );
     settle(&mut h, 60);
