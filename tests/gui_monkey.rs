@@ -2,7 +2,8 @@
 //! Clicks, drags and wheel anywhere, keys and typed text, and app actions (datasets the model
 //! does not fit, 8x8, 64x64, colour, a corrupt file, a missing path; models of other latent
 //! sizes and architectures; training started, paused, stopped; every tab, projection and
-//! toggle; selections, anchors and exports to temporary paths). After every action: no panic
+//! toggle; selections, lassos (Ctrl, Shift, Alt + drag), groups and what they do, anchors and
+//! exports to temporary paths). After every action: no panic
 //! and the invariants of `gui_support::check_invariants`; at the end, nothing busy forever.
 //!
 //! `LATENT_EXPLORER_MONKEY_ACTIONS` (default 1500 per seed) and `LATENT_EXPLORER_MONKEY_SEEDS`
@@ -14,7 +15,11 @@ use egui::{Event, Key, Modifiers, PointerButton, Pos2, vec2};
 use egui_kittest::Harness;
 use gui_support::{check_invariants, quiet_harness, quiet_options, settle};
 use latent_explorer::analysis::{AnomalyScore, MaskKind};
-use latent_explorer::gui::{BottomTab, ColorBy, Command, ExplorerApp, ExportKind, Projection};
+use latent_explorer::gui::panels::analogy::Side;
+use latent_explorer::gui::{
+    BottomTab, ColorBy, Command, ExplorerApp, ExportKind, GroupEdit, GroupSource, Projection,
+};
+use latent_explorer::latent::SelectMode;
 use latent_explorer::model::Architecture;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -100,6 +105,21 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                     rng.random_range(-200.0..200.0),
                     rng.random_range(-200.0..200.0),
                 );
+            // Plain (pan), Ctrl (lasso), Shift (box zoom, or add to a selection), Alt
+            // (take away from one); sometimes with the Lasso or Rectangle tool on.
+            let modifiers = *[
+                Modifiers::default(),
+                Modifiers::CTRL | Modifiers::COMMAND,
+                Modifiers::SHIFT,
+                Modifiers::ALT,
+            ]
+            .choose(rng)
+            .unwrap();
+            if rng.random_bool(0.3) {
+                use latent_explorer::gui::panels::map::select::MapTool;
+                h.state_mut().panels.map.tool = *MapTool::ALL.choose(rng).unwrap();
+            }
+            h.event(Event::ModifiersChanged(modifiers));
             h.event(Event::PointerMoved(pos));
             h.event(button(pos, true));
             for t in [0.3, 0.6, 1.0] {
@@ -107,6 +127,8 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 h.event(Event::PointerMoved(pos + (to - pos) * t));
             }
             h.event(button(to, false));
+            h.step();
+            h.event(Event::ModifiersChanged(Modifiers::default()));
         }
         27..=31 => {
             h.event(Event::PointerMoved(pos));
@@ -196,6 +218,7 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 BottomTab::Traversal,
                 BottomTab::Analogy,
                 BottomTab::RateDistortion,
+                BottomTab::Groups,
             ]
             .choose(rng)
             .unwrap();
@@ -306,9 +329,14 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             let a = &mut h.state_mut().panels.analogy;
             a.steps = rng.random_range(1..=20);
             a.rows = rng.random_range(0..=14);
-            a.asked_classes = rng
-                .random_bool(0.5)
-                .then(|| (rng.random_range(0..12), rng.random_range(0..12)));
+            let side = |rng: &mut StdRng| {
+                if rng.random_bool(0.5) {
+                    Side::Label(rng.random_range(0..12))
+                } else {
+                    Side::Group(rng.random_range(0..4))
+                }
+            };
+            a.asked = rng.random_bool(0.5).then(|| (side(rng), side(rng)));
             h.state_mut().apply(Command::RebuildStrip);
         }
         86 => h.state_mut().apply(Command::RerollGrid),
@@ -342,6 +370,51 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
             .apply(Command::DismissNotice(rng.random_range(0..4))),
         91 => h.state_mut().apply(Command::ResetLayout),
         92 => h.state_mut().apply(Command::ReprojectMap),
+        // Groups: made from the selection, a label or the threshold; edited, exported, some
+        // of them named by a stale position or holding samples past the dataset.
+        93..=95 => {
+            let app = h.state_mut();
+            app.settings.export_folder = Some(f.out.clone());
+            let command = match rng.random_range(0..5) {
+                0 => Command::SelectMany {
+                    indices: (0..rng.random_range(0..50))
+                        .map(|_| index as u32 + rng.random_range(0..500))
+                        .collect(),
+                    mode: *[SelectMode::Replace, SelectMode::Add, SelectMode::Subtract]
+                        .choose(rng)
+                        .unwrap(),
+                },
+                1 => Command::MakeGroup(
+                    [
+                        GroupSource::Selection,
+                        GroupSource::Label(rng.random_range(0..12)),
+                        GroupSource::AnomalyThreshold,
+                    ]
+                    .choose(rng)
+                    .unwrap()
+                    .clone(),
+                ),
+                2 => Command::ClearMultiSelection,
+                _ => Command::EditGroup(
+                    rng.random_range(0..4),
+                    [
+                        GroupEdit::Rename(format!("g{k}")),
+                        GroupEdit::Recolour([rng.random(), rng.random(), rng.random()]),
+                        GroupEdit::Show(rng.random_bool(0.5)),
+                        GroupEdit::Select,
+                        GroupEdit::DecodeMean,
+                        GroupEdit::Export(ExportKind::GroupCsv),
+                        GroupEdit::Export(ExportKind::GroupNumpy),
+                        GroupEdit::Export(ExportKind::GroupPng),
+                        GroupEdit::Delete,
+                    ]
+                    .choose(rng)
+                    .unwrap()
+                    .clone(),
+                ),
+            };
+            app.apply(command);
+        }
         // Time passing: background work lands.
         _ => std::thread::sleep(std::time::Duration::from_millis(rng.random_range(1..40))),
     }
@@ -361,6 +434,7 @@ fn run(seed: u64, actions: usize) {
     // What the run went through, to show that it reached the states it should.
     let mut pairs = std::collections::BTreeSet::new();
     let (mut trained_frames, mut errors) = (0usize, 0usize);
+    let (mut most_groups, mut most_selected) = (0usize, 0usize);
     for k in 0..actions {
         act(&mut h, &mut rng, &f, k);
         h.step();
@@ -375,6 +449,8 @@ fn run(seed: u64, actions: usize) {
             .map(|d| (d.len(), d.shape.width, d.shape.channels));
         pairs.insert((shape, app.latent()));
         trained_frames += usize::from(app.is_training());
+        most_groups = most_groups.max(app.ws.groups.len());
+        most_selected = most_selected.max(app.ws.multi_selection.len());
         errors = errors.max(app.ws.notices.errors().map(|n| n.count).sum());
     }
     // Nothing busy forever: stop what runs and let the queue drain.
@@ -392,7 +468,8 @@ fn run(seed: u64, actions: usize) {
     eprintln!(
         "monkey seed {seed}: {actions} actions in {:.1} s, no panic, invariants held; \
          {} (dataset, latent) pairs seen, {trained_frames} frames while training, \
-         up to {errors} errors shown at once",
+         up to {errors} errors shown at once, up to {most_groups} groups and \
+         {most_selected} samples selected at once",
         start.elapsed().as_secs_f64(),
         pairs.len()
     );

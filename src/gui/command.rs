@@ -71,6 +71,16 @@ pub enum Command {
     CancelLikelihood,
     /// Panel sizes back to their defaults.
     ResetLayout,
+    /// The samples a lasso or rectangle took, combined with the multi-selection by `mode`.
+    SelectMany {
+        indices: Vec<u32>,
+        mode: crate::latent::SelectMode,
+    },
+    ClearMultiSelection,
+    /// Make a named group of samples.
+    MakeGroup(GroupSource),
+    /// Change group `k` (its position in the list).
+    EditGroup(usize, GroupEdit),
     /// Open the model kept by the recovery file of an earlier, unsaved run.
     RestoreRecovered,
     /// Delete that recovery file.
@@ -85,4 +95,30 @@ pub enum Command {
     CompareModel(PathBuf),
     /// Close the comparison.
     CloseCompare,
+}
+
+/// Where a new group's samples come from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupSource {
+    /// The multi-selection (a lasso or rectangle on the map).
+    Selection,
+    /// Every sample on the map with this label.
+    Label(u16),
+    /// The map's samples scoring above the anomaly threshold.
+    AnomalyThreshold,
+}
+
+/// What can be done to a group.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupEdit {
+    Rename(String),
+    Recolour([u8; 3]),
+    Show(bool),
+    Delete,
+    /// Move the probe to the members' mean code (the decoder shows it).
+    DecodeMean,
+    /// Write it to the export folder: CSV, NumPy or a PNG grid of its images.
+    Export(super::dialogs::ExportKind),
+    /// Its members become the multi-selection.
+    Select,
 }

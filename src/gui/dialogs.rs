@@ -40,6 +40,12 @@ pub enum ExportKind {
     Analogy,
     /// One picture (a sample, a generated image, a strip frame), from its right-click menu.
     Picture,
+    /// A group's indices, labels and codes as CSV, from the Groups tab.
+    GroupCsv,
+    /// ...as NumPy (.npy with labels and indices beside it).
+    GroupNumpy,
+    /// ...its members' images as a PNG grid.
+    GroupPng,
 }
 
 impl ExportKind {
@@ -65,6 +71,9 @@ impl ExportKind {
             ExportKind::TraversalGif => "the traversal animation",
             ExportKind::Analogy => "the analogy grid",
             ExportKind::Picture => "the picture",
+            ExportKind::GroupCsv => "the group as CSV",
+            ExportKind::GroupNumpy => "the group as NumPy",
+            ExportKind::GroupPng => "the group's images",
         }
     }
 
@@ -81,6 +90,9 @@ impl ExportKind {
             ExportKind::TraversalGif => "Traversal animation (GIF)",
             ExportKind::Analogy => "Analogy grid (PNG)",
             ExportKind::Picture => "Picture (PNG)",
+            ExportKind::GroupCsv => "Group (CSV)",
+            ExportKind::GroupNumpy => "Group (NumPy .npy)",
+            ExportKind::GroupPng => "Group images (PNG)",
         }
     }
 
@@ -97,14 +109,17 @@ impl ExportKind {
             ExportKind::TraversalGif => "traversal.gif",
             ExportKind::Analogy => "analogy.png",
             ExportKind::Picture => "picture.png",
+            ExportKind::GroupCsv => "group.csv",
+            ExportKind::GroupNumpy => "group.npy",
+            ExportKind::GroupPng => "group.png",
         }
     }
 
     /// The save dialog's filter: format name and extensions.
     fn filter(self) -> (&'static str, &'static [&'static str]) {
         match self {
-            ExportKind::Codes => ("CSV", &["csv"]),
-            ExportKind::CodesNumpy => ("NumPy", &["npy", "npz"]),
+            ExportKind::Codes | ExportKind::GroupCsv => ("CSV", &["csv"]),
+            ExportKind::CodesNumpy | ExportKind::GroupNumpy => ("NumPy", &["npy", "npz"]),
             ExportKind::TraversalGif => ("GIF", &["gif"]),
             _ => ("PNG", &["png"]),
         }

@@ -23,7 +23,7 @@ mod worker;
 mod workspace;
 
 pub use app::{AppOptions, ExplorerApp, MAP_POINTS};
-pub use command::Command;
+pub use command::{Command, GroupEdit, GroupSource};
 pub use dialogs::{DialogPurpose, DialogStart, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::{Ellipse, MapState, class_colour};
 pub use notices::{Notice, NoticeKind, Notices};

@@ -162,6 +162,7 @@ pub enum BottomTab {
     Traversal,
     Analogy,
     RateDistortion,
+    Groups,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

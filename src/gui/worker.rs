@@ -149,6 +149,15 @@ pub enum ExportContents {
     },
     /// The map as a figure, drawn here.
     Figure(Box<MapFigure>),
+    /// A group's members (`codes` row k is sample `indices[k]`), turned into CSV, NumPy files
+    /// or a PNG grid of their images here.
+    Group {
+        kind: ExportKind,
+        data: Arc<Dataset>,
+        indices: Vec<usize>,
+        codes: Codes,
+        scale: u32,
+    },
     /// A traversal drawn here, off the UI thread: the labelled grid (PNG) or its animation.
     Traversal {
         grid: Arc<crate::latent::TraversalGrid>,
@@ -177,6 +186,32 @@ impl ExportContents {
             } => crate::latent::numpy_files(path, &codes, &indices, labels.as_deref())
                 .map_err(|e| e.to_string())?,
             ExportContents::Figure(figure) => vec![(path.into(), png(&figure.render()?)?)],
+            ExportContents::Group {
+                kind,
+                data,
+                indices,
+                codes,
+                scale,
+            } => {
+                let err = |e: crate::Error| e.to_string();
+                match kind {
+                    ExportKind::GroupNumpy => {
+                        crate::latent::group_numpy_files(path, &data, &indices, &codes)
+                            .map_err(err)?
+                    }
+                    ExportKind::GroupPng => {
+                        let (picture, _) =
+                            crate::latent::group_picture(&data, &indices, scale).map_err(err)?;
+                        vec![(path.into(), png(&picture)?)]
+                    }
+                    _ => vec![(
+                        path.into(),
+                        crate::latent::group_csv(&data, &indices, &codes)
+                            .map_err(err)?
+                            .into_bytes(),
+                    )],
+                }
+            }
             ExportContents::Traversal {
                 grid,
                 scale,

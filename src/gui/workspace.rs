@@ -129,6 +129,13 @@ pub struct Workspace {
     pub sweep: super::sweep::SweepState,
     /// The negative IW bound of the map's samples as an anomaly score, in flight.
     pub iw_scores: super::iw_scores::IwScoresState,
+    /// Samples taken by a lasso or a rectangle on the map (dataset indices, ascending).
+    pub multi_selection: Vec<u32>,
+    /// Named groups of samples of the current dataset (dropped with it).
+    pub groups: Vec<crate::latent::Group>,
+    /// Bumped whenever the groups or the multi-selection change (what is drawn from them
+    /// keys on it).
+    pub groups_version: u64,
 }
 
 impl Workspace {
@@ -199,6 +206,16 @@ impl Workspace {
         self.scores = ScoresState::default();
         self.timeline = Timeline::default();
         self.suggested_likelihood = Some(Likelihood::suggested_for(&data));
+        if !self.groups.is_empty() {
+            self.notices.push(
+                super::notices::NoticeKind::Info,
+                format!(
+                    "the {} groups of the previous dataset were dropped: they name its samples",
+                    self.groups.len()
+                ),
+            );
+        }
+        self.clear_groups();
         self.data_path = Some(path);
         self.data = Some(data);
     }
@@ -243,6 +260,27 @@ impl Workspace {
         self.probe.clear();
         self.scores = ScoresState::default();
         self.timeline = Timeline::default();
+        self.clear_groups();
+    }
+
+    /// Groups and the multi-selection name samples of one dataset: another one drops them.
+    fn clear_groups(&mut self) {
+        self.multi_selection.clear();
+        self.groups.clear();
+        self.groups_version += 1;
+    }
+
+    /// Adds `group` once it is checked against the dataset (a group from a session file may
+    /// name another dataset's samples); returns its position.
+    pub fn add_group(&mut self, group: crate::latent::Group) -> Result<usize, String> {
+        let n = self.data.as_ref().map_or(0, |d| d.len());
+        group.check(n).map_err(|e| e.to_string())?;
+        if group.is_empty() {
+            return Err(format!("group \"{}\" has no samples", group.name));
+        }
+        self.groups.push(group);
+        self.groups_version += 1;
+        Ok(self.groups.len() - 1)
     }
 
     /// Selects sample `i` (checked) and moves the probe to its code.

@@ -21,7 +21,7 @@ use rand::seq::SliceRandom;
 const PAIRS_PER_FOLD: usize = 1000;
 
 /// The mean of the codes' posterior means at `rows`.
-fn mean_code(codes: &Codes, rows: &[usize]) -> Vec<f32> {
+pub(crate) fn mean_code(codes: &Codes, rows: &[usize]) -> Vec<f32> {
     let l = codes.latent;
     let mut sum = vec![0f64; l];
     for &r in rows {

@@ -1,12 +1,14 @@
 //! Latent-space maths: sampling the prior, paths between codes, 2D projections (PCA, and
 //! t-SNE / UMAP in `layout`), traversals along dimensions, attribute vectors between groups
-//! and analogies; codes written for numpy.
+//! and analogies; lasso selection and named groups; codes written for numpy.
 
 mod attribute;
 mod export;
+mod groups;
 mod interpolate;
 pub mod layout;
 mod pca;
+mod selection;
 mod semantic;
 mod traverse;
 
@@ -15,8 +17,15 @@ pub use attribute::{
     attribute_vector,
 };
 pub use export::{CodesFormat, csv_field, labels_path, numpy_files};
+pub use groups::{
+    GROUP_COLOURS, Group, GroupStats, MAX_PICTURE_MEMBERS, codes_at, group_csv, group_numpy_files,
+    group_picture, group_stats, indices_path, nearest_rows, next_colour,
+};
 pub use interpolate::{InterpolationKind, interpolate, interpolate_path, lerp, slerp};
 pub use pca::Pca;
+pub use selection::{
+    Polygon, SelectMode, combine, point_in_polygon, select_in_polygon, select_in_rect,
+};
 pub use semantic::semantic_axes;
 pub use traverse::{
     DimSelection, Direction, MAX_STEPS, TraversalGrid, TraversalPlan, TraversalRange, TraversalRow,

@@ -131,6 +131,19 @@ pub fn check_invariants(app: &ExplorerApp) -> Result<(), String> {
             return Err("the traversal's images do not fill its rows and columns".into());
         }
     }
+    for &i in &ws.multi_selection {
+        index_ok("a selected sample", i as usize)?;
+    }
+    for g in &ws.groups {
+        for &i in &g.indices {
+            index_ok(&format!("a member of group {:?}", g.name), i as usize)?;
+        }
+    }
+    if let Some((_, _, nearest, _)) = &p.groups.nearest {
+        for &i in nearest {
+            index_ok("a group's nearest sample", i)?;
+        }
+    }
     if let Some(e) = ws
         .notices
         .iter()

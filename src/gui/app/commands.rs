@@ -187,6 +187,10 @@ impl ExplorerApp {
             Command::ShowTimeline(frame) => self.show_timeline(frame),
             Command::DismissNotice(k) => self.ws.notices.dismiss(k),
             Command::ResetLayout => self.reset_layout(),
+            Command::SelectMany { indices, mode } => self.select_many(indices, mode),
+            Command::ClearMultiSelection => self.clear_multi_selection(),
+            Command::MakeGroup(source) => self.make_group(source),
+            Command::EditGroup(k, edit) => self.edit_group(k, edit),
             Command::RestoreRecovered => self.restore_recovered(),
             cmd @ (Command::StartSweep(_)
             | Command::CancelSweep

@@ -300,7 +300,9 @@ impl ExplorerApp {
         let wanted = self.settings.color_by == ColorBy::AnomalyScore
             || (self.settings.color_by == ColorBy::Value
                 && self.settings.color_value.needs_scores())
-            || self.settings.bottom_tab == BottomTab::Anomalies;
+            || self.settings.bottom_tab == BottomTab::Anomalies
+            || (self.settings.bottom_tab == BottomTab::Groups
+                && (!self.ws.groups.is_empty() || self.settings.anomaly_threshold.is_some()));
         let version = self.ws.map.codes_version;
         let s = &self.ws.scores;
         if !wanted

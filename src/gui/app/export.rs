@@ -146,6 +146,9 @@ impl ExplorerApp {
                 })
             }
             ExportKind::Picture => Err("a picture is exported from its right-click menu".into()),
+            ExportKind::GroupCsv | ExportKind::GroupNumpy | ExportKind::GroupPng => {
+                Err("a group is exported from the Groups tab".into())
+            }
             ExportKind::Analogy => {
                 let result = self.panels.analogy.result.as_ref();
                 let result = result.ok_or("the analogy is not made yet")?;

@@ -91,6 +91,7 @@ impl ExplorerApp {
                     ui.selectable_value(tab, BottomTab::Traversal, "Traversal");
                     ui.selectable_value(tab, BottomTab::Analogy, "Analogy");
                     ui.selectable_value(tab, BottomTab::RateDistortion, "Rate-distortion");
+                    ui.selectable_value(tab, BottomTab::Groups, "Groups");
                 });
                 ui.separator();
                 // The tab's content scrolls inside the panel: a taller tab (anomalies, a
@@ -106,8 +107,11 @@ impl ExplorerApp {
                         panels.traversal.grid.is_some()
                     }
                     ExportKind::Analogy => panels.analogy.result.is_some(),
-                    // Exported from a picture's own menu.
-                    ExportKind::Picture => false,
+                    // Exported from a picture's own menu, or from the Groups tab.
+                    ExportKind::Picture
+                    | ExportKind::GroupCsv
+                    | ExportKind::GroupNumpy
+                    | ExportKind::GroupPng => false,
                 };
                 let ready_now: Vec<(ExportKind, bool)> =
                     ExportKind::ALL.into_iter().map(|k| (k, ready(k))).collect();
@@ -139,6 +143,7 @@ impl ExplorerApp {
                         BottomTab::RateDistortion => {
                             panels.rate_distortion.ui(ui, &ctx, settings, &mut commands)
                         }
+                        BottomTab::Groups => panels.groups.ui(ui, &ctx, settings, &mut commands),
                     });
             });
         egui::CentralPanel::default_margins().show(ui, |ui| {

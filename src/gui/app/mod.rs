@@ -7,6 +7,7 @@ mod commands;
 mod derived;
 mod events;
 mod export;
+mod groups;
 mod headless;
 mod layout;
 mod layout_runs;

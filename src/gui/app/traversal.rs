@@ -1,7 +1,7 @@
 //! Keeping the Traversal tab's grid in step with its controls, the model and the map's codes:
 //! asked for on the jobs thread when what it would show changes (only while the tab is shown),
 //! and taken when the answer is for the newest request and the current workspace. Also the
-//! Analogy tab's requests: two classes made into groups of the map's codes.
+//! Analogy tab's requests: two classes or groups made into rows of the map's codes.
 
 use super::ExplorerApp;
 use crate::gui::state::BottomTab;
@@ -69,10 +69,11 @@ impl ExplorerApp {
 }
 
 impl ExplorerApp {
-    /// The Analogy tab's button: its two classes become groups (rows of the map's codes) and
-    /// the worker makes the vector, its quality and the grid.
+    /// The Analogy tab's button: its two sides (classes or groups) become rows of the map's
+    /// codes and the worker makes the vector, its quality and the grid.
     pub(super) fn request_analogy(&mut self) {
-        let Some((plus, minus)) = self.panels.analogy.asked_classes.take() else {
+        use crate::gui::panels::analogy::Side;
+        let Some((plus, minus)) = self.panels.analogy.asked.take() else {
             return;
         };
         let (Some(model), Some(data), Some(codes)) = (
@@ -82,26 +83,33 @@ impl ExplorerApp {
         ) else {
             return;
         };
-        let rows_of = |class: u16| -> Vec<usize> {
-            (0..self.ws.map.indices.len())
-                .filter(|&k| data.label(self.ws.map.indices[k]) == Some(class))
-                .collect()
+        let map = &self.ws.map;
+        let rows_of = |side: Side| -> Vec<usize> {
+            match side {
+                Side::Label(class) => (0..map.indices.len())
+                    .filter(|&k| data.label(map.indices[k]) == Some(class))
+                    .collect(),
+                Side::Group(g) => self
+                    .ws
+                    .groups
+                    .get(g)
+                    .map(|g| g.rows(|i| map.position_of(i)))
+                    .unwrap_or_default(),
+            }
         };
         let (plus_rows, minus_rows) = (rows_of(plus), rows_of(minus));
         let panel = &self.panels.analogy;
         let starts = minus_rows
             .iter()
             .take(panel.rows.max(1))
-            .map(|&k| (format!("#{}", self.ws.map.indices[k]), k))
+            .map(|&k| (format!("#{}", map.indices[k]), k))
             .collect();
-        let class_name = |c: u16| {
-            data.class_names()
-                .get(c as usize)
-                .cloned()
-                .unwrap_or_else(|| c.to_string())
+        let name = |side: Side| {
+            side.name(data.class_names(), &self.ws.groups)
+                .unwrap_or_else(|| "(deleted group)".into())
         };
         let request = crate::gui::panels::analogy::AnalogyRequest {
-            name: format!("{} minus {}", class_name(plus), class_name(minus)),
+            name: format!("{} minus {}", name(plus), name(minus)),
             plus: plus_rows,
             minus: minus_rows,
             starts,

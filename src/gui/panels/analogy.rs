@@ -1,5 +1,5 @@
-//! Analogy: the attribute vector between two groups of the map's samples (for now two
-//! classes), how consistently the groups differ along it, and a grid of the vector added in
+//! Analogy: the attribute vector between two groups of the map's samples (each side a class
+//! or a named group from the Groups tab), how consistently the groups differ along it, and a grid of the vector added in
 //! steps to a row of samples of the second group. Computed on the jobs thread
 //! ([`crate::latent::attribute_quality`], [`crate::latent::analogy_grid`]).
 
@@ -24,6 +24,24 @@ pub struct AnalogyRequest {
     pub amounts: Vec<f32>,
 }
 
+/// One side of an attribute vector: the samples of a class, or a named group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Label(u16),
+    /// The group at this position in the Groups tab.
+    Group(usize),
+}
+
+impl Side {
+    /// Its name in the list ("7", "group sevens").
+    pub fn name(self, classes: &[String], groups: &[crate::latent::Group]) -> Option<String> {
+        match self {
+            Side::Label(k) => classes.get(k as usize).cloned(),
+            Side::Group(k) => groups.get(k).map(|g| g.name.clone()),
+        }
+    }
+}
+
 /// A computed analogy.
 pub struct AnalogyResult {
     pub name: String,
@@ -34,14 +52,14 @@ pub struct AnalogyResult {
 }
 
 pub struct AnalogyPanel {
-    pub plus: u16,
-    pub minus: u16,
+    pub plus: Side,
+    pub minus: Side,
     pub rows: usize,
     pub steps: usize,
     pub reach: f32,
     pub both_ways: bool,
     /// Set by the button; the app takes it, makes the groups and asks the worker.
-    pub asked_classes: Option<(u16, u16)>,
+    pub asked: Option<(Side, Side)>,
     pub result: Option<Arc<AnalogyResult>>,
     pub error: Option<String>,
     pub view: ImageView,
@@ -54,13 +72,13 @@ pub struct AnalogyPanel {
 impl Default for AnalogyPanel {
     fn default() -> Self {
         Self {
-            plus: 7,
-            minus: 1,
+            plus: Side::Label(7),
+            minus: Side::Label(1),
             rows: 6,
             steps: 7,
             reach: 1.5,
             both_ways: false,
-            asked_classes: None,
+            asked: None,
             result: None,
             error: None,
             view: ImageView::default(),
@@ -79,7 +97,7 @@ impl AnalogyPanel {
             self.error = None;
             self.view = ImageView::default();
             self.pending = false;
-            self.asked_classes = None;
+            self.asked = None;
         }
     }
 
@@ -107,18 +125,30 @@ impl AnalogyPanel {
             .as_ref()
             .map(|d| d.class_names().to_vec())
             .unwrap_or_default();
-        if classes.len() < 2 {
-            ui.label("Analogies need a dataset with at least two labelled classes.");
+        let groups = &ctx.ws.groups;
+        if classes.len() + groups.len() < 2 {
+            ui.label(
+                "Analogies need two groups of samples: a dataset with two labelled classes, or \
+                 two groups made in the Groups tab.",
+            );
             return;
         }
-        let name = |k: u16| classes.get(k as usize).cloned().unwrap_or_default();
+        let name = |side: Side| match side {
+            Side::Label(_) => side.name(&classes, groups).map(|c| format!("class {c}")),
+            Side::Group(_) => side.name(&classes, groups).map(|g| format!("group {g}")),
+        };
         ui.horizontal_wrapped(|ui| {
             for (label, value) in [("vector to", &mut self.plus), ("from", &mut self.minus)] {
                 egui::ComboBox::from_label(label)
-                    .selected_text(name(*value))
+                    .selected_text(name(*value).unwrap_or_else(|| "(deleted group)".into()))
                     .show_ui(ui, |ui| {
-                        for (k, c) in classes.iter().enumerate() {
-                            ui.selectable_value(value, k as u16, c);
+                        for k in 0..classes.len() {
+                            let side = Side::Label(k as u16);
+                            ui.selectable_value(value, side, name(side).unwrap_or_default());
+                        }
+                        for k in 0..groups.len() {
+                            let side = Side::Group(k);
+                            ui.selectable_value(value, side, name(side).unwrap_or_default());
                         }
                     });
             }
@@ -126,13 +156,17 @@ impl AnalogyPanel {
             ui.add(egui::Slider::new(&mut self.steps, 2..=15).text("steps"));
             ui.add(egui::Slider::new(&mut self.reach, 0.25..=3.0).text("reach"));
             ui.checkbox(&mut self.both_ways, "both ways");
-            let ready = ctx.ws.map.codes.is_some() && self.plus != self.minus;
+            let exists = |s: Side| name(s).is_some();
+            let ready = ctx.ws.map.codes.is_some()
+                && self.plus != self.minus
+                && exists(self.plus)
+                && exists(self.minus);
             if ui
                 .add_enabled(ready, egui::Button::new("Make analogy"))
-                .on_disabled_hover_text("Two different classes, and the map's codes")
+                .on_disabled_hover_text("Two different classes or groups, and the map's codes")
                 .clicked()
             {
-                self.asked_classes = Some((self.plus, self.minus));
+                self.asked = Some((self.plus, self.minus));
             }
             if self.pending {
                 ui.spinner();

@@ -4,11 +4,26 @@
 use egui::{Key, RichText, Ui};
 
 /// (what you do, what happens).
-pub const SHORTCUTS: [(&str, &str); 14] = [
+pub const SHORTCUTS: [(&str, &str); 17] = [
     ("Mouse wheel", "zoom the map about the cursor"),
     ("Ctrl + wheel, pinch", "zoom the map too"),
-    ("Drag", "pan the map"),
-    ("Shift + drag, right-drag", "zoom into the box drawn"),
+    ("Drag", "pan the map (the Pan tool, above the map)"),
+    (
+        "Shift + drag, right-drag",
+        "zoom into the box drawn (the Pan tool)",
+    ),
+    (
+        "Ctrl + drag",
+        "draw a lasso: the points inside become the selection",
+    ),
+    (
+        "Lasso or Rectangle tool: drag",
+        "select the points inside the shape drawn",
+    ),
+    (
+        "Shift / Alt while selecting",
+        "add to / take away from the selection",
+    ),
     ("Double-click", "fit every point in view (selects nothing)"),
     (
         "Click a point",

@@ -13,6 +13,7 @@ pub mod dataset;
 pub mod decoder;
 pub mod export;
 pub mod generate;
+pub mod groups;
 pub mod help;
 pub mod interpolation;
 pub mod map;
@@ -89,6 +90,7 @@ pub struct Panels {
     pub traversal: traversal::TraversalPanel,
     pub analogy: analogy::AnalogyPanel,
     pub rate_distortion: rate_distortion::RateDistortionPanel,
+    pub groups: groups::GroupsPanel,
     made_for: Generation,
 }
 
@@ -116,6 +118,7 @@ impl Panels {
             self.training.reset(changed);
             self.traversal.reset(changed);
             self.analogy.reset(changed);
+            self.groups.reset(changed);
         }
         changed
     }

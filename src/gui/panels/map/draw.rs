@@ -32,6 +32,7 @@ pub fn show(
     settings: &Settings,
     plot_id: egui::Id,
     (legend, overlays, above): (&Legend, &Overlays, Option<&super::AboveThreshold>),
+    (mask, rings): (Option<Arc<Vec<bool>>>, &super::select::GroupRings),
     (dragging_probe, box_zoom): (bool, bool),
     width: f32,
 ) -> Shown {
@@ -67,6 +68,9 @@ pub fn show(
         if legend.bands().is_some() {
             (ws.scores.version, settings.anomaly_score).hash(&mut h);
         }
+        if let Some(m) = &mask {
+            (Arc::as_ptr(m) as usize).hash(&mut h);
+        }
         h.finish()
     };
     let raster = &mut panel.raster;
@@ -77,6 +81,7 @@ pub fn show(
     let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
     let pan_to = panel.pan_to.take();
     let clusters = &panel.clusters;
+    let select_drag = panel.select_drag.clone();
     let response = Plot::new("latent-map")
         .id(plot_id)
         .width(width)
@@ -164,17 +169,33 @@ pub fn show(
                 }
                 let (texture, covers) = raster.texture_for(&egui_ctx, key, || {
                     // Score bands are drawn low to high so the anomalies sit on top.
-                    let order: Option<Vec<u32>> = legend.bands().map(|b| {
+                    let mut order: Option<Vec<u32>> = legend.bands().map(|b| {
                         (0..BAND_NAMES.len() as u8)
                             .flat_map(|band| {
                                 (0..b.len() as u32).filter(move |&k| b[k as usize] == band)
                             })
                             .collect()
                     });
+                    // A selection dims every other point and is drawn over them.
+                    if let Some(m) = &mask {
+                        let all = order.unwrap_or_else(|| (0..map.coords.len() as u32).collect());
+                        let (inside, outside): (Vec<u32>, Vec<u32>) = all
+                            .into_iter()
+                            .partition(|&k| m.get(k as usize).copied().unwrap_or(false));
+                        order = Some([outside, inside].concat());
+                    }
                     rasterize_points(
                         &map.coords,
                         order.as_deref(),
-                        |k| legend.colour_of(k),
+                        |k| {
+                            let c = legend.colour_of(k)?;
+                            match &mask {
+                                Some(m) if !m.get(k).copied().unwrap_or(false) => {
+                                    Some(c.gamma_multiply(0.2))
+                                }
+                                _ => Some(c),
+                            }
+                        },
                         view,
                         size,
                         radius * ppp,
@@ -206,6 +227,10 @@ pub fn show(
                 );
             }
             clusters.draw(plot);
+            super::select::draw_groups(plot, rings, view, radius);
+            if let Some(d) = &select_drag {
+                super::select::draw_drag(plot, d);
+            }
             draw_overlays(plot, overlays);
             (
                 plot.pointer_coordinate(),

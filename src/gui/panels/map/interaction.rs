@@ -43,13 +43,14 @@ pub fn resolve_pending_click(panel: &mut MapPanel, ui: &Ui, commands: &mut Vec<C
     }
 }
 
-/// A drag started with Shift held draws a box to zoom into (a right-button drag does too).
+/// A drag started with Shift held draws a box to zoom into (a right-button drag does too),
+/// unless it selects (Shift then adds to the selection).
 pub struct BoxZoom {
     pub active: bool,
 }
 
 impl BoxZoom {
-    pub fn begin(ui: &Ui) -> Self {
+    pub fn begin(ui: &Ui, selecting: bool) -> Self {
         let id = ui.scope_id().with("box-zoom");
         let mut active: bool = ui.data(|d| d.get_temp(id).unwrap_or(false));
         let (pressed, down, shift) = ui.input(|i| {
@@ -60,7 +61,7 @@ impl BoxZoom {
             )
         });
         if pressed {
-            active = shift;
+            active = shift && !selecting;
         }
         if !down {
             active = false;

@@ -14,6 +14,7 @@ mod interaction;
 mod layout_controls;
 pub mod legend;
 pub mod overlays;
+pub mod select;
 pub mod thumbnails;
 
 use super::{Changed, Command, PanelCtx};
@@ -88,6 +89,14 @@ pub struct MapPanel {
     /// t-SNE / UMAP parameters being edited, applied with a button (each change restarts
     /// a run, so dragging a value must not).
     pending_layout: Option<LayoutParams>,
+    /// What a drag does (pan, lasso, rectangle).
+    pub tool: select::MapTool,
+    /// The lasso or rectangle being drawn.
+    pub select_drag: Option<select::SelectDrag>,
+    /// Map rows in the multi-selection, for (groups version, map version).
+    selection_mask: Option<(select::DrawnFor, Arc<Vec<bool>>)>,
+    /// The visible groups' members on the map, for (groups version, map version).
+    group_rings: Option<(select::DrawnFor, Arc<select::GroupRings>)>,
 }
 
 impl MapPanel {
@@ -99,6 +108,7 @@ impl MapPanel {
             *self = Self {
                 manifold_serial: serial,
                 clusters: layer,
+                tool: self.tool,
                 ..Self::default()
             };
         }
@@ -116,7 +126,13 @@ impl MapPanel {
         // on a narrow window) are laid out.
         let width = ui.available_width();
         interaction::resolve_pending_click(self, ui, commands);
-        controls_ui(ui, ctx, settings, &mut self.pending_layout, commands);
+        controls_ui(
+            ui,
+            ctx,
+            settings,
+            (&mut self.pending_layout, &mut self.tool),
+            commands,
+        );
         let plot_id = ui.make_persistent_id("latent-map");
         self.clusters.controls_ui(ui, ctx, commands);
         let ws = ctx.ws;
@@ -167,8 +183,12 @@ impl MapPanel {
         );
         let above = self.above_threshold(ctx, settings);
         self.clusters.prepare(ui.ctx(), ctx, settings);
-        let drag = interaction::ProbeDrag::begin(ui);
-        let box_zoom = interaction::BoxZoom::begin(ui);
+        let selecting = select::begin(self, ui);
+        let mut drag = interaction::ProbeDrag::begin(ui);
+        drag.active &= !selecting;
+        let box_zoom = interaction::BoxZoom::begin(ui, selecting);
+        let mask = select::selection_mask(self, ctx);
+        let rings = select::group_rings(self, ctx);
         self.follow_selection(ctx);
         let shown = draw::show(
             self,
@@ -177,13 +197,15 @@ impl MapPanel {
             settings,
             plot_id,
             (&legend, &overlays, above.as_ref()),
-            (drag.active, box_zoom.active),
+            (mask, &rings),
+            (drag.active || selecting, box_zoom.active),
             width,
         );
         self.screen = Some(shown.transform);
         if settings.show_manifold && self.manifold_asked != Some(shown.view) {
             commands.push(Command::DecodeManifold(shown.view));
         }
+        select::finish(self, ui, ctx, &legend, commands);
         interaction::after_plot(
             self, ui, ctx, settings, &legend, &overlays, drag, &shown, commands,
         );
@@ -392,12 +414,14 @@ fn controls_ui(
     ui: &mut Ui,
     ctx: &PanelCtx,
     s: &mut Settings,
-    pending: &mut Option<LayoutParams>,
+    (pending, tool): (&mut Option<LayoutParams>, &mut select::MapTool),
     commands: &mut Vec<Command>,
 ) {
     let latent = ctx.ws.latent();
+    // One row that never wraps: the point count is cut to what the tools leave of it.
     ui.horizontal(|ui| {
         ui.strong("Latent map");
+        select::toolbar_ui(ui, tool, ctx, commands);
         if let Some(d) = &ctx.ws.data {
             let encoded = if ctx.ws.map.codes.is_some() {
                 format!(" (encoded in {:.0} ms)", ctx.ws.map.encode_secs * 1000.0)
