@@ -73,4 +73,6 @@ pub enum Command {
     RestoreRecovered,
     /// Delete that recovery file.
     DiscardRecovered,
+    /// Save or open a session, or a bookmark of the view.
+    Session(super::panels::session::SessionCommand),
 }

@@ -122,6 +122,8 @@ pub struct Workspace {
     pub notices: Notices,
     /// The held-out likelihood estimate in flight and the last one finished.
     pub likelihood: super::likelihood::LikelihoodState,
+    /// The session file and whether it has unsaved changes (the app keeps it up to date).
+    pub session: super::panels::session::SessionStatus,
 }
 
 impl Workspace {

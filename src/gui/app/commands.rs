@@ -158,6 +158,7 @@ impl ExplorerApp {
             Command::ShowTimeline(frame) => self.show_timeline(frame),
             Command::DismissNotice(k) => self.ws.notices.dismiss(k),
             Command::ResetLayout => self.reset_layout(),
+            Command::Session(c) => self.apply_session(c),
             Command::RestoreRecovered => self.restore_recovered(),
             Command::DiscardRecovered => {
                 if let Some(store) = &self.recovery {

@@ -18,6 +18,7 @@ pub mod missing_data;
 pub mod model;
 pub mod picture;
 pub mod sampling;
+pub mod session;
 pub mod status;
 pub mod training;
 pub mod traversal;
@@ -85,6 +86,7 @@ pub struct Panels {
     pub help: help::HelpPanel,
     pub traversal: traversal::TraversalPanel,
     pub analogy: analogy::AnalogyPanel,
+    pub session: session::SessionPanel,
     made_for: Generation,
 }
 
