@@ -700,6 +700,19 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_a_session_this_program_reads() {
+        let doc = include_str!("../docs/sessions.md");
+        let start = doc.find("```json").expect("an example") + "```json".len();
+        let end = start + doc[start..].find("```").expect("its end");
+        let s = Session::parse(&doc[start..end]).unwrap();
+        assert_eq!(s.state.projection.kind, ProjectionKind::Axes);
+        assert_eq!(s.state.colour_by, ColourBy::LatentDim { dim: 2 });
+        assert_eq!(s.state.bookmarks[0].name, "the fours");
+        assert_eq!(s.state.groups[0].indices, vec![4, 5]);
+        assert_eq!(s.model.unwrap().bytes, 2593400);
+    }
+
+    #[test]
     fn folder_hashes_see_contents_and_names() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a"), b"xy").unwrap();

@@ -257,6 +257,12 @@ impl ExplorerApp {
         }
         let dataset = report.dataset.as_ref().and_then(|c| c.found.clone());
         let model = report.model.as_ref().and_then(|c| c.found.clone());
+        // A file that changed on disk is read again even when that path is open already.
+        let changed = |c: &Option<crate::session::FileCheck>| {
+            c.as_ref()
+                .is_some_and(|c| c.status != crate::session::FileStatus::Same)
+        };
+        let (reload_dataset, reload_model) = (changed(&report.dataset), changed(&report.model));
         let dataset_missing = report.dataset.as_ref().is_some_and(|c| !c.usable());
         if dataset_missing {
             self.info(
@@ -266,14 +272,14 @@ impl ExplorerApp {
         let started = std::mem::take(&mut self.session.started_with);
         self.startup.done = true;
         if let Some(d) = &dataset
-            && self.ws.data_path.as_ref() != Some(d)
+            && (self.ws.data_path.as_ref() != Some(d) || reload_dataset)
             && started.0.as_ref() != Some(d)
         {
             self.jobs.submit(Job::LoadDataset(d.clone()));
             self.session.awaiting_loads += 1;
         }
         if let Some(m) = &model
-            && self.ws.model_path.as_ref() != Some(m)
+            && (self.ws.model_path.as_ref() != Some(m) || reload_model)
             && started.1.as_ref() != Some(m)
         {
             self.jobs.submit(Job::LoadModel(m.clone()));
@@ -424,7 +430,12 @@ impl ExplorerApp {
         };
         a.both_ways = s.analogy.both_ways;
         self.panels.session.bookmarks = s.bookmarks.clone();
-        self.session.groups = s.groups.clone();
+        // Groups are sample numbers: kept only with the dataset they belong to.
+        self.session.groups = if indices_apply {
+            s.groups.clone()
+        } else {
+            Vec::new()
+        };
         if indices_apply {
             match s.selection {
                 Some(i) if !self.ws.select(i) => self.info(format!(
@@ -538,11 +549,8 @@ impl ExplorerApp {
         let analogy = &self.panels.analogy;
         Snapshot {
             dataset: self.ws.data_path.clone(),
-            model: if self.ws.model_unsaved && self.ws.model_path.is_none() {
-                None
-            } else {
-                self.ws.model_path.clone()
-            },
+            // An unsaved model is named by the file it was last saved to (None: never saved).
+            model: self.ws.model_path.clone(),
             state: SessionState {
                 projection: projection_spec(s, &attributes),
                 view: self.current_view(),

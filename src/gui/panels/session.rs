@@ -73,14 +73,12 @@ impl SessionPanel {
 
     /// The top bar's "Session" menu.
     pub fn menu_ui(ui: &mut Ui, ctx: &PanelCtx, commands: &mut Vec<Command>) {
-        let status = &ctx.ws.session;
-        let label = match &status.path {
-            Some(p) => format!(
-                "Session: {}{}",
-                crate::session::display_name(p),
-                if status.dirty { " *" } else { "" }
-            ),
-            None => "Session".to_string(),
+        // The session's name is in the window's title; here only whether it has unsaved
+        // changes (a long file name must not widen the top bar).
+        let label = if ctx.ws.session.dirty {
+            "Session *"
+        } else {
+            "Session"
         };
         ui.menu_button(label, |ui| {
             let c = ui.ctx().clone();
