@@ -467,6 +467,60 @@ fn a_malformed_session_is_one_line_in_the_window_and_exit_code_2_on_the_command_
     );
 }
 
+/// Scrolls the widget labelled `label` into view and clicks it.
+fn click_label(h: &mut Harness<'static, ExplorerApp>, label: &str) {
+    use egui_kittest::kittest::Queryable;
+    h.get_by_label(label).scroll_to_me();
+    h.step();
+    h.step();
+    // By accessibility action: the section may lie below the left panel's fold.
+    h.get_by_label(label).click_accesskit();
+    for _ in 0..3 {
+        h.step();
+    }
+}
+
+fn bookmark_names(h: &Harness<'static, ExplorerApp>) -> Vec<String> {
+    let b = &h.state().panels.session.bookmarks;
+    b.iter().map(|b| b.name.clone()).collect()
+}
+
+#[test]
+fn the_bookmark_list_adds_goes_to_renames_and_deletes() {
+    let mut h = quiet_harness(quiet_options(), SIZE);
+    ready(&mut h, 2);
+    h.state_mut().panels.map.view_to = Some([-1.0, -1.0, 1.0, 1.0]);
+    for _ in 0..3 {
+        h.step();
+    }
+    let bookmarked = view_of(h.state());
+    click_label(&mut h, "Bookmark this view");
+    assert_eq!(bookmark_names(&h), ["View 1"]);
+    assert_eq!(
+        h.state().panels.session.bookmarks[0].view.to_array(),
+        bookmarked
+    );
+    // Elsewhere, then back through the bookmark's button.
+    h.state_mut().panels.map.view_to = Some([0.0, 0.0, 3.0, 2.0]);
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!((view_of(h.state())[2] - bookmarked[2]).abs() > 0.5);
+    click_label(&mut h, "View 1");
+    for _ in 0..3 {
+        h.step();
+    }
+    assert_close(view_of(h.state()), bookmarked, "the bookmark's view");
+    // Rename: the field takes the keyboard; Enter or OK keeps the name.
+    click_label(&mut h, "Rename");
+    h.event(egui::Event::Text(" sevens".into()));
+    h.step();
+    click_label(&mut h, "OK");
+    assert_eq!(bookmark_names(&h), ["View 1 sevens"]);
+    click_label(&mut h, "Delete");
+    assert!(bookmark_names(&h).is_empty());
+}
+
 /// Dialogs that answer at once: `open` for "Open session", `save` for "Save session as".
 struct PathDialogs {
     open: PathBuf,

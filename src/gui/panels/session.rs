@@ -47,6 +47,8 @@ pub struct SessionPanel {
     pub bookmarks: Vec<Bookmark>,
     /// The bookmark being renamed and the name typed so far.
     renaming: Option<(usize, String)>,
+    /// The rename field takes the keyboard when it appears.
+    focus_rename: bool,
     /// A session path typed by hand (when no dialog can be shown).
     typed_path: String,
 }
@@ -180,6 +182,9 @@ impl SessionPanel {
                     && *j == k
                 {
                     let edit = ui.add(egui::TextEdit::singleline(text).desired_width(130.0));
+                    if std::mem::take(&mut self.focus_rename) {
+                        edit.request_focus();
+                    }
                     let done = ui.button("OK").clicked()
                         || (edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter)));
                     if done {
@@ -204,6 +209,7 @@ impl SessionPanel {
                 }
                 if ui.small_button("Rename").clicked() {
                     self.renaming = Some((k, b.name.clone()));
+                    self.focus_rename = true;
                 }
                 if ui.small_button("Delete").clicked() {
                     delete = Some(k);
