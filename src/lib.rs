@@ -11,6 +11,7 @@
 //! - [`render`]: images to PNG strips and grids;
 //! - [`figure`]: labelled grids and animated GIFs (traversals, analogies);
 //! - [`assets`]: where the bundled dataset and models are;
+//! - [`session`]: an exploration saved to a session file and opened again;
 //! - [`gui`] (cargo feature `gui`, on by default): the explorer window, panels on top of the
 //!   core.
 //!
@@ -34,6 +35,7 @@ pub mod model;
 pub mod npy;
 pub mod recovery;
 pub mod render;
+pub mod session;
 pub mod train;
 
 pub use error::{Error, Result};

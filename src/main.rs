@@ -78,6 +78,7 @@ fn open_window(paths: &[PathBuf], bare: bool) -> Result<(), String> {
     latent_explorer::gui::run(latent_explorer::gui::AppOptions {
         dataset: targets.dataset,
         model: targets.model,
+        session: targets.session,
         bundled,
         ..Default::default()
     })

@@ -56,7 +56,7 @@ fn a_sweep_from_the_window_saves_its_models_and_a_click_opens_one() {
     assert!(h.state().ws.sweep.is_running(), "the sweep started");
     // The UI thread keeps drawing frames while the sweep trains.
     let mut frames_while_running = 0;
-    let (mut saw_second, mut last_fraction) = (false, 0f32);
+    let mut last_fraction = 0f32;
     while h.state().ws.sweep.is_running() {
         assert!(t0.elapsed().as_secs() < 120, "the sweep did not end");
         h.step();
@@ -69,11 +69,12 @@ fn a_sweep_from_the_window_saves_its_models_and_a_click_opens_one() {
                 run.fraction
             );
             last_fraction = run.fraction;
-            saw_second |= run.current.is_some_and(|(i, p)| i == 1 && p.beta == 4.0);
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
-    assert!(saw_second && last_fraction > 0.5, "{last_fraction}");
+    // How far the bar got while it was watched depends on how fast the machine trains (a
+    // short sweep can end between two frames); that it never went back is checked above, and
+    // that both models were made, below.
     h.step();
     eprintln!(
         "window sweep of 2 models (1 epoch, 1200 samples): {:.1} s, {frames_while_running} frames drawn meanwhile",

@@ -38,6 +38,7 @@ pub struct Cli {
 pub enum Command {
     /// Open the window on a dataset and/or a model: a .safetensors file is a model, anything
     /// else (IDX file or folder, image folder, .npy / .npz, CSV) a dataset; at most one of each.
+    /// Or on a saved session (a .lxsession.json file, alone): its files, view and selection.
     Open(OpenArgs),
     /// Train a VAE (new, or continue a checkpoint) and save it.
     Train(TrainArgs),

@@ -1,9 +1,12 @@
 //! `latent-explorer open [PATH...]` (or paths right after the program's name): the window on
 //! the given dataset and/or model, so that a shell and a file manager's "Open with" both work.
-//! A `.safetensors` file is a model, anything else a dataset; at most one of each. Paths are
-//! checked before the window opens: a missing one is refused with `error: <path>: <reason>`.
+//! A `.safetensors` file is a model, a `.lxsession.json` file a session (alone: it names its
+//! own dataset and model), anything else a dataset; at most one of each. Paths are checked
+//! before the window opens: a missing one is refused with `error: <path>: <reason>`, and so is
+//! a session file that cannot be read.
 
 use latent_explorer::model::is_checkpoint_path;
+use latent_explorer::session::{Session, is_session_path};
 use std::path::{Path, PathBuf};
 
 /// What to open.
@@ -11,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub struct OpenTargets {
     pub dataset: Option<PathBuf>,
     pub model: Option<PathBuf>,
+    pub session: Option<PathBuf>,
 }
 
 /// A path `open` refuses, and why; shown as `<path>: <reason>`.
@@ -30,7 +34,9 @@ impl std::fmt::Display for Refused {
 pub fn classify(paths: &[PathBuf]) -> Result<OpenTargets, Refused> {
     let mut targets = OpenTargets::default();
     for path in paths {
-        let (slot, what) = if is_checkpoint_path(path) {
+        let (slot, what) = if is_session_path(path) {
+            (&mut targets.session, "session")
+        } else if is_checkpoint_path(path) {
             (&mut targets.model, "model")
         } else {
             (&mut targets.dataset, "dataset")
@@ -46,6 +52,14 @@ pub fn classify(paths: &[PathBuf]) -> Result<OpenTargets, Refused> {
         }
         *slot = Some(path.clone());
     }
+    if let Some(session) = &targets.session
+        && targets.dataset.is_some() | targets.model.is_some()
+    {
+        return Err(Refused {
+            path: session.clone(),
+            reason: "a session names its own dataset and model: open it alone".into(),
+        });
+    }
     Ok(targets)
 }
 
@@ -57,7 +71,15 @@ pub fn targets(paths: &[PathBuf]) -> Result<OpenTargets, Refused> {
     for path in paths {
         check_exists(path)?;
     }
-    classify(paths)
+    let targets = classify(paths)?;
+    if let Some(path) = &targets.session {
+        // A malformed session is refused here, before any window opens.
+        Session::read(path).map_err(|e| Refused {
+            path: e.path,
+            reason: e.reason,
+        })?;
+    }
+    Ok(targets)
 }
 
 fn check_exists(path: &Path) -> Result<(), Refused> {
@@ -101,6 +123,11 @@ mod tests {
         let t = classify(&paths(&["digits.csv"])).unwrap();
         assert_eq!(t.dataset, Some(PathBuf::from("digits.csv")));
         assert_eq!(t.model, None);
+        let t = classify(&paths(&["work/digits.lxsession.json"])).unwrap();
+        assert_eq!(t.session, Some(PathBuf::from("work/digits.lxsession.json")));
+        assert_eq!((t.dataset, t.model), (None, None));
+        let e = classify(&paths(&["a.lxsession.json", "m.safetensors"])).unwrap_err();
+        assert!(e.reason.contains("open it alone"), "{e}");
     }
 
     #[test]

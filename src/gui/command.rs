@@ -95,6 +95,8 @@ pub enum Command {
     CompareModel(PathBuf),
     /// Close the comparison.
     CloseCompare,
+    /// Save or open a session, or a bookmark of the view.
+    Session(super::panels::session::SessionCommand),
 }
 
 /// Where a new group's samples come from.

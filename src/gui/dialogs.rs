@@ -19,6 +19,8 @@ pub enum DialogPurpose {
     Export(ExportKind),
     /// The folder plain "Export" writes to.
     ExportFolder,
+    OpenSession,
+    SaveSession,
 }
 
 /// Things the window can export.
@@ -204,6 +206,20 @@ impl FileDialogs for NativeDialogs {
                     .save_file()
             }
             DialogPurpose::ExportFolder => dialog.set_title("Export folder").pick_folder(),
+            DialogPurpose::OpenSession => dialog
+                .set_title("Open session")
+                .add_filter("Latent Explorer session", &["json", "lxsession"])
+                .pick_file(),
+            DialogPurpose::SaveSession => dialog
+                .set_title("Save session as")
+                .add_filter("Latent Explorer session", &["json"])
+                .set_file_name(
+                    start
+                        .file_name
+                        .clone()
+                        .unwrap_or_else(|| format!("session{}", crate::session::EXTENSION)),
+                )
+                .save_file(),
         }
     }
 }

@@ -22,7 +22,7 @@ mod textures;
 mod worker;
 mod workspace;
 
-pub use app::{AppOptions, ExplorerApp, MAP_POINTS};
+pub use app::{AppOptions, ExplorerApp, MAP_POINTS, Snapshot};
 pub use command::{Command, GroupEdit, GroupSource};
 pub use dialogs::{DialogPurpose, DialogStart, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::{Ellipse, MapState, class_colour};

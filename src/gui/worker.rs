@@ -309,6 +309,8 @@ pub enum Event {
     },
     /// The trainer panicked; the window keeps the model of its last snapshot.
     TrainCrashed(String),
+    /// A session saved or opened (on a thread of its own, see `app::session`).
+    Session(Box<crate::gui::app::SessionEvent>),
     /// A job failed; `error` is one line for the user.
     Failed {
         job: JobKind,

@@ -136,6 +136,8 @@ pub struct Workspace {
     /// Bumped whenever the groups or the multi-selection change (what is drawn from them
     /// keys on it).
     pub groups_version: u64,
+    /// The session file and whether it has unsaved changes (the app keeps it up to date).
+    pub session: super::panels::session::SessionStatus,
 }
 
 impl Workspace {
@@ -272,7 +274,10 @@ impl Workspace {
 
     /// Adds `group` once it is checked against the dataset (a group from a session file may
     /// name another dataset's samples); returns its position.
-    pub fn add_group(&mut self, group: crate::latent::Group) -> Result<usize, String> {
+    pub fn add_group(&mut self, mut group: crate::latent::Group) -> Result<usize, String> {
+        // A group read from a file may come unsorted or with repeats.
+        group.indices.sort_unstable();
+        group.indices.dedup();
         let n = self.data.as_ref().map_or(0, |d| d.len());
         group.check(n).map_err(|e| e.to_string())?;
         if group.is_empty() {

@@ -191,6 +191,7 @@ impl ExplorerApp {
             Command::ClearMultiSelection => self.clear_multi_selection(),
             Command::MakeGroup(source) => self.make_group(source),
             Command::EditGroup(k, edit) => self.edit_group(k, edit),
+            Command::Session(c) => self.apply_session(c),
             Command::RestoreRecovered => self.restore_recovered(),
             cmd @ (Command::StartSweep(_)
             | Command::CancelSweep

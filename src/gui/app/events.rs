@@ -35,6 +35,17 @@ impl ExplorerApp {
     }
 
     pub(super) fn handle(&mut self, event: Event) {
+        if matches!(
+            event,
+            Event::DatasetLoaded { .. }
+                | Event::ModelLoaded { .. }
+                | Event::Failed {
+                    job: JobKind::LoadDataset | JobKind::LoadModel,
+                    ..
+                }
+        ) {
+            self.session.load_answered();
+        }
         match event {
             Event::DatasetLoaded { data, path, secs } => {
                 self.set_dataset(data, absolute(path), secs)
@@ -120,6 +131,9 @@ impl ExplorerApp {
                     DialogPurpose::ExportFolder => {
                         "type the folder into the Folder field at the top of the Export tab"
                     }
+                    DialogPurpose::OpenSession | DialogPurpose::SaveSession => {
+                        "type the session's path under Session and bookmarks in the left panel"
+                    }
                 };
                 self.dialogs_unavailable = true;
                 self.error(format!(
@@ -178,6 +192,7 @@ impl ExplorerApp {
                 frame,
             } => self.layout_progress(stamp, fraction, text, frame),
             Event::LayoutDone { stamp, result } => self.layout_done(stamp, result),
+            Event::Session(event) => self.session_event(*event),
             Event::TrainCrashed(reason) => {
                 self.trainer = None;
                 self.panels.training.ended();
@@ -412,6 +427,12 @@ impl ExplorerApp {
                 self.info(format!("exports now go to {}", path.display()));
                 self.settings.export_folder = Some(path);
             }
+            DialogPurpose::OpenSession => self.apply(crate::gui::command::Command::Session(
+                crate::gui::panels::session::SessionCommand::OpenFile(path),
+            )),
+            DialogPurpose::SaveSession => self.apply(crate::gui::command::Command::Session(
+                crate::gui::panels::session::SessionCommand::SaveTo(path),
+            )),
         }
     }
 }

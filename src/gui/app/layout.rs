@@ -40,6 +40,7 @@ impl ExplorerApp {
         let panels = &mut self.panels;
         let settings = &mut self.settings;
         panels.help.handle_keys(ui.ctx());
+        panels.session.handle_keys(ui.ctx(), &mut commands);
         let mut map_plot_id = None;
         egui::Panel::top(("top-bar", epoch)).show(ui, |ui| {
             panels.status.ui(
@@ -65,6 +66,7 @@ impl ExplorerApp {
                         panels.model.ui(ui, &ctx, settings, &mut commands);
                         panels.training.ui(ui, &ctx, settings, &mut commands);
                     }
+                    panels.session.ui(ui, &ctx, &mut commands);
                 });
             });
         egui::Panel::right(("right-panel", epoch))

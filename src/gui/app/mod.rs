@@ -11,6 +11,7 @@ mod groups;
 mod headless;
 mod layout;
 mod layout_runs;
+mod session;
 mod sweep;
 mod traversal;
 
@@ -22,6 +23,7 @@ use crate::gui::state::{Projection, Settings};
 use crate::gui::worker::{Event, EventSender, Job, JobHook, JobsWorker, TrainHook, TrainerHandle};
 use crate::gui::workspace::Workspace;
 use crate::recovery::{Recovered, RecoveryStore};
+pub use session::{SessionEvent, Snapshot};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -55,6 +57,8 @@ pub struct AppOptions {
     /// Where the bundled dataset and default model are (the binary resolves them: a source
     /// tree, or the files it carries, written to a per-user folder).
     pub bundled: crate::assets::BundledPaths,
+    /// A session file to open at start (its dataset and model instead of the remembered ones).
+    pub session: Option<PathBuf>,
 }
 
 impl Default for AppOptions {
@@ -70,6 +74,7 @@ impl Default for AppOptions {
             job_hook: None,
             train_hook: None,
             bundled: crate::assets::BundledPaths::default(),
+            session: None,
         }
     }
 }
@@ -124,6 +129,8 @@ pub struct ExplorerApp {
     /// The map plot's id (its memory holds the legend entries the user hid; the figure
     /// export leaves them out too).
     map_plot_id: Option<egui::Id>,
+    /// The session file: saving, opening, restoring, unsaved changes.
+    session: session::SessionRun,
 }
 
 impl ExplorerApp {
@@ -183,20 +190,27 @@ impl ExplorerApp {
             log: options.log,
             bundled: options.bundled.clone(),
             map_plot_id: None,
+            session: Default::default(),
         };
         if app.settings.export_folder.is_none() {
             app.settings.export_folder = Some(crate::gui::export_files::default_folder());
         }
-        let remembered = options.dataset.is_none() || options.model.is_none();
+        let (mut asked_dataset, mut asked_model) = (options.dataset, options.model);
+        if let Some(path) = &options.session {
+            let (dataset, model) = app.start_with_session(path);
+            asked_dataset = asked_dataset.or(dataset);
+            asked_model = asked_model.or(model);
+        }
+        let remembered = asked_dataset.is_none() || asked_model.is_none();
         let bundled = options.bundled;
         let dataset = app.startup_path(
-            options.dataset,
+            asked_dataset,
             |s| &s.dataset_path,
             bundled.dataset.clone(),
             "dataset",
         );
         let model = app.startup_path(
-            options.model,
+            asked_model,
             |s| &s.model_path,
             bundled.model.clone(),
             "model",
@@ -204,9 +218,14 @@ impl ExplorerApp {
         app.startup.remembered =
             remembered && (dataset != bundled.dataset || model != bundled.model);
         // Options that no longer parse (edited by hand) fall back to the loader's own choices.
-        let options = app.settings.dataset_options.parse().unwrap_or_default();
-        app.jobs.submit(Job::LoadDataset(dataset, options));
+        let load_options = app.settings.dataset_options.parse().unwrap_or_default();
+        app.jobs.submit(Job::LoadDataset(dataset, load_options));
         app.jobs.submit(Job::LoadModel(model));
+        if let Some(path) = options.session {
+            app.apply(Command::Session(
+                crate::gui::panels::session::SessionCommand::OpenFile(path),
+            ));
+        }
         app
     }
 
@@ -341,6 +360,7 @@ impl ExplorerApp {
             || self.ws.likelihood.task.is_some()
             || self.ws.sweep.busy()
             || self.ws.iw_scores.task.is_some()
+            || self.session.busy()
     }
 
     fn log_line(&self, text: &str) {
@@ -391,6 +411,7 @@ impl ExplorerApp {
         // A command may have changed the dataset or model: nothing derived from the old ones
         // survives the frame.
         self.sync_derived();
+        self.advance_session(ui.ctx());
         self.ui_ms = t0.elapsed().as_secs_f32() * 1000.0;
         if self.pending_events() {
             // Background work will wake us; this keeps the progress moving even so.

@@ -4,7 +4,7 @@
 use egui::{Key, RichText, Ui};
 
 /// (what you do, what happens).
-pub const SHORTCUTS: [(&str, &str); 17] = [
+pub const SHORTCUTS: [(&str, &str); 20] = [
     ("Mouse wheel", "zoom the map about the cursor"),
     ("Ctrl + wheel, pinch", "zoom the map too"),
     ("Drag", "pan the map (the Pan tool, above the map)"),
@@ -48,6 +48,9 @@ pub const SHORTCUTS: [(&str, &str); 17] = [
         "Go to (above the map)",
         "a sample number, or a class name to show only it",
     ),
+    ("Ctrl + O", "open a session"),
+    ("Ctrl + S", "save the session"),
+    ("Ctrl + Shift + S", "save the session as another file"),
     ("?  /  Esc", "open / close this list"),
 ];
 

@@ -22,6 +22,7 @@ pub mod model;
 pub mod picture;
 pub mod rate_distortion;
 pub mod sampling;
+pub mod session;
 pub mod status;
 pub mod training;
 pub mod traversal;
@@ -91,6 +92,7 @@ pub struct Panels {
     pub analogy: analogy::AnalogyPanel,
     pub rate_distortion: rate_distortion::RateDistortionPanel,
     pub groups: groups::GroupsPanel,
+    pub session: session::SessionPanel,
     made_for: Generation,
 }
 

@@ -50,6 +50,7 @@ impl StatusPanel {
             if ui.button("Open dataset…").clicked() {
                 cmds.push(Command::Dialog(DialogPurpose::OpenDatasetFolder));
             }
+            super::session::SessionPanel::menu_ui(ui, ctx, cmds);
             if ui
                 .button("Reset layout")
                 .on_hover_text("Panel sizes back to their defaults")

@@ -79,7 +79,9 @@ pub fn show(
     // The wheel zooms about the cursor (as in every map and scatter tool); Ctrl+wheel and
     // pinch zoom through the plot itself. A trackpad's sideways swipe is ignored.
     let (scroll, pinch) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
-    let pan_to = panel.pan_to.take();
+    let view_to = panel.view_to.take();
+    // A view set outright wins over following the selection.
+    let pan_to = panel.pan_to.take().filter(|_| view_to.is_none());
     let clusters = &panel.clusters;
     let select_drag = panel.select_drag.clone();
     let response = Plot::new("latent-map")
@@ -117,6 +119,10 @@ pub fn show(
                 let half = [b.width() / 2.0, b.height() / 2.0];
                 plot.set_plot_bounds_x(c[0] - half[0]..=c[0] + half[0]);
                 plot.set_plot_bounds_y(c[1] - half[1]..=c[1] + half[1]);
+            }
+            if let Some(v) = view_to {
+                plot.set_plot_bounds_x(v[0]..=v[2]);
+                plot.set_plot_bounds_y(v[1]..=v[3]);
             }
             if let Some((id, b)) = manifold {
                 let centre = PlotPoint::new((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0);

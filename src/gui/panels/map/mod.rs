@@ -75,6 +75,8 @@ pub struct MapPanel {
     pub pending_click: Option<interaction::PendingClick>,
     /// Centre the view here in the next frame (keeping the zoom).
     pub pan_to: Option<[f64; 2]>,
+    /// Show exactly this view (x0, y0, x1, y1) in the next frame: a session's or a bookmark's.
+    pub view_to: Option<[f64; 4]>,
     /// Points above the anomaly threshold, for what they were found for.
     above: Option<(AboveKey, AboveThreshold)>,
     /// The values the map is coloured by, and what they were found for.
