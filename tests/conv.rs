@@ -82,7 +82,7 @@ fn the_decoder_keeps_the_image_layout_pixel_for_pixel() {
         .unwrap()
         .1;
     let logits = [4.0f32, -4.0, 0.0];
-    bias.set(&candle_core::Tensor::new(&logits, &candle_core::Device::Cpu).unwrap())
+    bias.set(&candle_core::Tensor::new(&logits, model.device()).unwrap())
         .unwrap();
     let image = model.decode(&[0.3, -1.0, 2.0, 0.5]).unwrap();
     for px in image.chunks(3) {
@@ -270,7 +270,7 @@ fn conv_training_stops_when_asked_and_never_applies_a_non_finite_step() {
         .find(|(n, _)| n == "decoder.deconv.2.bias")
         .unwrap()
         .1;
-    bias.set(&candle_core::Tensor::new(&[f32::INFINITY], &candle_core::Device::Cpu).unwrap())
+    bias.set(&candle_core::Tensor::new(&[f32::INFINITY], model.device()).unwrap())
         .unwrap();
     let before = model.vars()[0]
         .1

@@ -293,7 +293,7 @@ fn one_mnist_epoch_matches_pytorch_within_one_percent() {
 /// models (the one-hot as extra encoder and decoder inputs).
 #[test]
 fn fused_gradients_match_candle_autograd() {
-    use candle_core::{Device, Tensor};
+    use candle_core::Tensor;
     use latent_explorer::model::Likelihood;
     use latent_explorer::train::FusedVae;
     let data = subset(64, 0);
@@ -323,9 +323,12 @@ fn fused_gradients_match_candle_autograd() {
         let eps = latent_explorer::latent::sample_prior(64, 3, 1.0, 5);
         let cond: &[f32] = if conditional { &one_hot } else { &[] };
 
-        let xt = Tensor::from_slice(x, (64, 784), &Device::Cpu).unwrap();
-        let et = Tensor::from_slice(&eps, (64, 3), &Device::Cpu).unwrap();
-        let ct = conditional.then(|| Tensor::from_slice(cond, (64, 10), &Device::Cpu).unwrap());
+        // Candle's side runs where the model lives (a GPU in a cuda build); the fused one on
+        // the CPU.
+        let dev = model.device().clone();
+        let xt = Tensor::from_slice(x, (64, 784), &dev).unwrap();
+        let et = Tensor::from_slice(&eps, (64, 3), &dev).unwrap();
+        let ct = conditional.then(|| Tensor::from_slice(cond, (64, 10), &dev).unwrap());
         let losses = model.vae().losses(&xt, ct.as_ref(), &et).unwrap();
         let recon = losses.recon.sum_all().unwrap().to_scalar::<f32>().unwrap();
         let kl = losses.kl.sum_all().unwrap().to_scalar::<f32>().unwrap();
