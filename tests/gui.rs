@@ -945,6 +945,12 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     );
     h.step();
     h.get_by_label("Conv (strided convolutions)");
+    // The left panel settles over a few frames after the model changes (its rows and the open
+    // New model section animate); click Start where it ends up.
+    h.get_by_label("Start").scroll_to_me();
+    for _ in 0..10 {
+        h.step();
+    }
     h.get_by_label("Start").click();
     step_until(&mut h, "an epoch of conv training", |a| {
         !a.is_training() && !a.panels.training.epochs.is_empty()

@@ -96,13 +96,22 @@ impl RateDistortionPanel {
                 self.compare_on_screen.clear();
                 return;
             }
-            let width = ((ui.available_width() - 2.0 * ui.spacing().item_spacing.x) / 2.0).max(120.0);
+            // Until a model is compared its column holds one hint: the plot takes the room.
+            let gaps = 2.0 * ui.spacing().item_spacing.x;
+            let comparing = sweep.compare.is_some() || sweep.compare_pending.is_some();
+            let (plot_width, compare_width) = if comparing {
+                let half = ((ui.available_width() - gaps) / 2.0).max(120.0);
+                (half, half)
+            } else {
+                let hint = 160.0;
+                ((ui.available_width() - gaps - hint).max(120.0), hint)
+            };
             ui.vertical(|ui| {
-                ui.set_width(width);
+                ui.set_width(plot_width);
                 self.plot_ui(ui, ctx, height, commands);
             });
             ui.vertical(|ui| {
-                ui.set_width(width);
+                ui.set_width(compare_width);
                 super::compare_map::ui(&mut self.compare_on_screen, ui, ctx, height, commands);
             });
         });
