@@ -19,6 +19,8 @@ pub fn ui(
     commands: &mut Vec<Command>,
 ) {
     on_screen.clear();
+    // The column's width, before a long file name can widen it past the panel's edge.
+    let width = ui.available_width();
     let sweep = &ctx.ws.sweep;
     let data = ctx.ws.data.as_ref();
     if let Some(path) = &sweep.compare_pending {
@@ -34,22 +36,24 @@ pub fn ui(
         return;
     };
     ui.horizontal(|ui| {
+        ui.set_max_width(width);
+        if ui.small_button("Close").clicked() {
+            commands.push(Command::CloseCompare);
+        }
         let name = map
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        super::long_label(
-            ui,
-            format!("{name}: latent {}, {}", map.latent, map.projection),
+        ui.add(
+            egui::Label::new(format!("{name}: latent {}, {}", map.latent, map.projection))
+                .truncate(),
         );
-        if ui.small_button("Close").clicked() {
-            commands.push(Command::CloseCompare);
-        }
     });
     let shown_points = thinned(map);
     let selected = ctx.ws.selection.and_then(|i| position_of(map, i));
     let shown = Plot::new("rd-compare-map")
+        .width(width)
         .height(height)
         .data_aspect(1.0)
         .show_axes(false)
