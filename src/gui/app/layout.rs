@@ -83,7 +83,9 @@ impl ExplorerApp {
             .default_size(BOTTOM_DEFAULT)
             .size_range(BOTTOM_MIN..=(height * BOTTOM_MAX_FRACTION).max(BOTTOM_MIN + 1.0))
             .show(ui, |ui| {
-                ui.horizontal(|ui| {
+                // Nine tabs are wider than the middle column of a 1280-pixel window: they wrap
+                // to a second row there rather than hide the last ones.
+                ui.horizontal_wrapped(|ui| {
                     let tab = &mut settings.bottom_tab;
                     ui.selectable_value(tab, BottomTab::Interpolation, "Interpolation");
                     ui.selectable_value(tab, BottomTab::Generate, "Generate");
