@@ -453,28 +453,10 @@ impl MapState {
         let Some(codes) = &self.codes else {
             return Vec::new();
         };
-        if code.len() != codes.latent {
-            return Vec::new();
-        }
-        let mut dist: Vec<(f32, usize)> = (0..codes.len())
-            .map(|j| {
-                let d = codes
-                    .mean_of(j)
-                    .iter()
-                    .zip(code)
-                    .map(|(a, b)| (a - b) * (a - b))
-                    .sum::<f32>();
-                (d, j)
-            })
-            .collect();
-        let k = k.min(dist.len());
-        if k == 0 {
-            return Vec::new();
-        }
-        dist.select_nth_unstable_by(k - 1, |a, b| a.0.total_cmp(&b.0));
-        dist.truncate(k);
-        dist.sort_by(|a, b| a.0.total_cmp(&b.0));
-        dist.into_iter().map(|(_, j)| self.indices[j]).collect()
+        crate::latent::nearest_rows(codes, code, k)
+            .into_iter()
+            .map(|row| self.indices[row])
+            .collect()
     }
 
     /// Bounds of all points: (min, max).
