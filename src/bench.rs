@@ -8,7 +8,7 @@
 use crate::cli::{BenchArgs, data_or_default};
 use latent_explorer::data::{LoadOptions, Split, load_dataset};
 use latent_explorer::error::{Error, Result};
-use latent_explorer::model::{Model, VaeConfig};
+use latent_explorer::model::{Architecture, Model, VaeConfig};
 use latent_explorer::train::{TrainConfig, TrainControl, TrainEvent, train};
 use serde_json::json;
 use std::io::{BufRead, BufReader, Write};
@@ -68,6 +68,8 @@ fn run_each_thread_count(args: &BenchArgs) -> Result<()> {
         );
         cmd.arg("--decode-calls").arg(args.decode_calls.to_string());
         cmd.arg("--seed").arg(args.seed.to_string());
+        cmd.arg("--arch").arg(args.arch.to_string());
+        cmd.arg("--limit").arg(args.limit.to_string());
         let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
@@ -93,15 +95,30 @@ fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
     let data = load_dataset(&path, &LoadOptions::default())?;
     emit(json!({
         "kind": "config", "framework": "candle", "version": latent_explorer::model::version_string(),
-        "threads": threads, "dataset": data.summary(),
+        "threads": threads, "dataset": data.summary(), "arch": args.arch.to_string(), "limit": args.limit,
         "load_seconds": load_start.elapsed().as_secs_f64(),
         "epochs": args.epochs, "batch_size": 128, "lr": 1e-3, "seed": args.seed,
         "loadavg_1m_at_start": loadavg_1m(),
     }));
     let test = data.indices(Split::Test);
     let all: Vec<usize> = (0..data.len()).collect();
+    // --limit: the first N training images and every held-out one (times are per sample).
+    let limited;
+    let train_data = if args.limit > 0 {
+        let mut keep = data.indices(Split::Train);
+        keep.truncate(args.limit);
+        keep.extend_from_slice(&test);
+        limited = data.subset(&keep)?;
+        &limited
+    } else {
+        &data
+    };
+    let arch = args.arch;
     for &latent in &args.latent {
-        let config = VaeConfig::for_shape(data.shape, latent);
+        let config = match arch {
+            Architecture::Mlp => VaeConfig::for_shape(data.shape, latent),
+            Architecture::Conv => VaeConfig::conv(data.shape, latent),
+        };
         let mut model = Model::new_random(config, args.seed)?;
         let cfg = TrainConfig {
             epochs: args.epochs,
@@ -112,7 +129,7 @@ fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
             if let TrainEvent::Epoch(e) = ev {
                 emit(json!({
                     "kind": "epoch", "framework": "candle", "latent": latent, "threads": threads,
-                    "epoch": e.epoch,
+                    "arch": arch.to_string(), "epoch": e.epoch,
                     "train_loss_per_sample": e.train_loss,
                     "test_loss_per_sample": e.test_loss,
                     "samples_per_sec": e.samples_per_sec,
@@ -122,7 +139,7 @@ fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
                 }));
             }
         };
-        train(&mut model, &data, &cfg, &TrainControl::new(), &mut sink)?;
+        train(&mut model, train_data, &cfg, &TrainControl::new(), &mut sink)?;
 
         let time_encode = |indices: &[usize]| -> Result<(f64, f64)> {
             let mut times = Vec::new();

@@ -549,6 +549,14 @@ pub struct BenchArgs {
     pub decode_calls: usize,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Architecture: mlp (784-400-L-400-784, as ../shared/bench/torch_vae.py) or conv (the
+    /// default 32-64-64 channels, as ../shared/bench/torch_conv_vae.py).
+    #[arg(long, default_value = "mlp")]
+    pub arch: latent_explorer::model::Architecture,
+    /// Train on the first N training images only (0: all), as the PyTorch scripts' --limit;
+    /// the held-out set stays whole.
+    #[arg(long, default_value_t = 0)]
+    pub limit: usize,
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@
 //!   first layer's forward pass and weight gradient, and for encoding whole datasets.
 //! - [`elementwise`]: the fused loss-and-gradient pass over the decoder's logits, and Adam.
 
+pub mod conv;
 pub mod dense;
 pub mod elementwise;
 pub mod sparse;

@@ -1,5 +1,5 @@
-//! Training steps through candle's autograd, for what the hand-fused MLP step does not cover
-//! (the conv VAE, and any model on a GPU). The epochs around the steps are `run_epochs` in
+//! Training steps through candle's autograd, for what the hand-fused steps do not cover: any
+//! model on a GPU (and, for comparisons, any model under LATENT_EXPLORER_TRAINER=autograd). The epochs around the steps are `run_epochs` in
 //! `mod.rs`, shared with the fused trainer; a step whose loss or gradients are not finite is
 //! never applied.
 

@@ -5,12 +5,15 @@
 
 mod autograd;
 mod control;
+mod conv_shard;
 mod fused;
+mod fused_conv;
 mod shard;
 mod sweep;
 
 pub use control::{RunState, TrainControl};
 pub use fused::{Adam, FusedVae};
+pub use fused_conv::FusedConvVae;
 pub use shard::StepSums;
 pub use sweep::{
     SWEEP_SUMMARY, SweepEvent, SweepPoint, SweepResult, rate_distortion, read_sweep, run_sweep,
@@ -274,17 +277,23 @@ fn run(
     h.seed = Some(cfg.seed);
     h.created_with = crate::model::version_string();
     let mut rng = StdRng::seed_from_u64(cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x7e57);
-    // The fused step covers MLPs on the CPU; other architectures, and any model on a GPU,
-    // train through candle's autograd.
-    let mut stepper: Box<dyn Stepper> =
-        if model.config().arch == Architecture::Mlp && model.device().is_cpu() {
-            Box::new(FusedStepper {
-                net: FusedVae::from_model(model)?,
-                adam: Adam::new(cfg.learning_rate),
-            })
-        } else {
-            Box::new(autograd::AutogradStepper::new(model, cfg)?)
-        };
+    // The fused steps cover MLPs and conv models on the CPU; any model on a GPU trains through
+    // candle's autograd (so does a CPU model under LATENT_EXPLORER_TRAINER=autograd, which is
+    // there to compare the two).
+    let fused_allowed = model.device().is_cpu()
+        && std::env::var("LATENT_EXPLORER_TRAINER").map_or(true, |v| v != "autograd");
+    let net = match model.config().arch {
+        _ if !fused_allowed => None,
+        Architecture::Mlp => Some(FusedNet::Mlp(FusedVae::from_model(model)?)),
+        Architecture::Conv => Some(FusedNet::Conv(FusedConvVae::from_model(model)?)),
+    };
+    let mut stepper: Box<dyn Stepper> = match net {
+        Some(net) => Box::new(FusedStepper {
+            net,
+            adam: Adam::new(cfg.learning_rate),
+        }),
+        None => Box::new(autograd::AutogradStepper::new(model, cfg)?),
+    };
     run_epochs(
         model,
         data,
@@ -316,8 +325,14 @@ trait Stepper {
     fn sync(&mut self, model: &Model) -> Result<()>;
 }
 
+/// A hand-fused network: the MLP's or the conv model's.
+enum FusedNet {
+    Mlp(FusedVae),
+    Conv(FusedConvVae),
+}
+
 struct FusedStepper {
-    net: FusedVae,
+    net: FusedNet,
     adam: Adam,
 }
 
@@ -331,17 +346,33 @@ impl Stepper for FusedStepper {
         n: usize,
         beta: f64,
     ) -> Result<std::result::Result<StepSums, f32>> {
-        let sums = self.net.forward_backward(x, cond, eps, n, beta as f32);
+        // Conv models are never conditional (the config refuses it), so `cond` is empty there.
+        let (sums, finite) = match &mut self.net {
+            FusedNet::Mlp(net) => (
+                net.forward_backward(x, cond, eps, n, beta as f32),
+                net.grads_finite(),
+            ),
+            FusedNet::Conv(net) => (
+                net.forward_backward(x, eps, n, beta as f32),
+                net.grads_finite(),
+            ),
+        };
         let loss = (sums.recon + beta * sums.kl) as f32;
-        if !loss.is_finite() || !self.net.grads_finite() {
+        if !loss.is_finite() || !finite {
             return Ok(Err(if loss.is_finite() { f32::NAN } else { loss }));
         }
-        self.net.adam_step(&self.adam);
+        match &mut self.net {
+            FusedNet::Mlp(net) => net.adam_step(&self.adam),
+            FusedNet::Conv(net) => net.adam_step(&self.adam),
+        }
         Ok(Ok(sums))
     }
 
     fn sync(&mut self, model: &Model) -> Result<()> {
-        self.net.write_to(model)
+        match &self.net {
+            FusedNet::Mlp(net) => net.write_to(model),
+            FusedNet::Conv(net) => net.write_to(model),
+        }
     }
 }
 

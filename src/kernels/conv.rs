@@ -1,0 +1,168 @@
+//! The two data movements of a 4x4, stride-2, padding-1 convolution on channels-last
+//! (N x H x W x C) grids, for the fused conv trainer (`train::fused_conv`):
+//!
+//! - [`im2col_s2`] gathers, for every output pixel of the halved grid, its 4x4 input patch into
+//!   one row of (ky, kx, c) values (zeros outside the grid). The forward convolution is then
+//!   one product with the kernel; the same gather of an output gradient is the backward pass
+//!   of a transposed convolution.
+//! - [`col2im_s2`] is its adjoint: every patch row is added back onto the grid. It is the input
+//!   gradient of a convolution, and the forward pass of a transposed convolution (each input
+//!   pixel's 4x4 contribution added to the doubled grid).
+//!
+//! Pixel (oy, ox) of the halved grid reads rows 2*oy + ky - 1 and columns 2*ox + kx - 1 of the
+//! full grid, ky, kx in 0..4. Channels are the innermost, contiguous run, so both loops move
+//! runs of C values (the compiler vectorises the adds).
+
+use super::multiversion;
+
+/// Kernel side.
+pub const K: usize = 4;
+
+/// Full-grid index range of kernel offset `k` (0..4) for halved-grid positions 0..half:
+/// the positions o whose source row 2*o + k - 1 lies inside 0..2*half.
+#[inline(always)]
+fn valid(k: usize, half: usize) -> std::ops::Range<usize> {
+    let first = usize::from(k == 0);
+    let last = if k == K - 1 { half - 1 } else { half };
+    first..last
+}
+
+#[inline(always)]
+fn im2col_body(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f32]) {
+    let (ho, wo) = (h / 2, w / 2);
+    let row = K * K * c;
+    assert!(h % 2 == 0 && w % 2 == 0 && x.len() >= n * h * w * c);
+    assert!(cols.len() >= n * ho * wo * row);
+    for b in 0..n {
+        let image = &x[b * h * w * c..(b + 1) * h * w * c];
+        let out = &mut cols[b * ho * wo * row..(b + 1) * ho * wo * row];
+        for oy in 0..ho {
+            for ky in 0..K {
+                let iy = (2 * oy + ky) as isize - 1;
+                let inside_y = iy >= 0 && (iy as usize) < h;
+                for ox in 0..wo {
+                    let dst = &mut out[(oy * wo + ox) * row + ky * K * c..][..K * c];
+                    if !inside_y {
+                        dst.fill(0.0);
+                        continue;
+                    }
+                    let src_row = &image[iy as usize * w * c..(iy as usize + 1) * w * c];
+                    for kx in 0..K {
+                        let ix = (2 * ox + kx) as isize - 1;
+                        let d = &mut dst[kx * c..(kx + 1) * c];
+                        if ix >= 0 && (ix as usize) < w {
+                            d.copy_from_slice(&src_row[ix as usize * c..(ix as usize + 1) * c]);
+                        } else {
+                            d.fill(0.0);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[inline(always)]
+fn col2im_body(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f32]) {
+    let (ho, wo) = (h / 2, w / 2);
+    let row = K * K * c;
+    assert!(h % 2 == 0 && w % 2 == 0 && x.len() >= n * h * w * c);
+    assert!(cols.len() >= n * ho * wo * row);
+    x[..n * h * w * c].fill(0.0);
+    for b in 0..n {
+        let image = &mut x[b * h * w * c..(b + 1) * h * w * c];
+        let patches = &cols[b * ho * wo * row..(b + 1) * ho * wo * row];
+        for ky in 0..K {
+            for oy in valid(ky, ho) {
+                let iy = 2 * oy + ky - 1;
+                let dst_row = &mut image[iy * w * c..(iy + 1) * w * c];
+                for kx in 0..K {
+                    for ox in valid(kx, wo) {
+                        let ix = 2 * ox + kx - 1;
+                        let src = &patches[(oy * wo + ox) * row + (ky * K + kx) * c..][..c];
+                        let dst = &mut dst_row[ix * c..(ix + 1) * c];
+                        for (d, s) in dst.iter_mut().zip(src) {
+                            *d += s;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// cols[n*(h/2)*(w/2), 16*c] = the 4x4 patches (ky, kx, c order) of x[n, h, w, c] around
+    /// each pixel of the halved grid (stride 2, padding 1; zeros outside). h and w are even.
+    pub fn im2col_s2(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f32])
+        => im2col_body
+}
+
+multiversion! {
+    /// x[n, h, w, c] = the sum of every patch row of cols[n*(h/2)*(w/2), 16*c] added back at
+    /// the pixels it was gathered from (the adjoint of [`im2col_s2`]; x is overwritten).
+    pub fn col2im_s2(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f32])
+        => col2im_body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// The gather against its definition, pixel by pixel.
+    #[test]
+    fn im2col_gathers_each_patch_with_zero_padding() {
+        let (n, h, w, c) = (2, 6, 8, 3);
+        let x = values(n * h * w * c, 1);
+        let mut cols = vec![f32::NAN; n * (h / 2) * (w / 2) * 16 * c];
+        im2col_s2(&x, n, h, w, c, &mut cols);
+        for b in 0..n {
+            for oy in 0..h / 2 {
+                for ox in 0..w / 2 {
+                    for ky in 0..4 {
+                        for kx in 0..4 {
+                            for ch in 0..c {
+                                let (iy, ix) = (2 * oy as isize + ky - 1, 2 * ox as isize + kx - 1);
+                                let want = if (0..h as isize).contains(&iy)
+                                    && (0..w as isize).contains(&ix)
+                                {
+                                    x[((b * h + iy as usize) * w + ix as usize) * c + ch]
+                                } else {
+                                    0.0
+                                };
+                                let r = (b * (h / 2) + oy) * (w / 2) + ox;
+                                let got = cols[r * 16 * c + ((ky * 4 + kx) as usize) * c + ch];
+                                assert_eq!(got, want);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// col2im is the adjoint of im2col: <im2col(x), y> = <x, col2im(y)> for any x, y.
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        for (n, h, w, c) in [(1, 2, 2, 1), (2, 4, 6, 5), (3, 8, 8, 16)] {
+            let x = values(n * h * w * c, 2);
+            let y = values(n * (h / 2) * (w / 2) * 16 * c, 3);
+            let mut cols = vec![0.0; y.len()];
+            im2col_s2(&x, n, h, w, c, &mut cols);
+            let mut back = vec![f32::NAN; x.len()];
+            col2im_s2(&y, n, h, w, c, &mut back);
+            let left: f64 = cols.iter().zip(&y).map(|(a, b)| (a * b) as f64).sum();
+            let right: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
+            assert!(
+                (left - right).abs() < 1e-3 * left.abs().max(1.0),
+                "{left} vs {right}"
+            );
+        }
+    }
+}
