@@ -100,6 +100,10 @@ fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
         "epochs": args.epochs, "batch_size": 128, "lr": 1e-3, "seed": args.seed,
         "loadavg_1m_at_start": loadavg_1m(),
     }));
+    emit(json!({
+        "kind": "gemm_peak", "framework": "candle", "threads": threads,
+        "gflops": gemm_peak_gflops(threads), "size": PEAK_SIZE,
+    }));
     let test = data.indices(Split::Test);
     let all: Vec<usize> = (0..data.len()).collect();
     // --limit: the first N training images and every held-out one (times are per sample).
@@ -196,4 +200,29 @@ fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
         "peak_rss_mib": peak_rss_mib(),
     }));
     Ok(())
+}
+
+/// Side of the square f32 product timed for the machine's matrix-product peak.
+const PEAK_SIZE: usize = 1024;
+
+/// The best of several PEAK_SIZE^3 f32 products by `gemm` (the kernel every product here
+/// uses) on `threads` threads, in GFLOP/s: the ceiling the training figures are compared to.
+fn gemm_peak_gflops(threads: usize) -> f64 {
+    let n = PEAK_SIZE;
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 5) as f32 * 0.1).collect();
+    let mut c = vec![0f32; n * n];
+    let par = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let mut best = f64::INFINITY;
+    for _ in 0..6 {
+        let t0 = Instant::now();
+        latent_explorer::kernels::dense::product((n, n, n), &mut c, false, &a, false, &b, false, par);
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&c);
+    2.0 * (n * n * n) as f64 / best / 1e9
 }

@@ -399,3 +399,65 @@ fn fused_conv_gradients_match_candle_autograd() {
         }
     }
 }
+
+/// On the CPU, conv models encode and score through flat buffers (`model::conv_flat`): the
+/// means, log-variances and both loss terms agree with the candle network's, for a padded
+/// colour size and for Fashion-MNIST, over more images than one parallel chunk.
+#[test]
+fn flat_conv_encoding_and_scoring_match_the_candle_network() {
+    use candle_core::Tensor;
+    use rand::SeedableRng;
+    let close = |ours: &[f32], theirs: &[f32], what: &str| {
+        assert_eq!(ours.len(), theirs.len(), "{what}");
+        let scale = theirs.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+        let worst = ours
+            .iter()
+            .zip(theirs)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(worst <= 1e-4 * scale, "{what}: differs by {worst} (scale {scale})");
+    };
+    let data = fashion();
+    let colour = ImageShape::new(45, 37, 3);
+    let colour_x = pattern(150, colour);
+    for (config, x, n) in [
+        (VaeConfig::conv(data.shape, 8), None, 300),
+        (
+            VaeConfig {
+                hidden: vec![8, 16],
+                likelihood: latent_explorer::model::Likelihood::Gaussian,
+                ..VaeConfig::conv(colour, 5)
+            },
+            Some(&colour_x),
+            150,
+        ),
+    ] {
+        let model = Model::new_random(config.clone(), 7).unwrap();
+        let d = config.input.len();
+        let ds;
+        let (set, values): (&Dataset, Vec<f32>) = match x {
+            None => (&data, (0..n).flat_map(|i| data.image(i)).collect()),
+            Some(x) => {
+                let bytes: Vec<u8> = x.iter().map(|v| (v * 255.0).round() as u8).collect();
+                ds = Dataset::new("pattern", "pattern", colour, bytes, None, vec![], vec![Split::Train; n])
+                    .unwrap();
+                (&ds, (0..n).flat_map(|i| ds.image(i)).collect())
+            }
+        };
+        let idx: Vec<usize> = (0..n).collect();
+        let codes = model.encode(set, &idx).unwrap();
+        let xt = Tensor::from_slice(&values, (n, d), model.device()).unwrap();
+        let (m, lv) = model.vae().encode(&xt, None).unwrap();
+        let flat = |t: Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        close(&codes.mean, &flat(m), "means");
+        close(&codes.logvar, &flat(lv), "log-variances");
+
+        let scores = model.score(set, &idx, 9).unwrap();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let eps = latent_explorer::model::standard_normal(&mut rng, n, config.latent, model.device())
+            .unwrap();
+        let losses = model.vae().losses(&xt, None, &eps).unwrap();
+        close(&scores.recon, &flat(losses.recon), "reconstruction error");
+        close(&scores.kl, &flat(losses.kl), "KL");
+    }
+}

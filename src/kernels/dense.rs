@@ -62,3 +62,50 @@ pub fn forward(l: Weights, x: &[f32], n: usize, y: &mut [f32], par: Parallelism)
         );
     }
 }
+
+/// dst[m, n] (+)= op(a)[m, k] op(b)[k, n], all row-major; `a_t`: a is stored [k, m]; `b_t`:
+/// b is stored [n, k]. `accumulate` adds to what dst holds instead of overwriting it.
+#[allow(clippy::too_many_arguments)]
+pub fn product(
+    (m, n, k): (usize, usize, usize),
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    a_t: bool,
+    b: &[f32],
+    b_t: bool,
+    par: Parallelism,
+) {
+    // The product below addresses exactly these extents: checked in release builds too.
+    assert!(
+        dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n,
+        "product buffers smaller than the product reads"
+    );
+    let (a_cs, a_rs) = if a_t { (m, 1) } else { (1, k) };
+    let (b_cs, b_rs) = if b_t { (k, 1) } else { (1, n) };
+    // SAFETY: the assert above; each matrix is addressed within its m*k, k*n, m*n values by
+    // the row-major (or transposed row-major) strides computed here.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        );
+    }
+}

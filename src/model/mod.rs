@@ -4,6 +4,7 @@
 mod checkpoint;
 mod config;
 pub mod conv;
+pub(crate) mod conv_flat;
 mod conv_gemm;
 mod fast_encode;
 mod fused_loss;
@@ -411,6 +412,15 @@ impl Model {
                 logvar,
             });
         }
+        if self.config.arch == Architecture::Conv && self.device.is_cpu() {
+            let net = conv_flat::FlatConvNet::from_model(self)?;
+            let (mean, logvar) = conv_flat::encode_dataset(&net, data, indices);
+            return Ok(Codes {
+                latent: self.latent(),
+                mean,
+                logvar,
+            });
+        }
         let mut buf = BatchBuffer::new();
         let mut codes = Codes {
             latent: self.latent(),
@@ -506,7 +516,21 @@ impl Model {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut buf = BatchBuffer::new();
         let mut scores = SampleScores::default();
+        // A conv model on the CPU scores on flat buffers, with the same noise draws.
+        let flat_conv = (self.config.arch == Architecture::Conv && self.device.is_cpu())
+            .then(|| conv_flat::FlatConvNet::from_model(self))
+            .transpose()?;
         for chunk in indices.chunks(INFERENCE_BATCH) {
+            if let Some(net) = &flat_conv {
+                let x = buf.take(data, chunk);
+                let eps: Vec<f32> = (0..chunk.len() * self.latent())
+                    .map(|_| StandardNormal.sample(&mut rng))
+                    .collect();
+                let (recon, kl) = conv_flat::score_rows(net, &x, &eps, chunk.len());
+                scores.recon.extend(recon);
+                scores.kl.extend(kl);
+                continue;
+            }
             let x = self.batch_tensor(buf.take(data, chunk), chunk.len())?;
             let eps = standard_normal(&mut rng, chunk.len(), self.latent(), &self.device)?;
             let cond = self.condition_for(data, chunk)?;

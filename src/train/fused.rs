@@ -63,7 +63,7 @@ pub(super) struct Dense {
     vb: Vec<f32>,
 }
 
-pub(super) fn var_values(vars: &HashMap<String, Var>, name: &str, len: usize) -> Result<Vec<f32>> {
+fn var_values(vars: &HashMap<String, Var>, name: &str, len: usize) -> Result<Vec<f32>> {
     let var = vars
         .get(name)
         .ok_or_else(|| Error::InvalidConfig(format!("the model has no weight {name}")))?;
