@@ -18,14 +18,25 @@ use super::multiversion;
 /// Kernel side.
 pub const K: usize = 4;
 
-/// Full-grid index range of kernel offset `k` (0..4) for halved-grid positions 0..half:
-/// the positions o whose source row 2*o + k - 1 lies inside 0..2*half.
+/// Copies `src` into `dst` (same length) with a loop the compiler vectorises in place: the
+/// runs here are 4 to a few hundred values, too short for a `memcpy` call to pay off.
 #[inline(always)]
-fn valid(k: usize, half: usize) -> std::ops::Range<usize> {
-    let first = usize::from(k == 0);
-    let last = if k == K - 1 { half - 1 } else { half };
-    first..last
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
 }
+
+#[inline(always)]
+fn add_run(dst: &mut [f32], src: &[f32]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d += *s;
+    }
+}
+
+// Both loops go through a copy of one image row with C zeros on each side ("padded row"):
+// there, the four kernel columns of output column ox are one run of 4C values starting at
+// column 2*ox, the same for every ox, with no edge cases.
 
 #[inline(always)]
 fn im2col_body(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f32]) {
@@ -33,28 +44,29 @@ fn im2col_body(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f3
     let row = K * K * c;
     assert!(h % 2 == 0 && w % 2 == 0 && x.len() >= n * h * w * c);
     assert!(cols.len() >= n * ho * wo * row);
+    let mut padded = vec![0f32; (w + 2) * c];
     for b in 0..n {
         let image = &x[b * h * w * c..(b + 1) * h * w * c];
         let out = &mut cols[b * ho * wo * row..(b + 1) * ho * wo * row];
-        for oy in 0..ho {
+        for iy_padded in 0..h + 2 {
+            // Padded row iy_padded is image row iy_padded - 1; it feeds output rows oy with
+            // 2*oy + ky = iy_padded.
+            let inside = (1..=h).contains(&iy_padded);
+            if inside {
+                let iy = iy_padded - 1;
+                copy_run(&mut padded[c..(w + 1) * c], &image[iy * w * c..(iy + 1) * w * c]);
+            }
             for ky in 0..K {
-                let iy = (2 * oy + ky) as isize - 1;
-                let inside_y = iy >= 0 && (iy as usize) < h;
+                if iy_padded < ky || (iy_padded - ky) % 2 != 0 || (iy_padded - ky) / 2 >= ho {
+                    continue;
+                }
+                let oy = (iy_padded - ky) / 2;
                 for ox in 0..wo {
                     let dst = &mut out[(oy * wo + ox) * row + ky * K * c..][..K * c];
-                    if !inside_y {
+                    if inside {
+                        copy_run(dst, &padded[2 * ox * c..(2 * ox + K) * c]);
+                    } else {
                         dst.fill(0.0);
-                        continue;
-                    }
-                    let src_row = &image[iy as usize * w * c..(iy as usize + 1) * w * c];
-                    for kx in 0..K {
-                        let ix = (2 * ox + kx) as isize - 1;
-                        let d = &mut dst[kx * c..(kx + 1) * c];
-                        if ix >= 0 && (ix as usize) < w {
-                            d.copy_from_slice(&src_row[ix as usize * c..(ix as usize + 1) * c]);
-                        } else {
-                            d.fill(0.0);
-                        }
                     }
                 }
             }
@@ -68,25 +80,25 @@ fn col2im_body(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f3
     let row = K * K * c;
     assert!(h % 2 == 0 && w % 2 == 0 && x.len() >= n * h * w * c);
     assert!(cols.len() >= n * ho * wo * row);
-    x[..n * h * w * c].fill(0.0);
+    let mut padded = vec![0f32; (w + 2) * c];
     for b in 0..n {
         let image = &mut x[b * h * w * c..(b + 1) * h * w * c];
         let patches = &cols[b * ho * wo * row..(b + 1) * ho * wo * row];
-        for ky in 0..K {
-            for oy in valid(ky, ho) {
-                let iy = 2 * oy + ky - 1;
-                let dst_row = &mut image[iy * w * c..(iy + 1) * w * c];
-                for kx in 0..K {
-                    for ox in valid(kx, wo) {
-                        let ix = 2 * ox + kx - 1;
-                        let src = &patches[(oy * wo + ox) * row + (ky * K + kx) * c..][..c];
-                        let dst = &mut dst_row[ix * c..(ix + 1) * c];
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d += s;
-                        }
-                    }
+        for iy in 0..h {
+            // Image row iy is padded row iy + 1 = 2*oy + ky: two (oy, ky) pairs feed it.
+            padded.fill(0.0);
+            let iy_padded = iy + 1;
+            for ky in 0..K {
+                if iy_padded < ky || (iy_padded - ky) % 2 != 0 || (iy_padded - ky) / 2 >= ho {
+                    continue;
+                }
+                let oy = (iy_padded - ky) / 2;
+                for ox in 0..wo {
+                    let src = &patches[(oy * wo + ox) * row + ky * K * c..][..K * c];
+                    add_run(&mut padded[2 * ox * c..(2 * ox + K) * c], src);
                 }
             }
+            copy_run(&mut image[iy * w * c..(iy + 1) * w * c], &padded[c..(w + 1) * c]);
         }
     }
 }

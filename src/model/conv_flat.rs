@@ -378,6 +378,24 @@ impl ConvForward {
     }
 }
 
+/// Forward-pass workspaces for the tasks of one parallel call: a task takes one (or makes one
+/// when all are in use) and gives it back, so each thread's buffers are allocated and their
+/// pages touched once per call, not once per task (the widest layer's patches are megabytes).
+#[derive(Default)]
+struct WorkspacePool(std::sync::Mutex<Vec<ConvForward>>);
+
+impl WorkspacePool {
+    fn with<R>(&self, f: impl FnOnce(&mut ConvForward) -> R) -> R {
+        let taken = self.0.lock().ok().and_then(|mut free| free.pop());
+        let mut fwd = taken.unwrap_or_default();
+        let result = f(&mut fwd);
+        if let Ok(mut free) = self.0.lock() {
+            free.push(fwd);
+        }
+        result
+    }
+}
+
 /// Posterior means and log-variances (each [indices, latent]) of the samples at `indices`,
 /// chunks spread over the threads.
 pub(crate) fn encode_dataset(
@@ -386,17 +404,17 @@ pub(crate) fn encode_dataset(
     indices: &[usize],
 ) -> (Vec<f32>, Vec<f32>) {
     let l = net.latent;
+    let pool = WorkspacePool::default();
     let parts: Vec<(Vec<f32>, Vec<f32>)> = indices
         .par_chunks(CHUNK)
-        .map_init(
-            || (ConvForward::default(), BatchBuffer::new()),
-            |(fwd, buf), chunk| {
-                let x = buf.take(data, chunk);
+        .map(|chunk| {
+            pool.with(|fwd| {
+                let x = BatchBuffer::new().take(data, chunk);
                 fwd.encode(net, &x, chunk.len(), Parallelism::None);
                 let rows = chunk.len() * l;
                 (fwd.mu[..rows].to_vec(), fwd.lv[..rows].to_vec())
-            },
-        )
+            })
+        })
         .collect();
     let mut mean = Vec::with_capacity(indices.len() * l);
     let mut logvar = Vec::with_capacity(indices.len() * l);
@@ -412,11 +430,12 @@ pub(crate) fn encode_dataset(
 /// the threads.
 pub(crate) fn score_rows(net: &FlatConvNet, x: &[f32], eps: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
     let (d, l) = (net.geometry.input.len(), net.latent);
+    let pool = WorkspacePool::default();
     let parts: Vec<(Vec<f32>, Vec<f32>)> = (0..n.div_ceil(CHUNK))
         .into_par_iter()
-        .map_init(
-            || (ConvForward::default(), Vec::new(), Vec::new()),
-            |(fwd, z, grad), k| {
+        .map(|k| {
+            pool.with(|fwd| {
+                let (z, grad) = (&mut Vec::new(), &mut Vec::new());
                 let (a, b) = (k * CHUNK, ((k + 1) * CHUNK).min(n));
                 let rows = b - a;
                 fwd.encode(net, &x[a * d..b * d], rows, Parallelism::None);
@@ -439,8 +458,8 @@ pub(crate) fn score_rows(net: &FlatConvNet, x: &[f32], eps: &[f32], n: usize) ->
                     })
                     .collect();
                 (recon, kl)
-            },
-        )
+            })
+        })
         .collect();
     let (mut recon, mut kl) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (r, k) in parts {
