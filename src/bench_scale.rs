@@ -218,6 +218,25 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
     let training = pan_frames(&mut h, centre, opts.frames);
     h.app.apply(Command::StopTraining);
     h.until("training to stop", |a| !a.is_training())?;
+    // One whole epoch in the window, the map re-encoded at every snapshot, frames paced as a
+    // 60 Hz display paces them: its rate is set against the command line's above.
+    h.app.settings.train.epochs = 1;
+    h.app.apply(Command::StartTraining);
+    h.until("training to start", |a| a.is_training())?;
+    let started = std::time::Instant::now();
+    while h.app.is_training() && started.elapsed() < std::time::Duration::from_secs(900) {
+        h.frame(Vec::new());
+        std::thread::sleep(std::time::Duration::from_millis(16));
+    }
+    h.app.apply(Command::StopTraining);
+    h.until("training to stop", |a| !a.is_training())?;
+    let window_rate = h
+        .app
+        .panels
+        .training
+        .last_step
+        .as_ref()
+        .map(|s| s.samples_per_sec);
     // Zoomed in until the points in view are drawn as their images, then panned.
     let mut zoom_steps = 0;
     while h.app.panels.map.thumbnails.shown == 0 && zoom_steps < 400 {
@@ -236,6 +255,7 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
         "pan_with_thumbnails": stats(thumbnails),
         "thumbnails_in_view": thumbnails_shown,
         "pan_while_training": stats(training),
+        "window_train_samples_per_sec": window_rate,
         "raster_redraws_while_idle": idle_redraws,
         "last_raster_ms": h.app.panels.map.raster.last_redraw_ms,
     }))
