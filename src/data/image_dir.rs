@@ -2,7 +2,7 @@
 //! class labels, like torchvision's ImageFolder. Files that do not decode are skipped and
 //! counted; every image is resized to one size; grey stays grey unless any image has colour.
 
-use super::{Dataset, ImageShape, LoadReport, Split};
+use super::{Dataset, ImageShape, LoadProgress, LoadReport, LoadStage, Split};
 use crate::error::{Error, Result};
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
@@ -107,6 +107,19 @@ fn class_display_name(name: &std::ffi::OsStr) -> String {
 /// Loads every decodable image under `dir` (following symlinked files and folders, with loop
 /// protection). Returns the dataset and a report of what was skipped and resized.
 pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, ImageDirReport)> {
+    load_image_dir_with_progress(dir, opts, &LoadProgress::new())
+}
+
+/// [`load_image_dir`], counting listed, probed and decoded files in `progress` as it goes and
+/// stopping with [`Error::Cancelled`] soon after `progress` is cancelled (each thread finishes
+/// the image in hand; the flag is read before every file).
+pub fn load_image_dir_with_progress(
+    dir: &Path,
+    opts: &ImageDirOptions,
+    progress: &LoadProgress,
+) -> Result<(Dataset, ImageDirReport)> {
+    let cancelled = || Error::Cancelled { path: dir.into() };
+    progress.start(LoadStage::Listing, 0);
     // Class folders are the first level of subfolders (symlinks to folders included), sorted
     // by name (ImageFolder's order).
     let mut class_dirs: Vec<OsString> = std::fs::read_dir(dir)
@@ -133,6 +146,9 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
         .follow_links(true)
         .sort_by_file_name()
     {
+        if progress.is_cancelled() {
+            return Err(cancelled());
+        }
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -177,17 +193,27 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
             None
         };
         files.push((entry.path().to_path_buf(), label));
+        progress.step();
     }
 
     // Every file's size from its header: the target size and the budget are known before a
     // single image is decoded.
+    progress.start(LoadStage::ReadingHeaders, files.len());
     let probed: Vec<Probed> = files
         .into_par_iter()
         .map(|(path, label)| {
+            if progress.is_cancelled() {
+                // Skipped cheaply; the whole result is dropped below.
+                return (path, label, Err(String::new()));
+            }
             let dims = probe(&path);
+            progress.step();
             (path, label, dims)
         })
         .collect();
+    if progress.is_cancelled() {
+        return Err(cancelled());
+    }
     let mut sized = Vec::new();
     for (path, label, dims) in probed {
         match dims {
@@ -250,9 +276,13 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
     )?;
 
     // Decode and bring each image to the target size at once, keeping only its bytes.
+    progress.start(LoadStage::Decoding, sized.len());
     let results: Vec<(PathBuf, std::result::Result<Decoded, String>)> = sized
         .into_par_iter()
         .map(|(path, label, _)| {
+            if progress.is_cancelled() {
+                return (path, Err(String::new()));
+            }
             let r = decode(&path).map(|image| {
                 let colour = has_colour(&image);
                 let resized = (image.height() as usize, image.width() as usize) != (height, width);
@@ -264,9 +294,13 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
                     resized,
                 }
             });
+            progress.step();
             (path, r)
         })
         .collect();
+    if progress.is_cancelled() {
+        return Err(cancelled());
+    }
     let mut decoded = Vec::new();
     for (path, r) in results {
         match r {
