@@ -443,3 +443,36 @@ fn cancelling_a_folder_load_returns_the_cancel_error() {
     ));
     assert_eq!(early.view().stage, LoadStage::Opening);
 }
+
+/// Small files are read once and decoded from memory, large ones from the file: both give
+/// the same pixels, and a format known only by its extension (TGA) still opens from memory.
+#[test]
+fn small_and_large_files_decode_to_their_exact_pixels() {
+    let dir = tmp();
+    let root = dir.path().join("mixed");
+    let mut state = 12345u32;
+    let noise = image::GrayImage::from_fn(300, 300, |_, _| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        image::Luma([(state >> 16) as u8])
+    });
+    let big = save_image(&root, "a/noise.png", &noise);
+    assert!(
+        std::fs::metadata(&big).unwrap().len() > 64 << 10,
+        "kept on disk"
+    );
+    let flat = grey_image(300, 300, 77);
+    let tga = save_image(&root, "b/flat.tga", &flat);
+    assert!(
+        std::fs::metadata(&tga).unwrap().len() < 64 << 10,
+        "read whole"
+    );
+    let small = patterned_grey(300, 300, 5);
+    save_image(&root, "b/pattern.png", &small);
+    let (ds, report) = load_dir(&root);
+    assert_eq!(report.skipped, Vec::new());
+    assert_eq!(ds.len(), 3);
+    assert_eq!(ds.image_bytes(0), noise.as_raw().as_slice());
+    assert_eq!(ds.image_bytes(1), flat.as_raw().as_slice());
+    assert_eq!(ds.image_bytes(2), small.as_raw().as_slice());
+    assert_eq!(ds.labels(), Some(&[0u16, 1, 1][..]));
+}

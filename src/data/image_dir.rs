@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Debug, Default)]
 pub struct ImageDirOptions {
@@ -23,12 +24,20 @@ pub type ImageDirReport = LoadReport;
 
 const MAX_SIDE: usize = 4096;
 
-/// A file, its label, and its size from its header (or why it has none).
-type Probed = (
-    PathBuf,
-    Option<u16>,
-    std::result::Result<(u32, u32), String>,
-);
+/// A file, its label, and its size from its header with the file's bytes when it is small
+/// (or why it has none).
+type Probed = (PathBuf, Option<u16>, std::result::Result<Header, String>);
+
+/// A file's image size, and the whole file when it was small enough to keep.
+type Header = ((u32, u32), Option<Vec<u8>>);
+
+/// Files up to this size are read whole while their header is read, and decoded from memory:
+/// each is opened once instead of twice (for a folder of small images, such as MNIST's,
+/// opening files is much of the time).
+const SMALL_FILE: u64 = 64 << 10;
+
+/// At most this much of those files is kept between reading headers and decoding.
+const KEPT_FILES_MAX: u64 = 256 << 20;
 
 /// One image decoded and brought to the dataset's size: grey or RGB bytes.
 struct Decoded {
@@ -54,7 +63,40 @@ const MAX_DECODE_SIDE: u32 = 8192;
 /// A file's image size from its header alone, without decoding pixels. A JPEG without its
 /// end-of-image marker is truncated (its decoder would fill the missing part with grey), so it
 /// is refused here, like a truncated PNG is by its decoder.
-fn probe(path: &Path) -> std::result::Result<(u32, u32), String> {
+fn probe(path: &Path, kept: &AtomicU64) -> std::result::Result<Header, String> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SMALL_FILE + 1).read_to_end(&mut head))
+        .map_err(|e| e.to_string())?;
+    let small = head.len() as u64 <= SMALL_FILE;
+    if small && kept.fetch_add(head.len() as u64, Ordering::Relaxed) < KEPT_FILES_MAX {
+        let mut reader = ImageReader::new(std::io::Cursor::new(&head[..]));
+        if let Some(format) = format_from_extension(path) {
+            reader.set_format(format);
+        }
+        let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+        let Some(format) = reader.format() else {
+            return Err("not an image".into());
+        };
+        if format == image::ImageFormat::Jpeg && !ends_with_eoi(&head) {
+            return Err("truncated JPEG (no end-of-image marker)".into());
+        }
+        let dims = reader.into_dimensions().map_err(|e| e.to_string())?;
+        return Ok((dims, Some(head)));
+    }
+    probe_file(path).map(|dims| (dims, None))
+}
+
+/// The format a file's extension names, as [`ImageReader::open`] takes it (content wins when
+/// it is recognised; formats without a signature, such as TGA, need the name).
+fn format_from_extension(path: &Path) -> Option<image::ImageFormat> {
+    path.extension()
+        .filter(|e| !e.is_empty())
+        .and_then(image::ImageFormat::from_extension)
+}
+
+/// [`probe`] for a file too large to keep: its header alone.
+fn probe_file(path: &Path) -> std::result::Result<(u32, u32), String> {
     let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
     let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
     let Some(format) = reader.format() else {
@@ -79,10 +121,30 @@ fn jpeg_is_complete(path: &Path) -> bool {
     if f.seek(SeekFrom::Start(len - tail_len)).is_err() || f.read_exact(&mut tail).is_err() {
         return false;
     }
-    tail.windows(2).any(|w| w == [0xFF, 0xD9])
+    ends_with_eoi(&tail)
 }
 
-fn decode(path: &Path) -> std::result::Result<DynamicImage, String> {
+/// Whether the last 64 bytes hold a JPEG end-of-image marker.
+fn ends_with_eoi(bytes: &[u8]) -> bool {
+    bytes[bytes.len().saturating_sub(64)..]
+        .windows(2)
+        .any(|w| w == [0xFF, 0xD9])
+}
+
+/// Decodes the file's bytes kept by [`probe`], else the file itself.
+fn decode(path: &Path, bytes: Option<Vec<u8>>) -> std::result::Result<DynamicImage, String> {
+    if let Some(bytes) = bytes {
+        let mut reader = ImageReader::new(std::io::Cursor::new(bytes));
+        if let Some(format) = format_from_extension(path) {
+            reader.set_format(format);
+        }
+        let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+        if reader.format().is_none() {
+            return Err("not an image".into());
+        }
+        reader.limits(limits());
+        return reader.decode().map_err(|e| e.to_string());
+    }
     let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
     let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
     if reader.format().is_none() {
@@ -199,6 +261,7 @@ pub fn load_image_dir_with_progress(
     // Every file's size from its header: the target size and the budget are known before a
     // single image is decoded.
     progress.start(LoadStage::ReadingHeaders, files.len());
+    let kept = AtomicU64::new(0);
     let probed: Vec<Probed> = files
         .into_par_iter()
         .map(|(path, label)| {
@@ -206,18 +269,18 @@ pub fn load_image_dir_with_progress(
                 // Skipped cheaply; the whole result is dropped below.
                 return (path, label, Err(String::new()));
             }
-            let dims = probe(&path);
+            let header = probe(&path, &kept);
             progress.step();
-            (path, label, dims)
+            (path, label, header)
         })
         .collect();
     if progress.is_cancelled() {
         return Err(cancelled());
     }
     let mut sized = Vec::new();
-    for (path, label, dims) in probed {
-        match dims {
-            Ok((w, h))
+    for (path, label, header) in probed {
+        match header {
+            Ok(((w, h), _))
                 if w as usize > MAX_DECODE_SIDE as usize
                     || h as usize > MAX_DECODE_SIDE as usize =>
             {
@@ -228,7 +291,7 @@ pub fn load_image_dir_with_progress(
                     ),
                 ));
             }
-            Ok((w, h)) => sized.push((path, label, (h as usize, w as usize))),
+            Ok(((w, h), bytes)) => sized.push((path, label, (h as usize, w as usize), bytes)),
             Err(reason) => report.skipped.push((path, reason)),
         }
     }
@@ -248,7 +311,7 @@ pub fn load_image_dir_with_progress(
     }
     let (height, width) = match opts.size {
         Some((h, w)) => (h, w),
-        None => most_common_size(sized.iter().map(|(_, _, s)| *s)),
+        None => most_common_size(sized.iter().map(|(_, _, s, _)| *s)),
     };
     if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
         return Err(Error::InvalidArgument(format!(
@@ -260,7 +323,7 @@ pub fn load_image_dir_with_progress(
     let budget = crate::budget::Budget::current();
     let largest = sized
         .iter()
-        .map(|(_, _, (h, w))| (*h as u64) * (*w as u64) * 8)
+        .map(|(_, _, (h, w), _)| (*h as u64) * (*w as u64) * 8)
         .max()
         .unwrap_or(0);
     let threads = rayon::current_num_threads() as u64;
@@ -279,11 +342,11 @@ pub fn load_image_dir_with_progress(
     progress.start(LoadStage::Decoding, sized.len());
     let results: Vec<(PathBuf, std::result::Result<Decoded, String>)> = sized
         .into_par_iter()
-        .map(|(path, label, _)| {
+        .map(|(path, label, _, bytes)| {
             if progress.is_cancelled() {
                 return (path, Err(String::new()));
             }
-            let r = decode(&path).map(|image| {
+            let r = decode(&path, bytes).map(|image| {
                 let colour = has_colour(&image);
                 let resized = (image.height() as usize, image.width() as usize) != (height, width);
                 let shape = ImageShape::new(height, width, if colour { 3 } else { 1 });
