@@ -103,6 +103,11 @@ pub enum Error {
         value: f32,
     },
 
+    /// A load stopped on request (its [`crate::data::LoadProgress`] was cancelled); nothing of
+    /// it is kept.
+    #[error("{}: reading was cancelled", path.display())]
+    Cancelled { path: PathBuf },
+
     #[error("{}: could not write image: {reason}", path.display())]
     ImageWrite { path: PathBuf, reason: String },
 

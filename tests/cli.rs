@@ -1402,3 +1402,57 @@ fn sample_draws_the_class_asked_of_a_conditional_model() {
         s(&strip),
     ]));
 }
+
+/// A command run under `script`, on a pseudo-terminal (where progress bars draw): its exit
+/// status and everything it wrote there, stdout and stderr together.
+fn run_on_terminal(args: &[&str]) -> (std::process::ExitStatus, String) {
+    let line = std::iter::once(BIN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("RAYON_NUM_THREADS")
+        .output()
+        .expect("run script (util-linux)");
+    (out.status, text(&out.stdout))
+}
+
+#[test]
+fn an_image_folder_loads_with_a_progress_bar_that_quiet_hides() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = write_mnist_pngs(&dir.path().join("digits"), 3000);
+    // Not a terminal: no bar, stderr empty, and the speed line on stdout.
+    let out = run(&["info", "--data", s(&folder)]);
+    assert_ok(&out);
+    assert_eq!(text(&out.stderr), "", "{}", describe(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("load: read 3000 images in") && stdout.contains("images/s"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("digits: 3000 images"), "{stdout}");
+
+    // On a terminal the bar draws, stage by stage...
+    let (status, screen) = run_on_terminal(&["info", "--data", s(&folder)]);
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains("Reading image"),
+        "no progress bar: {screen}"
+    );
+    assert!(screen.contains("load: read 3000 images"), "{screen}");
+    // ...and --quiet hides it, as it hides training's.
+    let (status, screen) = run_on_terminal(&["info", "--quiet", "--data", s(&folder)]);
+    assert!(status.success(), "{screen}");
+    assert!(!screen.contains("Reading image"), "{screen}");
+    assert!(screen.contains("load: read 3000 images"), "{screen}");
+
+    // Every command reading a dataset takes --quiet (here encode, to a CSV of every image).
+    let csv = dir.path().join("codes.csv");
+    let out = run(&["encode", "--quiet", "--data", s(&folder), "--out", s(&csv)]);
+    assert_ok(&out);
+    let rows = std::fs::read_to_string(&csv).unwrap().lines().count();
+    assert_eq!(rows, 3001, "a header and a row per image");
+}

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use latent_explorer::Error;
 use latent_explorer::data::{
-    Dataset, ImageDirOptions, ImageDirReport, ImageShape, LoadOptions, Split, load_dataset,
-    load_image_dir,
+    Dataset, ImageDirOptions, ImageDirReport, ImageShape, LoadOptions, LoadProgress, LoadStage,
+    Split, load_dataset, load_dataset_with_progress, load_image_dir,
 };
 use std::path::Path;
 use tempfile::TempDir;
@@ -377,4 +377,102 @@ fn empty_folders_error() {
     let err = load_dir_err(&missing, &ImageDirOptions::default());
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
     assert!(err.to_string().contains(&missing.display().to_string()));
+}
+
+/// A folder of real MNIST digits as PNGs: every one is counted, and the progress ends at the
+/// image count with the pixels as MNIST's own.
+#[test]
+fn progress_counts_every_image_of_a_full_load() {
+    let dir = tmp();
+    let root = write_mnist_pngs(&dir.path().join("digits"), 1500);
+    let progress = LoadProgress::new();
+    let ds = load_dataset_with_progress(&root, &LoadOptions::default(), &progress)
+        .expect("the folder loads");
+    assert_eq!(ds.len(), 1500);
+    assert_eq!(ds.shape, ImageShape::new(28, 28, 1));
+    assert_eq!(ds.class_names().len(), 10);
+    let v = progress.view();
+    assert_eq!(
+        (v.stage, v.done, v.total),
+        (LoadStage::Decoding, 1500, 1500)
+    );
+    // The first file in name order is the first "0" in MNIST's training set.
+    let mnist = load_dataset(&mnist_dir(), &LoadOptions::default()).unwrap();
+    let first_zero = (0..mnist.len())
+        .find(|&i| mnist.label(i) == Some(0))
+        .unwrap();
+    assert_eq!(ds.image_bytes(0), mnist.image_bytes(first_zero));
+    assert_eq!(ds.label(0), Some(0));
+}
+
+/// Cancelled part-way through decoding (at an exact image, from the loader's own progress
+/// callback) or before it starts: the cancel error naming the folder, never a dataset.
+#[test]
+fn cancelling_a_folder_load_returns_the_cancel_error() {
+    let dir = tmp();
+    let root = write_mnist_pngs(&dir.path().join("digits"), 1500);
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen_in = seen.clone();
+    let progress = LoadProgress::with_observer(move |p| {
+        let v = p.view();
+        if v.stage == LoadStage::Decoding {
+            seen_in.fetch_max(v.done, std::sync::atomic::Ordering::AcqRel);
+            if v.done >= 300 {
+                p.cancel();
+            }
+        }
+    });
+    match load_dataset_with_progress(&root, &LoadOptions::default(), &progress) {
+        Err(Error::Cancelled { path }) => assert_eq!(path, root),
+        Err(e) => panic!("expected the cancel error, got {e}"),
+        Ok(ds) => panic!("a cancelled load returned {}", ds.summary()),
+    }
+    // Each thread stops after the image in hand: far from all 1500 were decoded.
+    let decoded = progress.done();
+    assert!((300..1500).contains(&decoded), "{decoded} decoded");
+    assert!(seen.load(std::sync::atomic::Ordering::Acquire) >= 300);
+    let e = Error::Cancelled { path: root.clone() }.to_string();
+    assert!(e.contains("cancelled") && e.contains("digits"), "{e}");
+
+    // Cancelled before it starts: nothing is read.
+    let early = LoadProgress::new();
+    early.cancel();
+    assert!(matches!(
+        load_dataset_with_progress(&root, &LoadOptions::default(), &early),
+        Err(Error::Cancelled { .. })
+    ));
+    assert_eq!(early.view().stage, LoadStage::Opening);
+}
+
+/// Small files are read once and decoded from memory, large ones from the file: both give
+/// the same pixels, and a format known only by its extension (TGA) still opens from memory.
+#[test]
+fn small_and_large_files_decode_to_their_exact_pixels() {
+    let dir = tmp();
+    let root = dir.path().join("mixed");
+    let mut state = 12345u32;
+    let noise = image::GrayImage::from_fn(300, 300, |_, _| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        image::Luma([(state >> 16) as u8])
+    });
+    let big = save_image(&root, "a/noise.png", &noise);
+    assert!(
+        std::fs::metadata(&big).unwrap().len() > 64 << 10,
+        "kept on disk"
+    );
+    let flat = grey_image(300, 300, 77);
+    let tga = save_image(&root, "b/flat.tga", &flat);
+    assert!(
+        std::fs::metadata(&tga).unwrap().len() < 64 << 10,
+        "read whole"
+    );
+    let small = patterned_grey(300, 300, 5);
+    save_image(&root, "b/pattern.png", &small);
+    let (ds, report) = load_dir(&root);
+    assert_eq!(report.skipped, Vec::new());
+    assert_eq!(ds.len(), 3);
+    assert_eq!(ds.image_bytes(0), noise.as_raw().as_slice());
+    assert_eq!(ds.image_bytes(1), flat.as_raw().as_slice());
+    assert_eq!(ds.image_bytes(2), small.as_raw().as_slice());
+    assert_eq!(ds.labels(), Some(&[0u16, 1, 1][..]));
 }

@@ -543,6 +543,7 @@ fn colour_by_a_value_shows_a_gradient_legend_whose_range_is_the_values() {
             dialogs_unavailable: false,
             recovered: None,
             timings: Default::default(),
+            dataset_loading: None,
         };
         if let Some(v) =
             latent_explorer::gui::panels::map::gradient::values_of(&ctx, settings.color_value)

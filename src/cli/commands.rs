@@ -5,7 +5,7 @@ mod figures;
 use super::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use latent_explorer::atomic::write_atomically;
-use latent_explorer::data::{Dataset, LoadOptions, Split, load_dataset};
+use latent_explorer::data::{Dataset, LoadOptions, Split};
 use latent_explorer::error::{Error, Result};
 use latent_explorer::latent::csv_field as field;
 use latent_explorer::latent::{InterpolationKind, interpolate_path, sample_prior};
@@ -68,15 +68,19 @@ pub(super) fn load_data(arg: &DataArg) -> Result<Dataset> {
         .map(latent_explorer::data::parse_image_size)
         .transpose()
         .map_err(Error::InvalidArgument)?;
-    let data = load_dataset(
+    let (data, speed) = super::load::load_with_progress(
         &path,
         &LoadOptions {
             image_size,
             pixel_range: arg.pixel_range,
             label_column: arg.label_column,
         },
+        arg.quiet,
     )?;
     print_report(&data);
+    if let Some(speed) = speed {
+        println!("load: {speed}");
+    }
     if let Some((h, w)) = image_size
         && (data.shape.height, data.shape.width) != (h, w)
     {
@@ -239,7 +243,7 @@ fn train_cmd(a: TrainArgs) -> Result<()> {
         model.config().summary(),
         model.config().parameter_count()
     );
-    let bar = if a.quiet {
+    let bar = if a.data.quiet {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(0)
@@ -870,7 +874,7 @@ fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
         a.seed
     );
     let started = std::time::Instant::now();
-    let est = iw_with_progress(&model, &data, &indices, a.iw_samples, a.seed, a.quiet)?;
+    let est = iw_with_progress(&model, &data, &indices, a.iw_samples, a.seed, a.data.quiet)?;
     let secs = started.elapsed().as_secs_f64();
     let se = LikelihoodEstimate::standard_error;
     let gaps: Vec<f64> = (0..est.len()).map(|i| est.gap(i)).collect();
@@ -971,13 +975,20 @@ fn inpaint_cmd(a: InpaintArgs) -> Result<()> {
 fn info_cmd(a: InfoArgs) -> Result<()> {
     let path = model_or_default(a.model.clone())?;
     let model = Model::load(&path)?;
-    let data = a
+    let loaded = a
         .data
         .as_ref()
-        .map(|p| load_dataset(p, &LoadOptions::default()))
+        .map(|p| super::load::load_with_progress(p, &LoadOptions::default(), a.quiet))
         .transpose()?;
+    let (data, speed) = match loaded {
+        Some((d, speed)) => (Some(d), speed),
+        None => (None, None),
+    };
     if let (Some(d), false) = (&data, a.json) {
         print_report(d);
+        if let Some(speed) = speed {
+            println!("load: {speed}");
+        }
     }
     let fits = data
         .as_ref()

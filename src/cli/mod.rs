@@ -4,6 +4,7 @@
 //! the window opens, on the dataset and model given as paths, if any.
 
 mod commands;
+mod load;
 mod open;
 mod project;
 mod sweep;
@@ -110,6 +111,10 @@ pub struct DataArg {
     /// a column number counting from 1.
     #[arg(long, value_name = "COLUMN", default_value = "auto")]
     pub label_column: latent_explorer::data::LabelColumn,
+    /// No progress bars (reading an image folder, training, evaluating); the result lines
+    /// still print.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -161,9 +166,6 @@ pub struct TrainArgs {
     /// Use only the first N training samples (and N/6 held-out ones).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// No progress bar (epoch lines still print).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -399,9 +401,6 @@ pub struct EvaluateArgs {
     /// CSV of index, label, elbo, iw_bound per sample (nats).
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -528,6 +527,9 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// No progress bar while reading an image folder.
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]

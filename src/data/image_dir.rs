@@ -2,7 +2,7 @@
 //! class labels, like torchvision's ImageFolder. Files that do not decode are skipped and
 //! counted; every image is resized to one size; grey stays grey unless any image has colour.
 
-use super::{Dataset, ImageShape, LoadReport, Split};
+use super::{Dataset, ImageShape, LoadProgress, LoadReport, LoadStage, Split};
 use crate::error::{Error, Result};
 use image::imageops::FilterType;
 use image::{DynamicImage, ImageReader};
@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Debug, Default)]
 pub struct ImageDirOptions {
@@ -23,12 +24,20 @@ pub type ImageDirReport = LoadReport;
 
 const MAX_SIDE: usize = 4096;
 
-/// A file, its label, and its size from its header (or why it has none).
-type Probed = (
-    PathBuf,
-    Option<u16>,
-    std::result::Result<(u32, u32), String>,
-);
+/// A file, its label, and its size from its header with the file's bytes when it is small
+/// (or why it has none).
+type Probed = (PathBuf, Option<u16>, std::result::Result<Header, String>);
+
+/// A file's image size, and the whole file when it was small enough to keep.
+type Header = ((u32, u32), Option<Vec<u8>>);
+
+/// Files up to this size are read whole while their header is read, and decoded from memory:
+/// each is opened once instead of twice (for a folder of small images, such as MNIST's,
+/// opening files is much of the time).
+const SMALL_FILE: u64 = 64 << 10;
+
+/// At most this much of those files is kept between reading headers and decoding.
+const KEPT_FILES_MAX: u64 = 256 << 20;
 
 /// One image decoded and brought to the dataset's size: grey or RGB bytes.
 struct Decoded {
@@ -54,7 +63,40 @@ const MAX_DECODE_SIDE: u32 = 8192;
 /// A file's image size from its header alone, without decoding pixels. A JPEG without its
 /// end-of-image marker is truncated (its decoder would fill the missing part with grey), so it
 /// is refused here, like a truncated PNG is by its decoder.
-fn probe(path: &Path) -> std::result::Result<(u32, u32), String> {
+fn probe(path: &Path, kept: &AtomicU64) -> std::result::Result<Header, String> {
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(SMALL_FILE + 1).read_to_end(&mut head))
+        .map_err(|e| e.to_string())?;
+    let small = head.len() as u64 <= SMALL_FILE;
+    if small && kept.fetch_add(head.len() as u64, Ordering::Relaxed) < KEPT_FILES_MAX {
+        let mut reader = ImageReader::new(std::io::Cursor::new(&head[..]));
+        if let Some(format) = format_from_extension(path) {
+            reader.set_format(format);
+        }
+        let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+        let Some(format) = reader.format() else {
+            return Err("not an image".into());
+        };
+        if format == image::ImageFormat::Jpeg && !ends_with_eoi(&head) {
+            return Err("truncated JPEG (no end-of-image marker)".into());
+        }
+        let dims = reader.into_dimensions().map_err(|e| e.to_string())?;
+        return Ok((dims, Some(head)));
+    }
+    probe_file(path).map(|dims| (dims, None))
+}
+
+/// The format a file's extension names, as [`ImageReader::open`] takes it (content wins when
+/// it is recognised; formats without a signature, such as TGA, need the name).
+fn format_from_extension(path: &Path) -> Option<image::ImageFormat> {
+    path.extension()
+        .filter(|e| !e.is_empty())
+        .and_then(image::ImageFormat::from_extension)
+}
+
+/// [`probe`] for a file too large to keep: its header alone.
+fn probe_file(path: &Path) -> std::result::Result<(u32, u32), String> {
     let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
     let reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
     let Some(format) = reader.format() else {
@@ -79,10 +121,30 @@ fn jpeg_is_complete(path: &Path) -> bool {
     if f.seek(SeekFrom::Start(len - tail_len)).is_err() || f.read_exact(&mut tail).is_err() {
         return false;
     }
-    tail.windows(2).any(|w| w == [0xFF, 0xD9])
+    ends_with_eoi(&tail)
 }
 
-fn decode(path: &Path) -> std::result::Result<DynamicImage, String> {
+/// Whether the last 64 bytes hold a JPEG end-of-image marker.
+fn ends_with_eoi(bytes: &[u8]) -> bool {
+    bytes[bytes.len().saturating_sub(64)..]
+        .windows(2)
+        .any(|w| w == [0xFF, 0xD9])
+}
+
+/// Decodes the file's bytes kept by [`probe`], else the file itself.
+fn decode(path: &Path, bytes: Option<Vec<u8>>) -> std::result::Result<DynamicImage, String> {
+    if let Some(bytes) = bytes {
+        let mut reader = ImageReader::new(std::io::Cursor::new(bytes));
+        if let Some(format) = format_from_extension(path) {
+            reader.set_format(format);
+        }
+        let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
+        if reader.format().is_none() {
+            return Err("not an image".into());
+        }
+        reader.limits(limits());
+        return reader.decode().map_err(|e| e.to_string());
+    }
     let reader = ImageReader::open(path).map_err(|e| e.to_string())?;
     let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
     if reader.format().is_none() {
@@ -107,6 +169,19 @@ fn class_display_name(name: &std::ffi::OsStr) -> String {
 /// Loads every decodable image under `dir` (following symlinked files and folders, with loop
 /// protection). Returns the dataset and a report of what was skipped and resized.
 pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, ImageDirReport)> {
+    load_image_dir_with_progress(dir, opts, &LoadProgress::new())
+}
+
+/// [`load_image_dir`], counting listed, probed and decoded files in `progress` as it goes and
+/// stopping with [`Error::Cancelled`] soon after `progress` is cancelled (each thread finishes
+/// the image in hand; the flag is read before every file).
+pub fn load_image_dir_with_progress(
+    dir: &Path,
+    opts: &ImageDirOptions,
+    progress: &LoadProgress,
+) -> Result<(Dataset, ImageDirReport)> {
+    let cancelled = || Error::Cancelled { path: dir.into() };
+    progress.start(LoadStage::Listing, 0);
     // Class folders are the first level of subfolders (symlinks to folders included), sorted
     // by name (ImageFolder's order).
     let mut class_dirs: Vec<OsString> = std::fs::read_dir(dir)
@@ -133,6 +208,9 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
         .follow_links(true)
         .sort_by_file_name()
     {
+        if progress.is_cancelled() {
+            return Err(cancelled());
+        }
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
@@ -177,21 +255,32 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
             None
         };
         files.push((entry.path().to_path_buf(), label));
+        progress.step();
     }
 
     // Every file's size from its header: the target size and the budget are known before a
     // single image is decoded.
+    progress.start(LoadStage::ReadingHeaders, files.len());
+    let kept = AtomicU64::new(0);
     let probed: Vec<Probed> = files
         .into_par_iter()
         .map(|(path, label)| {
-            let dims = probe(&path);
-            (path, label, dims)
+            if progress.is_cancelled() {
+                // Skipped cheaply; the whole result is dropped below.
+                return (path, label, Err(String::new()));
+            }
+            let header = probe(&path, &kept);
+            progress.step();
+            (path, label, header)
         })
         .collect();
+    if progress.is_cancelled() {
+        return Err(cancelled());
+    }
     let mut sized = Vec::new();
-    for (path, label, dims) in probed {
-        match dims {
-            Ok((w, h))
+    for (path, label, header) in probed {
+        match header {
+            Ok(((w, h), _))
                 if w as usize > MAX_DECODE_SIDE as usize
                     || h as usize > MAX_DECODE_SIDE as usize =>
             {
@@ -202,7 +291,7 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
                     ),
                 ));
             }
-            Ok((w, h)) => sized.push((path, label, (h as usize, w as usize))),
+            Ok(((w, h), bytes)) => sized.push((path, label, (h as usize, w as usize), bytes)),
             Err(reason) => report.skipped.push((path, reason)),
         }
     }
@@ -222,7 +311,7 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
     }
     let (height, width) = match opts.size {
         Some((h, w)) => (h, w),
-        None => most_common_size(sized.iter().map(|(_, _, s)| *s)),
+        None => most_common_size(sized.iter().map(|(_, _, s, _)| *s)),
     };
     if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
         return Err(Error::InvalidArgument(format!(
@@ -234,7 +323,7 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
     let budget = crate::budget::Budget::current();
     let largest = sized
         .iter()
-        .map(|(_, _, (h, w))| (*h as u64) * (*w as u64) * 8)
+        .map(|(_, _, (h, w), _)| (*h as u64) * (*w as u64) * 8)
         .max()
         .unwrap_or(0);
     let threads = rayon::current_num_threads() as u64;
@@ -250,10 +339,14 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
     )?;
 
     // Decode and bring each image to the target size at once, keeping only its bytes.
+    progress.start(LoadStage::Decoding, sized.len());
     let results: Vec<(PathBuf, std::result::Result<Decoded, String>)> = sized
         .into_par_iter()
-        .map(|(path, label, _)| {
-            let r = decode(&path).map(|image| {
+        .map(|(path, label, _, bytes)| {
+            if progress.is_cancelled() {
+                return (path, Err(String::new()));
+            }
+            let r = decode(&path, bytes).map(|image| {
                 let colour = has_colour(&image);
                 let resized = (image.height() as usize, image.width() as usize) != (height, width);
                 let shape = ImageShape::new(height, width, if colour { 3 } else { 1 });
@@ -264,9 +357,13 @@ pub fn load_image_dir(dir: &Path, opts: &ImageDirOptions) -> Result<(Dataset, Im
                     resized,
                 }
             });
+            progress.step();
             (path, r)
         })
         .collect();
+    if progress.is_cancelled() {
+        return Err(cancelled());
+    }
     let mut decoded = Vec::new();
     for (path, r) in results {
         match r {

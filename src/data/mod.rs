@@ -9,15 +9,19 @@ mod idx;
 mod image_dir;
 mod numpy;
 mod options;
+mod progress;
 mod report;
 mod scale;
 
 pub use batch::BatchBuffer;
 pub use csv::{load_csv, load_csv_with};
 pub use idx::{IdxFile, load_idx_dir, load_idx_pair, read_idx};
-pub use image_dir::{ImageDirOptions, ImageDirReport, load_image_dir};
+pub use image_dir::{
+    ImageDirOptions, ImageDirReport, load_image_dir, load_image_dir_with_progress,
+};
 pub use numpy::{load_npy, load_npy_with, load_npz, load_npz_with};
 pub use options::{LoadOptionsText, parse_image_size};
+pub use progress::{LoadProgress, LoadProgressView, LoadStage};
 pub use report::LoadReport;
 pub use scale::{PixelRange, PixelScale, UNIT_TOLERANCE, ValueKind};
 
@@ -371,6 +375,29 @@ impl std::str::FromStr for LabelColumn {
 /// holding IDX files, or a folder of images.
 /// Datasets without their own test split get none here; the trainer holds out a fraction.
 pub fn load_dataset(path: &Path, options: &LoadOptions) -> Result<Dataset> {
+    load_dataset_with_progress(path, options, &LoadProgress::new())
+}
+
+/// [`load_dataset`], reporting progress in `progress` (image folders count their files; other
+/// formats stay at [`LoadStage::Opening`]) and returning [`Error::Cancelled`], with no dataset,
+/// once `progress` is cancelled: a folder stops within an image per thread, a single file
+/// (which loads in a second or so) is read and dropped.
+pub fn load_dataset_with_progress(
+    path: &Path,
+    options: &LoadOptions,
+    progress: &LoadProgress,
+) -> Result<Dataset> {
+    if progress.is_cancelled() {
+        return Err(Error::Cancelled { path: path.into() });
+    }
+    let data = load_by_kind(path, options, progress)?;
+    if progress.is_cancelled() {
+        return Err(Error::Cancelled { path: path.into() });
+    }
+    Ok(data)
+}
+
+fn load_by_kind(path: &Path, options: &LoadOptions, progress: &LoadProgress) -> Result<Dataset> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         if let Some(ds) = idx::load_idx_dir_with(path, options)? {
@@ -379,7 +406,8 @@ pub fn load_dataset(path: &Path, options: &LoadOptions) -> Result<Dataset> {
         let opts = ImageDirOptions {
             size: options.image_size,
         };
-        return load_image_dir(path, &opts).map(|(ds, report)| ds.with_report(report));
+        return load_image_dir_with_progress(path, &opts, progress)
+            .map(|(ds, report)| ds.with_report(report));
     }
     // Only regular files: a device or FIFO has no length to check a header against.
     crate::budget::open_regular(path)?;

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 pub enum Command {
     Dialog(DialogPurpose),
     OpenDataset(PathBuf),
+    /// Stop the dataset loads in progress (the open dataset and model stay).
+    CancelDatasetLoad,
     OpenModel(PathBuf),
     SaveModelTo(PathBuf),
     /// Write to exactly this path (a save dialog's answer).

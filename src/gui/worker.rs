@@ -6,7 +6,7 @@ use super::dialogs::{DialogPurpose, ExportKind};
 use super::export_files::{Destination, write_export};
 use super::map_figure::MapFigure;
 use super::workspace::Generation;
-use crate::data::{Dataset, LoadOptions, load_dataset};
+use crate::data::{Dataset, LoadOptions, LoadProgress, load_dataset_with_progress};
 use crate::model::{Codes, Model};
 use crate::recovery::RecoveryStore;
 use crate::train::{TrainConfig, TrainControl, TrainEvent, TrainSummary, train};
@@ -59,8 +59,9 @@ pub struct Stamp {
 
 /// Work for the jobs thread.
 pub enum Job {
-    /// A dataset, read with the user's load options (pixel range, label column, image size).
-    LoadDataset(PathBuf, LoadOptions),
+    /// A dataset, read with the user's load options (pixel range, label column, image size),
+    /// counting in and cancelled through the window's handle on its progress.
+    LoadDataset(PathBuf, LoadOptions, Arc<LoadProgress>),
     LoadModel(PathBuf),
     /// Encode `indices` of `data` for the map.
     Encode {
@@ -242,6 +243,8 @@ pub enum Event {
         model: Arc<Model>,
         path: PathBuf,
     },
+    /// A dataset load stopped by its Cancel button: nothing was read into the window.
+    DatasetLoadCancelled(PathBuf),
     Encoded {
         stamp: Stamp,
         codes: Codes,
@@ -421,6 +424,11 @@ impl JobsWorker {
         }
     }
 
+    /// Whether jobs are taken (false for [`JobsWorker::disabled`]).
+    pub fn is_running(&self) -> bool {
+        self.tx.is_some()
+    }
+
     /// What is still to be done.
     pub fn in_flight(&self) -> &InFlight {
         &self.in_flight
@@ -509,9 +517,9 @@ fn run_job(job: Job, events: &EventSender) {
     let kind = job.kind();
     let failed = |error: String| Event::Failed { job: kind, error };
     let event = match job {
-        Job::LoadDataset(path, options) => {
+        Job::LoadDataset(path, options, progress) => {
             let t0 = Instant::now();
-            match load_dataset(&path, &options) {
+            match load_dataset_with_progress(&path, &options, &progress) {
                 Ok(data) => Event::DatasetLoaded {
                     // Here, not on the UI thread when the Missing data tab first asks.
                     data: {
@@ -521,6 +529,7 @@ fn run_job(job: Job, events: &EventSender) {
                     path,
                     secs: t0.elapsed().as_secs_f64(),
                 },
+                Err(crate::error::Error::Cancelled { .. }) => Event::DatasetLoadCancelled(path),
                 Err(e) => failed(format!("could not open the dataset: {e}")),
             }
         }

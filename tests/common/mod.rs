@@ -284,3 +284,30 @@ pub fn latent16_with_collapsed(dims: &[usize]) -> latent_explorer::model::Model 
     }
     model
 }
+
+/// Writes the first `n` MNIST training images as 28x28 grey PNGs in class folders
+/// (`dir/<digit>/<index>.png`), as a user's image folder would hold them. Returns `dir`.
+pub fn write_mnist_pngs(dir: &Path, n: usize) -> PathBuf {
+    use rayon::prelude::*;
+    let mnist = latent_explorer::data::load_dataset(
+        &mnist_dir().join("train-images-idx3-ubyte.gz"),
+        &Default::default(),
+    )
+    .expect("bundled MNIST");
+    assert!(
+        n <= mnist.len(),
+        "MNIST has {} training images",
+        mnist.len()
+    );
+    for class in mnist.class_names() {
+        std::fs::create_dir_all(dir.join(class)).expect("class folder");
+    }
+    (0..n).into_par_iter().for_each(|i| {
+        let class = mnist.class_name(i).expect("MNIST is labelled");
+        let img =
+            image::GrayImage::from_raw(28, 28, mnist.image_bytes(i).to_vec()).expect("28x28 bytes");
+        img.save(dir.join(class).join(format!("{i:05}.png")))
+            .expect("write PNG");
+    });
+    dir.to_path_buf()
+}

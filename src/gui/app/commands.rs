@@ -42,7 +42,7 @@ impl ExplorerApp {
                 if !self.refused_while_training("opening another dataset")
                     && let Some(options) = self.dataset_load_options()
                 {
-                    self.jobs.submit(Job::LoadDataset(path, options));
+                    self.submit_dataset_load(path, options);
                 }
             }
             Command::OpenModel(path) => {
@@ -166,6 +166,7 @@ impl ExplorerApp {
                 self.ws.map.reproject(&settings);
             }
             Command::CancelLayout => self.cancel_layout(),
+            Command::CancelDatasetLoad => self.dataset_loads.cancel_all(),
             Command::DecodeManifold(bounds) => self.request_manifold(bounds),
             Command::FillIn => self.fill_in(),
             Command::MakeAttribute { plus, minus } => self.make_attribute(plus, minus),
@@ -491,7 +492,7 @@ impl ExplorerApp {
                     self.pending_restore = Some((Arc::new(model), from));
                     self.startup.done = true;
                     let options = self.settings.dataset_options.parse().unwrap_or_default();
-                    self.jobs.submit(Job::LoadDataset(dataset, options));
+                    self.submit_dataset_load(dataset, options);
                     self.info(format!(
                         "restoring the unsaved model from {} with its dataset",
                         r.when()

@@ -38,6 +38,7 @@ impl ExplorerApp {
         if matches!(
             event,
             Event::DatasetLoaded { .. }
+                | Event::DatasetLoadCancelled(_)
                 | Event::ModelLoaded { .. }
                 | Event::Failed {
                     job: JobKind::LoadDataset | JobKind::LoadModel,
@@ -46,9 +47,30 @@ impl ExplorerApp {
         ) {
             self.session.load_answered();
         }
+        if matches!(
+            event,
+            Event::DatasetLoaded { .. }
+                | Event::DatasetLoadCancelled(_)
+                | Event::Failed {
+                    job: JobKind::LoadDataset,
+                    ..
+                }
+        ) {
+            self.dataset_loads.answered();
+        }
         match event {
             Event::DatasetLoaded { data, path, secs } => {
                 self.set_dataset(data, absolute(path), secs)
+            }
+            Event::DatasetLoadCancelled(path) => {
+                // A restore waiting on this dataset has nothing to wait for now.
+                self.pending_restore = None;
+                let kept = match &self.ws.data {
+                    Some(d) => format!("{} is still open", d.name),
+                    None => "no dataset is open".into(),
+                };
+                self.info(format!("opening {} was cancelled; {kept}", path.display()));
+                self.startup_answered();
             }
             Event::ModelLoaded { model, path } => {
                 self.set_model(model, Some(absolute(path)), false);

@@ -36,6 +36,13 @@ impl ExplorerApp {
             dialogs_unavailable: self.dialogs_unavailable,
             recovered: self.recovered.as_ref(),
             timings,
+            dataset_loading: self.dataset_loads.current().map(|(path, progress)| {
+                crate::gui::panels::DatasetLoading {
+                    path,
+                    progress,
+                    cancelling: self.dataset_loads.cancelling(),
+                }
+            }),
         };
         let panels = &mut self.panels;
         let settings = &mut self.settings;

@@ -4,6 +4,7 @@
 //! `ui()` lays the panels out, which push [`Command`]s; then the app applies the commands.
 
 mod commands;
+mod dataset_loads;
 mod derived;
 mod events;
 mod export;
@@ -131,6 +132,8 @@ pub struct ExplorerApp {
     map_plot_id: Option<egui::Id>,
     /// The session file: saving, opening, restoring, unsaved changes.
     session: session::SessionRun,
+    /// Dataset loads asked for and not yet answered (their progress, and Cancel).
+    dataset_loads: dataset_loads::DatasetLoads,
 }
 
 impl ExplorerApp {
@@ -191,6 +194,7 @@ impl ExplorerApp {
             bundled: options.bundled.clone(),
             map_plot_id: None,
             session: Default::default(),
+            dataset_loads: Default::default(),
         };
         if app.settings.export_folder.is_none() {
             app.settings.export_folder = Some(crate::gui::export_files::default_folder());
@@ -219,7 +223,7 @@ impl ExplorerApp {
             remembered && (dataset != bundled.dataset || model != bundled.model);
         // Options that no longer parse (edited by hand) fall back to the loader's own choices.
         let load_options = app.settings.dataset_options.parse().unwrap_or_default();
-        app.jobs.submit(Job::LoadDataset(dataset, load_options));
+        app.submit_dataset_load(dataset, load_options);
         app.jobs.submit(Job::LoadModel(model));
         if let Some(path) = options.session {
             app.apply(Command::Session(
@@ -266,13 +270,30 @@ impl ExplorerApp {
         self.info(format!(
             "the remembered dataset and model could not be used together ({why}); opened the bundled ones"
         ));
-        self.jobs.submit(Job::LoadDataset(
+        self.submit_dataset_load(
             self.bundled.dataset.clone(),
             // The bundled files are read as they are meant, whatever the user's options.
             crate::data::LoadOptions::default(),
-        ));
+        );
         self.jobs.submit(Job::LoadModel(self.bundled.model.clone()));
         true
+    }
+
+    /// Reads a dataset on the jobs thread, its progress shown in the Dataset panel.
+    fn submit_dataset_load(&mut self, path: PathBuf, options: crate::data::LoadOptions) {
+        if !self.jobs.is_running() {
+            // Nothing would ever answer, so nothing is shown as loading either.
+            return;
+        }
+        let progress = self.dataset_loads.start(&path);
+        self.jobs.submit(Job::LoadDataset(path, options, progress));
+    }
+
+    /// The dataset being read now, and how far it has got.
+    pub fn dataset_load_progress(
+        &self,
+    ) -> Option<(&std::path::Path, crate::data::LoadProgressView)> {
+        self.dataset_loads.current()
     }
 
     pub fn info(&mut self, text: impl Into<String>) {

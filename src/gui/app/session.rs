@@ -274,10 +274,8 @@ impl ExplorerApp {
             && (self.ws.data_path.as_ref() != Some(d) || reload_dataset)
             && started.0.as_ref() != Some(d)
         {
-            self.jobs.submit(Job::LoadDataset(
-                d.clone(),
-                self.settings.dataset_options.parse().unwrap_or_default(),
-            ));
+            let options = self.settings.dataset_options.parse().unwrap_or_default();
+            self.submit_dataset_load(d.clone(), options);
             self.session.awaiting_loads += 1;
         }
         if let Some(m) = &model

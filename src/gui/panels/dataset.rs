@@ -1,6 +1,6 @@
 //! The dataset panel: what is loaded, and opening another (dialog, typed path or drag and drop).
 
-use super::{Command, PanelCtx};
+use super::{Command, DatasetLoading, PanelCtx};
 use crate::data::Split;
 use crate::gui::dialogs::DialogPurpose;
 use crate::gui::state::Settings;
@@ -104,6 +104,9 @@ impl DatasetPanel {
                         ui.label("No dataset loaded.");
                     }
                 }
+                if let Some(loading) = &ctx.dataset_loading {
+                    loading_ui(ui, loading, cmds);
+                }
                 ui.horizontal_wrapped(|ui| {
                     if ui
                         .button("Open folder…")
@@ -132,6 +135,58 @@ impl DatasetPanel {
                 }
             });
     }
+}
+
+/// The dataset being read: which, how far (a bar once the count is known), and Cancel. The
+/// counts are atomics the loader bumps, so drawing them never waits on it.
+fn loading_ui(ui: &mut Ui, loading: &DatasetLoading, cmds: &mut Vec<Command>) {
+    let p = loading.progress;
+    ui.separator();
+    let name = loading
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| loading.path.display().to_string());
+    ui.add(egui::Label::new(format!("Opening {name}")).truncate())
+        .on_hover_text(loading.path.display().to_string());
+    let stage = p.stage.describe();
+    let text = match (p.done, p.total) {
+        (_, 0) if p.done > 0 => format!("{stage}: {}", thousands(p.done)),
+        (_, 0) => format!("{stage}…"),
+        (done, total) => format!("{stage}: {} / {}", thousands(done), thousands(total)),
+    };
+    ui.label(text);
+    if p.total > 0 {
+        let fraction = (p.done as f32 / p.total as f32).clamp(0.0, 1.0);
+        ui.add(egui::ProgressBar::new(fraction).show_percentage());
+    } else {
+        ui.spinner();
+    }
+    if loading.cancelling {
+        ui.label("Cancelling…");
+    } else if ui
+        .button("Cancel opening")
+        .on_hover_text("Stop reading; the dataset and model open now stay")
+        .clicked()
+    {
+        cmds.push(Command::CancelDatasetLoad);
+    }
+    // The loader sends nothing until it ends: redraw now and then to move the bar.
+    ui.ctx()
+        .request_repaint_after(std::time::Duration::from_millis(100));
+}
+
+/// 12345 as "12,345".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// How the next dataset is read (the command line's `--pixel-range`, `--label-column` and
@@ -233,4 +288,20 @@ fn option_row(ui: &mut Ui, label: &str, text: &mut String, usual: &[&str], help:
             });
     });
     ui.end_row();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn thousands_are_grouped() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (70_000, "70,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(super::thousands(n), text);
+        }
+    }
 }

@@ -48,6 +48,16 @@ pub struct PanelCtx<'a> {
     /// An unsaved model from an earlier run, waiting to be restored or discarded.
     pub recovered: Option<&'a Recovered>,
     pub timings: Timings,
+    /// The dataset being read now, if any.
+    pub dataset_loading: Option<DatasetLoading<'a>>,
+}
+
+/// A dataset being read: which, how far it has got, and whether Cancel was asked.
+#[derive(Clone, Copy, Debug)]
+pub struct DatasetLoading<'a> {
+    pub path: &'a std::path::Path,
+    pub progress: crate::data::LoadProgressView,
+    pub cancelling: bool,
 }
 
 /// Frame figures shown in the top bar.
