@@ -420,12 +420,21 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
     }
 }
 
+/// The names directly inside a folder.
+fn entries(folder: &Path) -> std::collections::BTreeSet<std::ffi::OsString> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
+}
+
 fn run(seed: u64, actions: usize) {
     let dir = tempfile::tempdir().unwrap();
     let f = files(dir.path());
-    // Typed text can become a relative export path: let it land in the temp folder, not in the
-    // source tree (this binary holds this one test, so changing its folder affects no other).
-    std::env::set_current_dir(dir.path()).unwrap();
+    // Typed text ("7", "é") becomes paths: none may land in the working folder, which for a
+    // test is the crate root (a run once left files named 7, 1e9 and é there).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root_before = entries(root);
     let mut h = quiet_harness(quiet_options(), SIZE);
     // Random clicks on "Export" write here, not into the user's Pictures.
     h.state_mut().settings.export_folder = Some(f.out.clone());
@@ -465,6 +474,11 @@ fn run(seed: u64, actions: usize) {
     for _ in 0..5 {
         settle(&mut h, 60);
     }
+    let new_in_root: Vec<_> = entries(root).difference(&root_before).cloned().collect();
+    assert!(
+        new_in_root.is_empty(),
+        "seed {seed}: the run wrote into the crate root: {new_in_root:?}"
+    );
     eprintln!(
         "monkey seed {seed}: {actions} actions in {:.1} s, no panic, invariants held; \
          {} (dataset, latent) pairs seen, {trained_frames} frames while training, \
