@@ -606,6 +606,90 @@ fn thumbnails_appear_once_zoomed_in_past_the_threshold_and_not_before() {
     assert_eq!(h.state().panels.map.thumbnails.shown, 0);
 }
 
+/// Zooms in about the lone outlier until thumbnails are drawn; the samples then in view.
+fn zoom_to_thumbnails(h: &mut Harness<'static, ExplorerApp>) -> Vec<usize> {
+    let target = outlier(h.state());
+    let mut pos = to_screen(h, h.state().ws.map.coord_of(target).unwrap());
+    for _ in 0..12 {
+        wheel(h, pos, 300.0);
+        pos = to_screen(h, h.state().ws.map.coord_of(target).unwrap());
+        if h.state().panels.map.thumbnails.shown > 0 {
+            break;
+        }
+    }
+    let (v, _) = view(h);
+    let map = &h.state().ws.map;
+    (0..map.coords.len())
+        .filter(|&k| {
+            let c = map.coords[k];
+            c[0] >= v[0] && c[0] <= v[2] && c[1] >= v[1] && c[1] <= v[3]
+        })
+        .map(|k| map.indices[k])
+        .collect()
+}
+
+#[test]
+fn thumbnails_show_reconstructions_decoded_in_the_background_when_chosen() {
+    use latent_explorer::gui::ThumbnailSource;
+    use latent_explorer::gui::panels::map::thumbnails::sample_image;
+    let mut h = harness();
+    h.state_mut().settings.thumbnail_source = ThumbnailSource::Reconstruction;
+    h.step();
+    assert_eq!(
+        h.state().panels.map.thumbnails.recon.drawn,
+        0,
+        "not zoomed in"
+    );
+    let in_view = zoom_to_thumbnails(&mut h);
+    assert!(!in_view.is_empty());
+    assert_eq!(h.state().panels.map.thumbnails.shown, in_view.len());
+    // The worker decodes them; meanwhile the originals stand in.
+    step_until(&mut h, "thumbnails drawn from reconstructions", |a| {
+        a.panels.map.thumbnails.recon.drawn == in_view.len()
+    });
+    let app = h.state();
+    let (model, data) = (app.ws.model.clone().unwrap(), app.ws.data.clone().unwrap());
+    let codes = app.ws.map.codes.clone().unwrap();
+    let recon = &app.panels.map.thumbnails.recon;
+    let mut differs = 0.0;
+    for &i in &in_view {
+        let shown = recon
+            .image(i)
+            .expect("a reconstruction for every thumbnail");
+        // The model's decoding of the sample's posterior mean, as 8-bit pixels.
+        let k = app.ws.map.position_of(i).unwrap();
+        let decoded = model
+            .decode_as(
+                codes.mean_of(k),
+                latent_explorer::model::Condition::None.classes(),
+            )
+            .unwrap();
+        assert_eq!(shown.pixels.len(), decoded.len());
+        for (p, v) in shown.pixels.iter().zip(&decoded) {
+            let want = (v.clamp(0.0, 1.0) * 255.0).round() as i32;
+            assert!((p.r() as i32 - want).abs() <= 1, "sample {i}");
+        }
+        let original = sample_image(&data, i);
+        differs += shown
+            .pixels
+            .iter()
+            .zip(&original.pixels)
+            .map(|(a, b)| (a.r() as f64 - b.r() as f64).abs())
+            .sum::<f64>()
+            / original.pixels.len() as f64;
+    }
+    let mean_difference = differs / in_view.len() as f64;
+    assert!(
+        mean_difference > 2.0,
+        "reconstructions differ from the originals by {mean_difference:.2} grey levels a pixel"
+    );
+    // Back to the originals: nothing drawn from reconstructions.
+    h.state_mut().settings.thumbnail_source = ThumbnailSource::Original;
+    h.step();
+    assert_eq!(h.state().panels.map.thumbnails.recon.drawn, 0);
+    assert_eq!(h.state().panels.map.thumbnails.shown, in_view.len());
+}
+
 #[test]
 fn the_density_view_is_drawn_under_the_points_when_chosen() {
     let mut h = harness();

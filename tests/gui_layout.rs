@@ -217,3 +217,92 @@ fn semantic_axes_lay_the_map_along_an_attribute_vector() {
     assert_eq!(axis_name(s, 16, 0), "7 minus 1");
     assert_eq!(axis_name(s, 16, 1), "PC1 of the rest");
 }
+
+/// While training moves the codes on, a finished UMAP map is not laid out again at every
+/// weight sync: it stays, said to be of the previous weights, and is redone once after the
+/// run, from its own positions.
+#[test]
+fn after_training_a_finished_map_is_redone_once_not_at_every_weight_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = quiet_options();
+    options.model = Some(source_tree_path(MODEL_LATENT16));
+    options.dataset = Some(common::write_idx_dataset(
+        dir.path(),
+        "small",
+        1500,
+        300,
+        28,
+        28,
+    ));
+    let mut h = quiet_harness(options, egui::vec2(1400.0, 900.0));
+    step_until(&mut h, "the map", |a| {
+        a.ws.map.codes.is_some() && a.panels.map.screen.is_some() && !a.is_busy()
+    });
+    let laid_out = |a: &ExplorerApp| {
+        a.ws.map
+            .wanted_layout(&a.settings)
+            .is_some_and(|k| a.ws.map.has_current_layout(k))
+    };
+    h.state_mut().settings.projection = Projection::Umap;
+    step_checked(&mut h, "UMAP to finish", 120, laid_out);
+    let runs = h.state().layout_runs.started();
+    let before = h.state().ws.map.coords.clone();
+    let version = h.state().ws.map.codes_version;
+    {
+        let app = h.state_mut();
+        app.settings.train.epochs = 30;
+        app.settings.train.batch_size = 32;
+        app.apply(Command::StartTraining);
+    }
+    let (mut said_previous, start) = (false, Instant::now());
+    while h.state().is_training() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "training never ended"
+        );
+        h.step();
+        let app = h.state();
+        assert_eq!(
+            app.layout_runs.started(),
+            runs,
+            "a layout run started while training"
+        );
+        if app.layout_is_of_previous_weights() && !said_previous {
+            h.step();
+            h.get_by_label_contains("layout of the previous weights");
+            said_previous = true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let syncs = h.state().ws.map.codes_version - version;
+    assert!(syncs >= 2, "only {syncs} new codes while training");
+    assert!(
+        said_previous,
+        "the map never said its layout was of earlier weights"
+    );
+    step_checked(&mut h, "the layout redone after training", 120, laid_out);
+    let app = h.state();
+    assert_eq!(app.layout_runs.started(), runs + 1, "redone once");
+    assert!(!app.layout_is_of_previous_weights());
+    // Started from the old positions, the new map keeps much of their arrangement.
+    let after = &app.ws.map.coords;
+    let corr = |axis: usize| {
+        let (a, b): (Vec<f64>, Vec<f64>) = before
+            .iter()
+            .zip(after)
+            .map(|(p, q)| (p[axis], q[axis]))
+            .unzip();
+        let n = a.len() as f64;
+        let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+        let cov: f64 = a.iter().zip(&b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+        let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+        let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+        cov / (va * vb).sqrt()
+    };
+    eprintln!(
+        "{syncs} weight syncs while training, one redo after; positions correlate with the \
+         previous layout's: x {:.2}, y {:.2}",
+        corr(0),
+        corr(1)
+    );
+}

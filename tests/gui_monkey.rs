@@ -2,7 +2,8 @@
 //! Clicks, drags and wheel anywhere, keys and typed text, and app actions (datasets the model
 //! does not fit, 8x8, 64x64, colour, a corrupt file, a missing path; models of other latent
 //! sizes and architectures; training started, paused, stopped; every tab, projection and
-//! toggle; selections, lassos (Ctrl, Shift, Alt + drag), groups and what they do, anchors and
+//! toggle, t-SNE and UMAP runs with any parameters the menu takes, cancelled or switched away
+//! mid-way; selections, lassos (Ctrl, Shift, Alt + drag), groups and what they do, anchors and
 //! exports to temporary paths). After every action: no panic
 //! and the invariants of `gui_support::check_invariants`; at the end, nothing busy forever.
 //!
@@ -20,6 +21,7 @@ use latent_explorer::gui::{
     BottomTab, ColorBy, Command, ExplorerApp, ExportKind, GroupEdit, GroupSource, Projection,
 };
 use latent_explorer::latent::SelectMode;
+use latent_explorer::latent::layout::{MIN_DIST_RANGE, NEIGHBOURS_RANGE, PERPLEXITY_RANGE};
 use latent_explorer::model::Architecture;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -237,10 +239,21 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                     }
                 }
                 4 => {
-                    s.projection = if s.projection == Projection::Pca {
-                        Projection::Axes
-                    } else {
-                        Projection::Pca
+                    // t-SNE and UMAP start a run on a thread of their own, drawn as it goes;
+                    // the next change of projection, dataset or model cancels it mid-way.
+                    s.projection = *[
+                        Projection::Pca,
+                        Projection::Axes,
+                        Projection::Tsne,
+                        Projection::Umap,
+                    ]
+                    .choose(rng)
+                    .unwrap();
+                    if rng.random_bool(0.5) {
+                        // Anything the projection menu's fields accept.
+                        s.layout.perplexity = rng.random_range(PERPLEXITY_RANGE);
+                        s.layout.neighbours = rng.random_range(NEIGHBOURS_RANGE);
+                        s.layout.min_dist = rng.random_range(MIN_DIST_RANGE);
                     }
                 }
                 5 => {
@@ -365,9 +378,15 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 app.apply(Command::Export(kind));
             }
         }
-        90 => h
-            .state_mut()
-            .apply(Command::DismissNotice(rng.random_range(0..4))),
+        90 => {
+            let command = if rng.random_bool(0.5) {
+                Command::DismissNotice(rng.random_range(0..4))
+            } else {
+                // The layout's Cancel button (nothing happens when no run is going).
+                Command::CancelLayout
+            };
+            h.state_mut().apply(command);
+        }
         91 => h.state_mut().apply(Command::ResetLayout),
         92 => h.state_mut().apply(Command::ReprojectMap),
         // Groups: made from the selection, a label or the threshold; edited, exported, some
@@ -420,12 +439,21 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
     }
 }
 
+/// The names directly inside a folder.
+fn entries(folder: &Path) -> std::collections::BTreeSet<std::ffi::OsString> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect()
+}
+
 fn run(seed: u64, actions: usize) {
     let dir = tempfile::tempdir().unwrap();
     let f = files(dir.path());
-    // Typed text can become a relative export path: let it land in the temp folder, not in the
-    // source tree (this binary holds this one test, so changing its folder affects no other).
-    std::env::set_current_dir(dir.path()).unwrap();
+    // Typed text ("7", "é") becomes paths: none may land in the working folder, which for a
+    // test is the crate root (a run once left files named 7, 1e9 and é there).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root_before = entries(root);
     let mut h = quiet_harness(quiet_options(), SIZE);
     // Random clicks on "Export" write here, not into the user's Pictures.
     h.state_mut().settings.export_folder = Some(f.out.clone());
@@ -434,6 +462,7 @@ fn run(seed: u64, actions: usize) {
     // What the run went through, to show that it reached the states it should.
     let mut pairs = std::collections::BTreeSet::new();
     let (mut trained_frames, mut errors) = (0usize, 0usize);
+    let (mut layout_frames, mut laid_out_frames) = (0usize, 0usize);
     let (mut most_groups, mut most_selected) = (0usize, 0usize);
     for k in 0..actions {
         act(&mut h, &mut rng, &f, k);
@@ -449,6 +478,8 @@ fn run(seed: u64, actions: usize) {
             .map(|d| (d.len(), d.shape.width, d.shape.channels));
         pairs.insert((shape, app.latent()));
         trained_frames += usize::from(app.is_training());
+        layout_frames += usize::from(app.layout_runs.current.is_some());
+        laid_out_frames += usize::from(app.ws.map.shown_layout().is_some());
         most_groups = most_groups.max(app.ws.groups.len());
         most_selected = most_selected.max(app.ws.multi_selection.len());
         errors = errors.max(app.ws.notices.errors().map(|n| n.count).sum());
@@ -465,9 +496,15 @@ fn run(seed: u64, actions: usize) {
     for _ in 0..5 {
         settle(&mut h, 60);
     }
+    let new_in_root: Vec<_> = entries(root).difference(&root_before).cloned().collect();
+    assert!(
+        new_in_root.is_empty(),
+        "seed {seed}: the run wrote into the crate root: {new_in_root:?}"
+    );
     eprintln!(
         "monkey seed {seed}: {actions} actions in {:.1} s, no panic, invariants held; \
          {} (dataset, latent) pairs seen, {trained_frames} frames while training, \
+         {layout_frames} while a t-SNE/UMAP run went, {laid_out_frames} showing one, \
          up to {errors} errors shown at once, up to {most_groups} groups and \
          {most_selected} samples selected at once",
         start.elapsed().as_secs_f64(),

@@ -156,3 +156,44 @@ fn the_analogy_tab_makes_seven_minus_one_with_its_quality_and_grid() {
     let picture = image::open(&png).unwrap();
     assert!(picture.width() > 7 * 28 && picture.height() > 6 * 28);
 }
+
+#[test]
+fn a_relative_path_typed_for_an_export_lands_in_the_export_folder_never_the_working_folder() {
+    // The monkey test once typed "7" into this field and clicked the button: a PNG named "7"
+    // appeared wherever the program had been started (the repository root).
+    let name = "typed-relative-traversal-export.png";
+    let cwd_file = std::env::current_dir().unwrap().join(name);
+    let _ = std::fs::remove_file(&cwd_file);
+    let folder = tempfile::tempdir().unwrap();
+    let mut h = quiet_harness(quiet_options(), egui::vec2(1400.0, 900.0));
+    h.state_mut().settings.export_folder = Some(folder.path().to_path_buf());
+    step_checked(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    h.get_by_label("Traversal").click();
+    step_checked(&mut h, "the traversal grid", |a| {
+        a.panels.traversal.grid.is_some()
+    });
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "export to:")
+        .click();
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::TextInput, "export to:")
+        .type_text(name);
+    h.step();
+    assert_eq!(h.state().panels.traversal.typed_path, name);
+    h.get_by_label("Traversal as PNG…").click();
+    let inside = folder.path().join(name);
+    step_checked(&mut h, "the export", |a| {
+        inside.exists() || cwd_file.exists() || a.ws.notices.errors().next().is_some()
+    });
+    let wrote_into_cwd = cwd_file.exists();
+    let _ = std::fs::remove_file(&cwd_file);
+    assert!(
+        !wrote_into_cwd,
+        "a typed relative path was written into the working folder"
+    );
+    assert!(
+        inside.exists(),
+        "{:?}",
+        h.state().ws.notices.errors().next()
+    );
+    assert!(image::open(&inside).is_ok());
+}

@@ -11,7 +11,7 @@ use latent_explorer::data::{LoadOptions, Split, load_dataset};
 use latent_explorer::latent::Pca;
 use latent_explorer::latent::layout::{
     CancelFlag, LayoutLookup, LayoutMethod, LayoutParams, Stage, compute_layout,
-    neighbour_preservation,
+    compute_layout_from, neighbour_preservation,
 };
 use latent_explorer::model::Model;
 use rand::{SeedableRng, rngs::StdRng};
@@ -92,13 +92,9 @@ fn tsne_and_umap_keep_far_more_neighbourhoods_than_pca_on_real_codes() {
     }
 }
 
-/// Eight clusters in 16 dims, each centred on its own axis (all centres equally far apart,
-/// each cluster far tighter than that): a 2D PCA can show only a few of those directions and
-/// lays some clusters over each other (about 94% of its map neighbours share the cluster);
-/// the non-linear maps keep all eight apart (each point's nearest map neighbours are of its
-/// own cluster).
-#[test]
-fn clusters_apart_in_code_space_stay_apart_on_the_map() {
+/// Eight clusters of 150 codes in 16 dims, each centred on its own axis: the codes, each
+/// code's cluster, and the dims.
+fn eight_clusters() -> (Vec<f32>, Vec<usize>, usize) {
     let (clusters, per, dims) = (8, 150, 16);
     let mut rng = StdRng::seed_from_u64(5);
     let mut codes = Vec::new();
@@ -113,6 +109,79 @@ fn clusters_apart_in_code_space_stay_apart_on_the_map() {
             cluster.push(c);
         }
     }
+    (codes, cluster, dims)
+}
+
+/// Pearson correlation of two equally long series.
+fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+/// A map redone from a previous layout (as after training) keeps that layout's arrangement:
+/// started from a mirror image of the first map, the clusters come out mirrored, each still
+/// apart; a start that does not fit is not used.
+#[test]
+fn a_layout_started_from_a_previous_one_keeps_its_arrangement() {
+    let (codes, cluster, dims) = eight_clusters();
+    let centroids = |coords: &[[f32; 2]], axis: usize| -> Vec<f64> {
+        (0..8)
+            .map(|c| {
+                let members: Vec<f64> = (0..cluster.len())
+                    .filter(|&i| cluster[i] == c)
+                    .map(|i| coords[i][axis] as f64)
+                    .collect();
+                members.iter().sum::<f64>() / members.len() as f64
+            })
+            .collect()
+    };
+    let params = LayoutParams::default();
+    for method in [LayoutMethod::Tsne, LayoutMethod::Umap] {
+        let first = layout(&codes, dims, method);
+        let mirrored: Vec<[f32; 2]> = first.iter().map(|p| [-p[0], p[1]]).collect();
+        let run = |start: Option<&[[f32; 2]]>| {
+            compute_layout_from(
+                &codes,
+                dims,
+                method,
+                &params,
+                start,
+                &CancelFlag::new(),
+                &mut |_| {},
+            )
+            .unwrap()
+            .unwrap()
+        };
+        let again = run(Some(&mirrored));
+        let (rx, ry) = (
+            correlation(&centroids(&again, 0), &centroids(&mirrored, 0)),
+            correlation(&centroids(&again, 1), &centroids(&mirrored, 1)),
+        );
+        eprintln!("{method:?} from a mirrored start: centroid correlation x {rx:.3}, y {ry:.3}");
+        assert!(rx > 0.8 && ry > 0.8, "{method:?}: x {rx:.3}, y {ry:.3}");
+        // A start of another length is not used (the codes' PCA starts it): a whole map still.
+        let fallback = run(Some(&mirrored[1..]));
+        assert_eq!(fallback.len(), cluster.len());
+        assert!(
+            fallback
+                .iter()
+                .all(|p| p[0].is_finite() && p[1].is_finite())
+        );
+    }
+}
+
+/// Eight clusters in 16 dims, each centred on its own axis (all centres equally far apart,
+/// each cluster far tighter than that): a 2D PCA can show only a few of those directions and
+/// lays some clusters over each other (about 94% of its map neighbours share the cluster);
+/// the non-linear maps keep all eight apart (each point's nearest map neighbours are of its
+/// own cluster).
+#[test]
+fn clusters_apart_in_code_space_stay_apart_on_the_map() {
+    let (codes, cluster, dims) = eight_clusters();
     let n = cluster.len();
     let same_cluster_share = |coords: &[[f32; 2]]| {
         let mut same = 0;

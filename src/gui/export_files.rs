@@ -61,6 +61,50 @@ impl Destination {
     }
 }
 
+/// A path typed by hand with "~/" standing for the home folder.
+pub fn expand_home(typed: &Path) -> PathBuf {
+    match (typed.strip_prefix("~"), dirs::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => typed.to_path_buf(),
+    }
+}
+
+/// The program's working folder is wherever it happened to be started (a repository, the
+/// desktop's home, `/`), so a relative path typed for writing is never taken against it.
+fn relative_refusal(path: &Path, what: &str) -> String {
+    format!(
+        "{what} {} is not a full path, so it is not clear where it would go: type one that starts at the root (/…) or at your home folder (~/…)",
+        path.display()
+    )
+}
+
+/// Where a path typed for an export is written: a full path (or "~/…") as typed; a relative
+/// one ("7", "maps/a.png") inside the export folder, as a name typed into a save dialog
+/// would be. Refused when the export folder itself is not a full path.
+pub fn typed_export_path(typed: &Path, folder: &Path) -> Result<PathBuf, String> {
+    let typed = expand_home(typed);
+    if typed.is_absolute() {
+        return Ok(typed);
+    }
+    let folder = expand_home(folder);
+    if folder.is_absolute() {
+        Ok(folder.join(typed))
+    } else {
+        Err(relative_refusal(&folder, "the export folder"))
+    }
+}
+
+/// A path typed for a file that is not an export (a model, a session, a sweep's folder): a
+/// full path (or "~/…"), else refused naming it; there is no folder it could be meant to be in.
+pub fn typed_full_path(typed: &Path, what: &str) -> Result<PathBuf, String> {
+    let expanded = expand_home(typed);
+    if expanded.is_absolute() {
+        Ok(expanded)
+    } else {
+        Err(relative_refusal(typed, what))
+    }
+}
+
 /// How many numbered names are tried before giving up.
 const MOST_NUMBERS: usize = 10_000;
 
@@ -144,10 +188,14 @@ fn write_all_new(paths: &[PathBuf], files: &[(PathBuf, Vec<u8>)]) -> crate::Resu
     Ok(())
 }
 
-/// The folder must exist and be a folder (it is not created: a typo would scatter files).
+/// The folder must be a full path, exist and be a folder (it is not created: a typo would
+/// scatter files).
 pub fn check_folder(folder: &Path) -> Result<(), String> {
     if folder.as_os_str().is_empty() {
         return Err("no export folder is set: type one or press Choose… in the Export tab".into());
+    }
+    if !folder.is_absolute() {
+        return Err(relative_refusal(folder, "the export folder"));
     }
     match std::fs::metadata(folder) {
         Ok(m) if m.is_dir() => Ok(()),
@@ -218,6 +266,39 @@ mod tests {
         std::fs::write(dir.path().join("m-codes-2.labels.npy"), b"x").unwrap();
         let third = write_export(&dest, files(3)).unwrap();
         assert_eq!(third, dir.path().join("m-codes-3.npy"));
+    }
+
+    #[test]
+    fn a_typed_relative_path_goes_into_the_export_folder_never_the_working_one() {
+        let folder = Path::new("/data/exports");
+        assert_eq!(
+            typed_export_path(Path::new("7"), folder).unwrap(),
+            folder.join("7")
+        );
+        assert_eq!(
+            typed_export_path(Path::new("maps/a.png"), folder).unwrap(),
+            folder.join("maps/a.png")
+        );
+        assert_eq!(
+            typed_export_path(Path::new("/tmp/x"), folder).unwrap(),
+            Path::new("/tmp/x")
+        );
+        if let Some(home) = dirs::home_dir() {
+            assert_eq!(
+                typed_export_path(Path::new("~/a.png"), folder).unwrap(),
+                home.join("a.png")
+            );
+        }
+        let e = typed_export_path(Path::new("7"), Path::new("exports")).unwrap_err();
+        assert!(
+            e.contains("exports") && e.contains("not a full path"),
+            "{e}"
+        );
+        let e = typed_full_path(Path::new("1e9"), "the model file").unwrap_err();
+        assert!(e.contains("the model file 1e9 is not a full path"), "{e}");
+        assert!(typed_full_path(Path::new("/m.safetensors"), "the model file").is_ok());
+        let e = check_folder(Path::new("é")).unwrap_err();
+        assert!(e.contains("not a full path"), "{e}");
     }
 
     #[test]

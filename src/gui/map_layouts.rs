@@ -7,7 +7,8 @@
 use super::map_raster::PointGrid;
 use super::worker::{Event, EventSender, Stamp};
 use crate::latent::layout::{
-    CancelFlag, LayoutLookup, LayoutMethod, LayoutParams, LayoutProgress, Stage, compute_layout,
+    CancelFlag, LayoutLookup, LayoutMethod, LayoutParams, LayoutProgress, Stage,
+    compute_layout_from,
 };
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -92,12 +93,15 @@ pub struct LayoutRun {
 }
 
 impl LayoutRun {
-    /// Starts laying out `codes` ([n, dims]); events carry `stamp`.
+    /// Starts laying out `codes` ([n, dims]), from the positions of `start` where given (the
+    /// same samples' layout under earlier weights); events carry `stamp`.
+    #[allow(clippy::too_many_arguments)]
     pub fn spawn(
         key: LayoutKey,
         params: LayoutParams,
         codes: Arc<Vec<f32>>,
         dims: usize,
+        start: Option<Arc<LayoutFrame>>,
         codes_version: u64,
         stamp: Stamp,
         events: EventSender,
@@ -106,7 +110,23 @@ impl LayoutRun {
         let flag = cancel.clone();
         let handle = std::thread::Builder::new()
             .name("explorer-layout".into())
-            .spawn(move || run(key.method, params, codes, dims, stamp, &flag, events))
+            .spawn(move || {
+                let start: Option<Vec<[f32; 2]>> = start.map(|f| {
+                    f.coords
+                        .iter()
+                        .map(|p| [p[0] as f32, p[1] as f32])
+                        .collect()
+                });
+                let run_one = Run {
+                    method: key.method,
+                    params,
+                    codes,
+                    dims,
+                    start,
+                    stamp,
+                };
+                run(run_one, &flag, events)
+            })
             .map_err(|e| format!("could not start the {} run: {e}", key.method.name()))?;
         Ok(Self {
             key,
@@ -136,15 +156,26 @@ impl Drop for LayoutRun {
     }
 }
 
-fn run(
+/// What one run lays out.
+struct Run {
     method: LayoutMethod,
     params: LayoutParams,
     codes: Arc<Vec<f32>>,
     dims: usize,
+    start: Option<Vec<[f32; 2]>>,
     stamp: Stamp,
-    cancel: &CancelFlag,
-    events: EventSender,
-) {
+}
+
+fn run(what: Run, cancel: &CancelFlag, events: EventSender) {
+    let Run {
+        method,
+        params,
+        codes,
+        dims,
+        start,
+        stamp,
+    } = what;
+    let start = start.as_deref();
     let mut last_frame: Option<Instant> = None;
     let mut last_progress = Instant::now();
     let mut on_progress = |p: &LayoutProgress| {
@@ -172,9 +203,25 @@ fn run(
     let outcome =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match background_pool() {
             Some(pool) => pool.install(|| {
-                compute_layout(&codes, dims, method, &params, cancel, &mut on_progress)
+                compute_layout_from(
+                    &codes,
+                    dims,
+                    method,
+                    &params,
+                    start,
+                    cancel,
+                    &mut on_progress,
+                )
             }),
-            None => compute_layout(&codes, dims, method, &params, cancel, &mut on_progress),
+            None => compute_layout_from(
+                &codes,
+                dims,
+                method,
+                &params,
+                start,
+                cancel,
+                &mut on_progress,
+            ),
         }));
     let result = match outcome {
         Ok(Ok(Some(coords))) => {

@@ -27,7 +27,9 @@ pub use command::{Command, GroupEdit, GroupSource};
 pub use dialogs::{DialogPurpose, DialogStart, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::{Ellipse, MapState, class_colour};
 pub use notices::{Notice, NoticeKind, Notices};
-pub use state::{BottomTab, ColorBy, ColourValue, Projection, Settings, SplitFilter};
+pub use state::{
+    BottomTab, ColorBy, ColourValue, Projection, Settings, SplitFilter, ThumbnailSource,
+};
 pub use textures::ImageView;
 pub use worker::{JobHook, JobKind, TrainHook};
 pub use workspace::{Generation, Workspace};

@@ -165,6 +165,16 @@ pub enum BottomTab {
     Groups,
 }
 
+/// What a thumbnail on the map shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThumbnailSource {
+    /// The sample's own image.
+    #[default]
+    Original,
+    /// The model's reconstruction of it (its posterior mean decoded, on the worker).
+    Reconstruction,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -215,6 +225,9 @@ pub struct Settings {
     pub show_density: bool,
     /// Draw each visible point as its image once few enough are in view.
     pub show_thumbnails: bool,
+    /// What the thumbnails show: the sample, or the model's reconstruction of it.
+    #[serde(default)]
+    pub thumbnail_source: ThumbnailSource,
     /// Draw the prior's 1, 2 and 3 sigma circles: where the decoder was trained to be good.
     pub show_prior: bool,
     /// Attribute vectors made so far (saved with the session).
@@ -269,6 +282,7 @@ impl Default for Settings {
             show_manifold: false,
             show_prior: false,
             show_thumbnails: true,
+            thumbnail_source: ThumbnailSource::Original,
             show_density: false,
             attributes: Vec::new(),
             inpaint_mask: crate::analysis::MaskKind::BottomHalf,

@@ -30,6 +30,8 @@ pub enum DecodePurpose {
     Spread,
     /// The decoded grid behind the map.
     Manifold,
+    /// Reconstructions of the samples in a zoomed-in view, for the map's thumbnails.
+    Thumbnails,
 }
 
 /// Which job an event answers (failures name it; nothing is parsed from message text).

@@ -5,7 +5,7 @@
 use super::ExplorerApp;
 use crate::gui::command::Command;
 use crate::gui::dialogs::spawn_dialog;
-use crate::gui::export_files::Destination;
+use crate::gui::export_files::{Destination, typed_export_path, typed_full_path};
 use crate::gui::notices::NoticeKind;
 use crate::gui::worker::{DecodePurpose, Job, Stamp, TrainJob, TrainerHandle};
 use crate::latent::{interpolate_path, sample_prior};
@@ -51,14 +51,23 @@ impl ExplorerApp {
                     self.jobs.submit(Job::LoadModel(path));
                 }
             }
-            Command::SaveModelTo(path) => match &self.ws.model {
-                Some(model) => self.jobs.submit(Job::SaveModel {
-                    model: model.clone(),
-                    path,
-                }),
-                None => self.error("there is no model to save"),
-            },
-            Command::ExportTo(kind, path) => self.export(kind, Destination::Chosen(path)),
+            Command::SaveModelTo(path) => {
+                match (&self.ws.model, typed_full_path(&path, "the model file")) {
+                    (Some(model), Ok(path)) => self.jobs.submit(Job::SaveModel {
+                        model: model.clone(),
+                        path,
+                    }),
+                    (None, _) => self.error("there is no model to save"),
+                    (_, Err(e)) => self.error(format!("the model was not saved: {e}")),
+                }
+            }
+            // A typed name without a folder goes where plain "Export" writes.
+            Command::ExportTo(kind, path) => {
+                match typed_export_path(&path, &self.export_folder()) {
+                    Ok(path) => self.export(kind, Destination::Chosen(path)),
+                    Err(e) => self.error(format!("nothing was exported: {e}")),
+                }
+            }
             Command::Export(kind) => self.export_to_folder(kind),
             Command::OpenFolder(folder) => {
                 if let Err(e) = self.dialogs.show_folder(&folder) {

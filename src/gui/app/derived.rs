@@ -58,6 +58,7 @@ impl ExplorerApp {
         self.refresh_class_views();
         self.refresh_neighbours();
         self.refresh_selection();
+        self.request_thumbnail_reconstructions();
         self.refresh_traversal();
         self.request_analogy();
         self.request_scores_if_needed();
@@ -249,6 +250,67 @@ impl ExplorerApp {
                 condition: own_class,
             });
         }
+    }
+
+    /// Has the samples the map's thumbnails want reconstructed decoded on the worker (their
+    /// posterior means, each as its own class for a conditional model), one request at a time.
+    fn request_thumbnail_reconstructions(&mut self) {
+        use crate::gui::state::ThumbnailSource;
+        use crate::model::Condition;
+        if !self.settings.show_thumbnails
+            || self.settings.thumbnail_source != ThumbnailSource::Reconstruction
+        {
+            return;
+        }
+        let ws = &self.ws;
+        let (Some(model), Some(codes)) = (&ws.model, &ws.map.codes) else {
+            return;
+        };
+        let key = (ws.generation(), ws.map.codes_version);
+        let recon = &mut self.panels.map.thumbnails.recon;
+        recon.keep_only(key);
+        if recon.asked.is_some()
+            || recon.wanted.is_empty()
+            || codes.latent != model.latent()
+            || !ws.pair_fits()
+        {
+            return;
+        }
+        let samples: Vec<usize> = std::mem::take(&mut recon.wanted)
+            .into_iter()
+            .filter(|&i| ws.map.position_of(i).is_some())
+            .collect();
+        let mut z = Vec::with_capacity(samples.len() * codes.latent);
+        let mut classes = Vec::with_capacity(samples.len());
+        for &i in &samples {
+            let Some(k) = ws.map.position_of(i) else {
+                continue;
+            };
+            z.extend_from_slice(codes.mean_of(k));
+            if let Condition::Class(c) = ws.condition_of_sample(i) {
+                classes.push(c);
+            }
+        }
+        if samples.is_empty() {
+            return;
+        }
+        let condition = if classes.len() == samples.len() {
+            Condition::Each(classes)
+        } else {
+            Condition::None
+        };
+        recon.serial += 1;
+        recon.asked = Some((recon.serial, samples));
+        self.jobs.submit(Job::Decode {
+            purpose: DecodePurpose::Thumbnails,
+            stamp: Stamp {
+                generation: key.0,
+                serial: recon.serial,
+            },
+            model: model.clone(),
+            codes: z,
+            condition,
+        });
     }
 
     /// Asks the worker to decode a grid covering the map's view (x0, y0, x1, y1), unless that

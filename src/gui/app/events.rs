@@ -238,6 +238,9 @@ impl ExplorerApp {
                     JobKind::Score => self.ws.scores.pending = false,
                     JobKind::Traverse => self.panels.traversal.pending = false,
                     JobKind::Analogy => self.panels.analogy.pending = false,
+                    JobKind::Decode(DecodePurpose::Thumbnails) => {
+                        self.panels.map.thumbnails.recon.asked = None
+                    }
                     _ => {}
                 }
             }
@@ -316,6 +319,13 @@ impl ExplorerApp {
             DecodePurpose::ClassStrip if stamp.serial == p.decoder.classes.strip_serial => {
                 p.decoder.classes.strip.set_strip(images, shape);
                 p.decoder.classes.strip_shown = p.decoder.classes.strip_asked.clone();
+            }
+            DecodePurpose::Thumbnails => {
+                let recon = &mut p.map.thumbnails.recon;
+                // Decoded from the codes of this generation's current version only.
+                if recon.made_for() == Some((stamp.generation, self.ws.map.codes_version)) {
+                    recon.accept(stamp.serial, &images, shape);
+                }
             }
             DecodePurpose::Grid if stamp.serial == p.generate.serial => {
                 let cols = crate::render::grid_columns(p.generate.codes.len());

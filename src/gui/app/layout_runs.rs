@@ -2,7 +2,9 @@
 //! A run starts when the map asks for a layout its current codes lack; one nobody wants any
 //! more (another projection or parameters, another dataset or model) is cancelled and left to
 //! finish its epoch on its own, never waited for here. While training moves the codes on, a
-//! run finishes on the codes it started with and the next starts from the newest.
+//! run finishes on the codes it started with, and a finished map is not redone on every
+//! weight sync: it stays (labelled as of the previous weights) until training ends and the
+//! final codes are in, then is redone once, starting from its own positions.
 
 use super::ExplorerApp;
 use crate::gui::map_layouts::{LayoutFrame, LayoutRun, LayoutStatus};
@@ -25,6 +27,11 @@ impl LayoutRuns {
     pub fn alive(&self) -> usize {
         self.retired.iter().filter(|r| !r.is_finished()).count()
             + self.current.iter().filter(|r| !r.is_finished()).count()
+    }
+
+    /// How many runs have been started in all.
+    pub fn started(&self) -> u64 {
+        self.serial
     }
 
     fn retire_current(&mut self) {
@@ -57,6 +64,12 @@ impl ExplorerApp {
         if self.layout_runs.current.is_some() || self.ws.map.has_current_layout(key) {
             return;
         }
+        // A map of earlier codes of these samples: kept while the codes still move (training,
+        // or its final encode on the way), then the start of the one redo.
+        let previous = self.ws.map.layouts.get(&key).map(|(_, f)| f.clone());
+        if previous.is_some() && self.codes_still_moving() {
+            return;
+        }
         let Some(codes) = &self.ws.map.codes else {
             return;
         };
@@ -71,6 +84,7 @@ impl ExplorerApp {
             self.settings.layout,
             mean,
             dims,
+            previous,
             self.ws.map.codes_version,
             stamp,
             self.events.clone(),
@@ -86,6 +100,19 @@ impl ExplorerApp {
             }
             Err(e) => self.layout_failed(e),
         }
+    }
+
+    /// Training runs, or the encode of its final weights has not answered yet.
+    fn codes_still_moving(&self) -> bool {
+        self.is_training() || self.jobs.in_flight().encodes() > 0
+    }
+
+    /// The map shows a finished layout of earlier codes than the current ones (weights have
+    /// moved on since): the panel says so.
+    pub fn layout_is_of_previous_weights(&self) -> bool {
+        let map = &self.ws.map;
+        map.wanted_layout(&self.settings)
+            .is_some_and(|key| map.layouts.contains_key(&key) && !map.has_current_layout(key))
     }
 
     fn is_current_run(&self, stamp: &Stamp) -> bool {

@@ -144,6 +144,14 @@ impl ExplorerApp {
     }
 
     fn save_session(&mut self, path: PathBuf) {
+        // Typed by hand where no dialog works: never relative to the working folder.
+        let path = match crate::gui::export_files::typed_full_path(&path, "the session file") {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(format!("the session was not saved: {e}"));
+                return;
+            }
+        };
         let path = if crate::session::is_session_path(&path) {
             path
         } else {

@@ -9,7 +9,7 @@ use crate::gui::export_files::name_prefix;
 use crate::gui::state::Settings;
 use crate::gui::workspace::Workspace;
 use egui::Ui;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Default)]
 pub struct ExportPanel {
@@ -65,7 +65,8 @@ impl ExportPanel {
                 .on_hover_text("Export writes here; the folder must exist");
             if edit.changed() {
                 let typed = self.folder_text.trim();
-                settings.export_folder = (!typed.is_empty()).then(|| PathBuf::from(typed));
+                settings.export_folder = (!typed.is_empty())
+                    .then(|| crate::gui::export_files::expand_home(Path::new(typed)));
             }
             if ui
                 .button("Choose…")

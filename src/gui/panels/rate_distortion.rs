@@ -10,7 +10,7 @@ use crate::gui::sweep::{SweepRequest, default_folder};
 use crate::train::{SweepResult, sweep_points};
 use egui::{Color32, Pos2, Ui};
 use egui_plot::{Line, LineStyle, Plot, PlotPoint, Points, Text};
-use std::path::PathBuf;
+use std::path::Path;
 
 /// How near (points) a click must be to a model's point to pick it.
 const PICK_RADIUS: f32 = 14.0;
@@ -250,11 +250,15 @@ impl RateDistortionPanel {
         if self.folder.trim().is_empty() {
             return Err("type the folder to save the models into".into());
         }
+        let folder = crate::gui::export_files::typed_full_path(
+            Path::new(self.folder.trim()),
+            "the sweep's folder",
+        )?;
         Ok(SweepRequest {
             points,
             epochs: self.epochs.max(1),
             limit: (self.samples > 0).then_some(self.samples),
-            folder: PathBuf::from(self.folder.trim()),
+            folder,
         })
     }
 
@@ -478,6 +482,7 @@ fn segment(c: f64, (x0, x1, y0, y1): (f64, f64, f64, f64)) -> Option<(f64, f64)>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn elbo_lines_are_round_levels_through_the_points() {

@@ -193,6 +193,21 @@ pub fn compute_layout(
     cancel: &CancelFlag,
     progress: &mut dyn FnMut(&LayoutProgress),
 ) -> Result<Option<Vec<[f32; 2]>>> {
+    compute_layout_from(codes, dims, method, params, None, cancel, progress)
+}
+
+/// As [`compute_layout`], starting from `start` (one position per code, e.g. the layout of
+/// the same samples under the previous weights) instead of the codes' PCA, so that a map
+/// redone after training keeps its arrangement; a start of another length is not used.
+pub fn compute_layout_from(
+    codes: &[f32],
+    dims: usize,
+    method: LayoutMethod,
+    params: &LayoutParams,
+    start: Option<&[[f32; 2]]>,
+    cancel: &CancelFlag,
+    progress: &mut dyn FnMut(&LayoutProgress),
+) -> Result<Option<Vec<[f32; 2]>>> {
     if dims == 0 || codes.is_empty() || !codes.len().is_multiple_of(dims) {
         return Err(Error::InvalidArgument(format!(
             "a layout needs rows of {dims} values, got {} values",
@@ -228,12 +243,45 @@ pub fn compute_layout(
         total: 0,
         coords: None,
     });
-    let start = pca_start(codes, dims, params.seed)?;
+    let start = match start.filter(|s| s.len() == n) {
+        Some(previous) => scaled_start(previous, params.seed),
+        None => pca_start(codes, dims, params.seed)?,
+    };
     let flat = match method {
         LayoutMethod::Tsne => tsne::run(n, &neighbours, start, params, cancel, progress),
         LayoutMethod::Umap => umap::run(codes, dims, &neighbours, start, params, cancel, progress),
     };
     Ok(flat.map(|f| f.chunks_exact(2).map(|p| [p[0], p[1]]).collect()))
+}
+
+/// A given start (row-major x, y) centred and scaled as [`pca_start`]'s: a finished t-SNE or
+/// UMAP map spans tens of units, and starting the optimisation that wide would stall it.
+fn scaled_start(previous: &[[f32; 2]], seed: u64) -> Vec<f32> {
+    let n = previous.len().max(1) as f64;
+    let mean = previous.iter().fold([0.0f64; 2], |m, p| {
+        [m[0] + p[0] as f64 / n, m[1] + p[1] as f64 / n]
+    });
+    let var = previous
+        .iter()
+        .map(|p| (p[0] as f64 - mean[0]).powi(2) + (p[1] as f64 - mean[1]).powi(2))
+        .sum::<f64>()
+        / (2.0 * n);
+    // Not finite or all in one place: a unit scale (the jitter then separates them).
+    let sd = if var.is_finite() && var > 1e-24 {
+        var.sqrt()
+    } else {
+        1.0
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    previous
+        .iter()
+        .flat_map(|p| [(p[0] as f64 - mean[0]) / sd, (p[1] as f64 - mean[1]) / sd])
+        .map(|v| {
+            let jitter: f32 = StandardNormal.sample(&mut rng);
+            let v = if v.is_finite() { v as f32 } else { 0.0 };
+            v + 1e-4 * jitter
+        })
+        .collect()
 }
 
 /// The codes' first two principal components (row-major x, y), scaled so the first has

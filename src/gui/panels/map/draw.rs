@@ -263,7 +263,8 @@ pub fn show(
             map,
             data,
             legend,
-            ws.generation().data,
+            settings.thumbnail_source,
+            (ws.generation(), map.codes_version),
         );
     }
     Shown {

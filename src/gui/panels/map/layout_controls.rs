@@ -80,6 +80,26 @@ pub fn ui(
         }
         _ => {}
     }
+    // A finished map of the codes before the latest weights: drawn until its redo is ready.
+    if map.layouts.contains_key(&key) && !map.has_current_layout(key) {
+        let when = if map.layout_status.as_ref().is_some_and(|st| st.key == key) {
+            "the new one is being laid out"
+        } else if ctx.training || ctx.encoding {
+            "redone once when training ends"
+        } else {
+            "being redone"
+        };
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!("layout of the previous weights: {when}"),
+        )
+        .on_hover_text(format!(
+            "The {} positions were computed before the model's weights last changed. They are \
+             not recomputed at every step of training; once it ends, the map is laid out again \
+             from these positions.",
+            method.name()
+        ));
+    }
     ui.label("(?)").on_hover_text(format!(
         "{} places every code by its neighbours and has no formula for the space between \
          points. The probe, the hover preview and the decoded background take the code at a \

@@ -505,6 +505,25 @@ fn controls_ui(
                 "Zoomed in to {} points or fewer, each is drawn as its image",
                 thumbnails::MAX_THUMBNAILS
             ));
+        // Original or reconstruction: one small toggle, so the row keeps its length.
+        {
+            use crate::gui::state::ThumbnailSource;
+            let recon = s.thumbnail_source == ThumbnailSource::Reconstruction;
+            if ui
+                .add_enabled(s.show_thumbnails, egui::Button::selectable(recon, "recon."))
+                .on_hover_text(
+                    "Thumbnails show the model's reconstruction of each sample instead of the \
+                     sample (decoded in the background; the original until it is ready)",
+                )
+                .clicked()
+            {
+                s.thumbnail_source = if recon {
+                    ThumbnailSource::Original
+                } else {
+                    ThumbnailSource::Reconstruction
+                };
+            }
+        }
         ui.checkbox(&mut s.show_prior, "prior circles")
             .on_hover_text("The prior's 1, 2 and 3 sigma circles: data outside them decodes from regions the decoder rarely saw");
         ui.checkbox(&mut s.show_all_ellipses, "uncertainty ellipses")
