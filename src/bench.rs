@@ -143,7 +143,13 @@ fn run_single(args: &BenchArgs, threads: usize) -> Result<()> {
                 }));
             }
         };
-        train(&mut model, train_data, &cfg, &TrainControl::new(), &mut sink)?;
+        train(
+            &mut model,
+            train_data,
+            &cfg,
+            &TrainControl::new(),
+            &mut sink,
+        )?;
 
         let time_encode = |indices: &[usize]| -> Result<(f64, f64)> {
             let mut times = Vec::new();
@@ -220,7 +226,16 @@ fn gemm_peak_gflops(threads: usize) -> f64 {
     let mut best = f64::INFINITY;
     for _ in 0..6 {
         let t0 = Instant::now();
-        latent_explorer::kernels::dense::product((n, n, n), &mut c, false, &a, false, &b, false, par);
+        latent_explorer::kernels::dense::product(
+            (n, n, n),
+            &mut c,
+            false,
+            &a,
+            false,
+            &b,
+            false,
+            par,
+        );
         best = best.min(t0.elapsed().as_secs_f64());
     }
     std::hint::black_box(&c);

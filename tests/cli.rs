@@ -606,7 +606,15 @@ fn bench_prints_json_lines() {
     let kinds: Vec<&str> = lines.iter().map(|v| v["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["config", "epoch", "encode", "encode", "decode", "memory"],
+        [
+            "config",
+            "gemm_peak",
+            "epoch",
+            "encode",
+            "encode",
+            "decode",
+            "memory"
+        ],
         "{stdout}"
     );
     for v in &lines {
@@ -615,26 +623,63 @@ fn bench_prints_json_lines() {
     }
     let config = &lines[0];
     assert_eq!(config["epochs"], 1);
+    assert_eq!(config["arch"], "mlp");
     assert_eq!(
         config["dataset"],
         "small8: 360 images (300 train, 60 test), 8x8 grey, 10 classes"
     );
-    let epoch = &lines[1];
+    // A 1024^3 product measured, at a rate any machine this runs on reaches.
+    assert!(lines[1]["gflops"].as_f64().unwrap() > 0.1, "{}", lines[1]);
+    let epoch = &lines[2];
     assert_eq!(epoch["epoch"], 1);
     assert_eq!(epoch["latent"], 2);
     assert!(epoch["train_loss_per_sample"].as_f64().unwrap().is_finite());
     assert!(epoch["test_loss_per_sample"].as_f64().unwrap().is_finite());
     assert!(epoch["samples_per_sec"].as_f64().unwrap() > 0.0);
-    assert_eq!(lines[2]["n"], 60);
-    assert_eq!(lines[3]["n"], 360);
-    let decode = &lines[4];
+    assert_eq!(lines[3]["n"], 60);
+    assert_eq!(lines[4]["n"], 360);
+    let decode = &lines[5];
     assert_eq!(decode["calls"], 50);
     let (min, median) = (
         decode["min_us"].as_f64().unwrap(),
         decode["median_us"].as_f64().unwrap(),
     );
     assert!(min > 0.0 && min <= median, "{decode}");
-    assert!(lines[5]["peak_rss_mib"].as_f64().unwrap() > 1.0);
+    assert!(lines[6]["peak_rss_mib"].as_f64().unwrap() > 1.0);
+
+    // The conv model on the first 100 training images: the epoch says so, and the held-out
+    // set stays whole.
+    let out = run(&[
+        "--threads",
+        "1",
+        "bench",
+        "--arch",
+        "conv",
+        "--limit",
+        "100",
+        "--latent",
+        "4",
+        "--decode-calls",
+        "5",
+        "--data",
+        s(&data),
+    ]);
+    assert_ok(&out);
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(lines[0]["arch"], "conv");
+    assert_eq!(lines[0]["limit"], 100);
+    let epoch = lines.iter().find(|v| v["kind"] == "epoch").unwrap();
+    assert_eq!(epoch["arch"], "conv");
+    assert!(epoch["test_loss_per_sample"].as_f64().unwrap().is_finite());
+    let encodes: Vec<&serde_json::Value> = lines.iter().filter(|v| v["kind"] == "encode").collect();
+    assert_eq!(
+        (encodes[0]["n"].as_u64(), encodes[1]["n"].as_u64()),
+        (Some(60), Some(360))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -324,10 +324,34 @@ fn fused_conv_gradients_match_candle_autograd() {
     use latent_explorer::model::Likelihood;
     use latent_explorer::train::FusedConvVae;
     for (shape, channels, likelihood, beta, n) in [
-        (ImageShape::new(28, 28, 1), vec![32, 64, 64], Likelihood::Bernoulli, 1.0f32, 40),
-        (ImageShape::new(45, 37, 3), vec![8, 16], Likelihood::Gaussian, 2.5, 7),
-        (ImageShape::new(16, 16, 3), vec![4, 8, 8, 6], Likelihood::Bernoulli, 0.3, 33),
-        (ImageShape::new(6, 10, 1), vec![5], Likelihood::Bernoulli, 1.0, 3),
+        (
+            ImageShape::new(28, 28, 1),
+            vec![32, 64, 64],
+            Likelihood::Bernoulli,
+            1.0f32,
+            40,
+        ),
+        (
+            ImageShape::new(45, 37, 3),
+            vec![8, 16],
+            Likelihood::Gaussian,
+            2.5,
+            7,
+        ),
+        (
+            ImageShape::new(16, 16, 3),
+            vec![4, 8, 8, 6],
+            Likelihood::Bernoulli,
+            0.3,
+            33,
+        ),
+        (
+            ImageShape::new(6, 10, 1),
+            vec![5],
+            Likelihood::Bernoulli,
+            1.0,
+            3,
+        ),
     ] {
         let config = VaeConfig {
             hidden: channels.clone(),
@@ -415,7 +439,10 @@ fn flat_conv_encoding_and_scoring_match_the_candle_network() {
             .zip(theirs)
             .map(|(a, b)| (a - b).abs())
             .fold(0f32, f32::max);
-        assert!(worst <= 1e-4 * scale, "{what}: differs by {worst} (scale {scale})");
+        assert!(
+            worst <= 1e-4 * scale,
+            "{what}: differs by {worst} (scale {scale})"
+        );
     };
     let data = fashion();
     let colour = ImageShape::new(45, 37, 3);
@@ -439,8 +466,16 @@ fn flat_conv_encoding_and_scoring_match_the_candle_network() {
             None => (&data, (0..n).flat_map(|i| data.image(i)).collect()),
             Some(x) => {
                 let bytes: Vec<u8> = x.iter().map(|v| (v * 255.0).round() as u8).collect();
-                ds = Dataset::new("pattern", "pattern", colour, bytes, None, vec![], vec![Split::Train; n])
-                    .unwrap();
+                ds = Dataset::new(
+                    "pattern",
+                    "pattern",
+                    colour,
+                    bytes,
+                    None,
+                    vec![],
+                    vec![Split::Train; n],
+                )
+                .unwrap();
                 (&ds, (0..n).flat_map(|i| ds.image(i)).collect())
             }
         };
@@ -454,8 +489,9 @@ fn flat_conv_encoding_and_scoring_match_the_candle_network() {
 
         let scores = model.score(set, &idx, 9).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-        let eps = latent_explorer::model::standard_normal(&mut rng, n, config.latent, model.device())
-            .unwrap();
+        let eps =
+            latent_explorer::model::standard_normal(&mut rng, n, config.latent, model.device())
+                .unwrap();
         let losses = model.vae().losses(&xt, None, &eps).unwrap();
         close(&scores.recon, &flat(losses.recon), "reconstruction error");
         close(&scores.kl, &flat(losses.kl), "KL");

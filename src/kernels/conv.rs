@@ -54,7 +54,10 @@ fn im2col_body(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f3
             let inside = (1..=h).contains(&iy_padded);
             if inside {
                 let iy = iy_padded - 1;
-                copy_run(&mut padded[c..(w + 1) * c], &image[iy * w * c..(iy + 1) * w * c]);
+                copy_run(
+                    &mut padded[c..(w + 1) * c],
+                    &image[iy * w * c..(iy + 1) * w * c],
+                );
             }
             for ky in 0..K {
                 if iy_padded < ky || (iy_padded - ky) % 2 != 0 || (iy_padded - ky) / 2 >= ho {
@@ -98,7 +101,10 @@ fn col2im_body(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f3
                     add_run(&mut padded[2 * ox * c..(2 * ox + K) * c], src);
                 }
             }
-            copy_run(&mut image[iy * w * c..(iy + 1) * w * c], &padded[c..(w + 1) * c]);
+            copy_run(
+                &mut image[iy * w * c..(iy + 1) * w * c],
+                &padded[c..(w + 1) * c],
+            );
         }
     }
 }

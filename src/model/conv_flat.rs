@@ -162,9 +162,7 @@ impl FlatConvNet {
                 let len: usize = shape.iter().product();
                 let candle: Vec<f32> = tensors
                     .get(&name)
-                    .ok_or_else(|| {
-                        Error::InvalidConfig(format!("the model has no weight {name}"))
-                    })?
+                    .ok_or_else(|| Error::InvalidConfig(format!("the model has no weight {name}")))?
                     .flatten_all()?
                     .to_vec1()?;
                 if candle.len() != len {
@@ -357,7 +355,16 @@ impl ConvForward {
             let src: &[f32] = if j == 0 { &self.dec_h } else { &done[j - 1] };
             let kernel = &net.params[net.dec_weight(j)].value;
             let dims = (rows, K * K * c_out, c_in);
-            product(dims, &mut self.patches, false, src, false, kernel, false, par);
+            product(
+                dims,
+                &mut self.patches,
+                false,
+                src,
+                false,
+                kernel,
+                false,
+                par,
+            );
             let out = &mut rest[0][..out_len];
             col2im_s2(&self.patches, n, 2 * hs, 2 * ws, c_out, out);
             add_bias(out, &net.params[net.dec_weight(j) + 1].value);
@@ -428,7 +435,12 @@ pub(crate) fn encode_dataset(
 /// Per-sample reconstruction error and KL (each [n]) of images x[n, D] with the
 /// reparameterisation noise eps[n, latent]: the terms of `Vae::losses`, chunks spread over
 /// the threads.
-pub(crate) fn score_rows(net: &FlatConvNet, x: &[f32], eps: &[f32], n: usize) -> (Vec<f32>, Vec<f32>) {
+pub(crate) fn score_rows(
+    net: &FlatConvNet,
+    x: &[f32],
+    eps: &[f32],
+    n: usize,
+) -> (Vec<f32>, Vec<f32>) {
     let (d, l) = (net.geometry.input.len(), net.latent);
     let pool = WorkspacePool::default();
     let parts: Vec<(Vec<f32>, Vec<f32>)> = (0..n.div_ceil(CHUNK))

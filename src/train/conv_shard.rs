@@ -52,7 +52,11 @@ pub(super) struct ConvShard {
 impl ConvShard {
     pub fn new(net: &FlatConvNet) -> Self {
         Self {
-            grads: net.params.iter().map(|p| vec![0.0; p.value.len()]).collect(),
+            grads: net
+                .params
+                .iter()
+                .map(|p| vec![0.0; p.value.len()])
+                .collect(),
             fwd: ConvForward::default(),
             sigma: Vec::new(),
             z: Vec::new(),
@@ -87,17 +91,29 @@ impl ConvShard {
         let (hp, wp, c0) = (g.padded_height, g.padded_width, s.channels);
         let (l, flat, d) = (net.latent, g.flat(), s.len());
         let (enc, dec) = (net.enc_layers(), net.dec_layers());
-        assert!(x.len() >= n * d && eps.len() >= n * l, "batch smaller than n rows");
+        assert!(
+            x.len() >= n * d && eps.len() >= n * l,
+            "batch smaller than n rows"
+        );
         let run = s.width * c0;
         self.fwd.encode(net, x, n, par);
 
         // Reparameterise; the KL and its gradient need only these small [n, latent] arrays.
-        for v in [&mut self.sigma, &mut self.z, &mut self.d_mu, &mut self.d_lv, &mut self.d_z] {
+        for v in [
+            &mut self.sigma,
+            &mut self.z,
+            &mut self.d_mu,
+            &mut self.d_lv,
+            &mut self.d_z,
+        ] {
             fit(v, n * l);
         }
         let mut kl = 0f64;
         let nl = n * l;
-        let codes = self.fwd.mu[..nl].iter().zip(&self.fwd.lv[..nl]).zip(&eps[..nl]);
+        let codes = self.fwd.mu[..nl]
+            .iter()
+            .zip(&self.fwd.lv[..nl])
+            .zip(&eps[..nl]);
         for ((sg, z), ((&m, &lv), &e)) in self.sigma.iter_mut().zip(self.z.iter_mut()).zip(codes) {
             let lv = lv.clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT);
             *sg = (0.5 * lv).exp();
@@ -143,7 +159,11 @@ impl ConvShard {
             // The gradient of each patch is the output gradient gathered under it.
             fit(&mut self.fwd.patches, rows * K * K * c_out);
             im2col_s2(dy, n, 2 * hs, 2 * ws, c_out, &mut self.fwd.patches);
-            let src: &[f32] = if j == 0 { &self.fwd.dec_h } else { &self.fwd.dec_act[j - 1] };
+            let src: &[f32] = if j == 0 {
+                &self.fwd.dec_h
+            } else {
+                &self.fwd.dec_act[j - 1]
+            };
             product(
                 (c_in, K * K * c_out, rows),
                 &mut self.grads[net.dec_weight(j)],

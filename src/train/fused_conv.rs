@@ -63,9 +63,9 @@ impl FusedConvVae {
     pub fn write_to(&self, model: &Model) -> Result<()> {
         let vars: HashMap<String, Var> = model.vars().into_iter().collect();
         for p in &self.net.params {
-            let var = vars
-                .get(&p.name)
-                .ok_or_else(|| Error::InvalidConfig(format!("the model has no weight {}", p.name)))?;
+            let var = vars.get(&p.name).ok_or_else(|| {
+                Error::InvalidConfig(format!("the model has no weight {}", p.name))
+            })?;
             let values = p.to_candle(&p.value);
             var.set(&Tensor::from_vec(values, p.shape.as_slice(), var.device())?)?;
         }
