@@ -76,7 +76,10 @@ fn coloured_shapes_train_as_mlp_and_conv_and_keep_their_colour() {
     let (likelihood, near) = Likelihood::suggested_for(&data);
     assert_eq!(likelihood, Likelihood::Gaussian, "{near}");
 
-    for (arch, epochs) in [(Architecture::Mlp, 30), (Architecture::Conv, 16)] {
+    // The conv model sits on a plateau (loss about 57) for its first 9-10 epochs and leaves it
+    // at an epoch that float rounding decides; 30 epochs put every run well past it (red
+    // shapes then reconstruct about 0.7 red against 0.3 for the other channels).
+    for (arch, epochs) in [(Architecture::Mlp, 30), (Architecture::Conv, 30)] {
         let config = VaeConfig {
             arch,
             likelihood,
