@@ -42,7 +42,7 @@ fn add_run(dst: &mut [f32], src: &[f32]) {
 fn im2col_body(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f32]) {
     let (ho, wo) = (h / 2, w / 2);
     let row = K * K * c;
-    assert!(h % 2 == 0 && w % 2 == 0 && x.len() >= n * h * w * c);
+    assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() >= n * h * w * c);
     assert!(cols.len() >= n * ho * wo * row);
     let mut padded = vec![0f32; (w + 2) * c];
     for b in 0..n {
@@ -81,7 +81,7 @@ fn im2col_body(x: &[f32], n: usize, h: usize, w: usize, c: usize, cols: &mut [f3
 fn col2im_body(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f32]) {
     let (ho, wo) = (h / 2, w / 2);
     let row = K * K * c;
-    assert!(h % 2 == 0 && w % 2 == 0 && x.len() >= n * h * w * c);
+    assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() >= n * h * w * c);
     assert!(cols.len() >= n * ho * wo * row);
     let mut padded = vec![0f32; (w + 2) * c];
     for b in 0..n {

@@ -453,11 +453,11 @@ pub(crate) fn score_rows(
                 fwd.encode(net, &x[a * d..b * d], rows, Parallelism::None);
                 fit(z, rows * l);
                 let mut kl = vec![0f32; rows];
-                for r in 0..rows {
+                for (r, kl_row) in kl.iter_mut().enumerate() {
                     for j in r * l..(r + 1) * l {
                         let (m, lv) = (fwd.mu[j], fwd.lv[j].clamp(-LOGVAR_LIMIT, LOGVAR_LIMIT));
                         z[j] = m + (0.5 * lv).exp() * eps[a * l + j];
-                        kl[r] += 0.5 * (m * m + lv.exp() - 1.0 - lv);
+                        *kl_row += 0.5 * (m * m + lv.exp() - 1.0 - lv);
                     }
                 }
                 fwd.decode(net, z, rows, Parallelism::None);
