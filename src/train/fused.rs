@@ -37,6 +37,17 @@ pub struct Adam {
 }
 
 impl Adam {
+    /// The settings of update number `step` (from 1), with its bias corrections folded in.
+    pub(super) fn at_step(&self, step: i32) -> AdamStep {
+        AdamStep {
+            beta1: self.beta1,
+            beta2: self.beta2,
+            eps: self.eps,
+            step_size: self.lr / (1.0 - self.beta1.powi(step)),
+            inv_sqrt_bc2: 1.0 / (1.0 - self.beta2.powi(step)).sqrt(),
+        }
+    }
+
     pub fn new(lr: f64) -> Self {
         Self {
             lr: lr as f32,
@@ -45,6 +56,16 @@ impl Adam {
             eps: 1e-8,
         }
     }
+}
+
+/// One Adam update of the parameters `p` with gradients `g` and moments `m`, `v`, in chunks
+/// spread over the threads (the fused MLP and conv trainers both use it).
+pub(super) fn adam_update(step: AdamStep, p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32]) {
+    p.par_chunks_mut(PARAMS_PER_TASK)
+        .zip(g.par_chunks(PARAMS_PER_TASK))
+        .zip(m.par_chunks_mut(PARAMS_PER_TASK))
+        .zip(v.par_chunks_mut(PARAMS_PER_TASK))
+        .for_each(|(((p, g), m), v)| adam(step, p, g, m, v));
 }
 
 /// One fully connected layer's parameters and Adam moments.
@@ -289,23 +310,10 @@ impl FusedVae {
             return;
         };
         self.step += 1;
-        let step = AdamStep {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            eps: a.eps,
-            step_size: a.lr / (1.0 - a.beta1.powi(self.step)),
-            inv_sqrt_bc2: 1.0 / (1.0 - a.beta2.powi(self.step)).sqrt(),
-        };
-        let update = |p: &mut Vec<f32>, g: &[f32], m: &mut Vec<f32>, v: &mut Vec<f32>| {
-            p.par_chunks_mut(PARAMS_PER_TASK)
-                .zip(g.par_chunks(PARAMS_PER_TASK))
-                .zip(m.par_chunks_mut(PARAMS_PER_TASK))
-                .zip(v.par_chunks_mut(PARAMS_PER_TASK))
-                .for_each(|(((p, g), m), v)| adam(step, p, g, m, v));
-        };
+        let step = a.at_step(self.step);
         for (layer, (gw, gb)) in self.layers.all.iter_mut().zip(grads.gradients()) {
-            update(&mut layer.w, gw, &mut layer.mw, &mut layer.vw);
-            update(&mut layer.b, gb, &mut layer.mb, &mut layer.vb);
+            adam_update(step, &mut layer.w, gw, &mut layer.mw, &mut layer.vw);
+            adam_update(step, &mut layer.b, gb, &mut layer.mb, &mut layer.vb);
         }
     }
 

@@ -14,10 +14,10 @@
 //! variables stay the source of truth, as for the MLP.
 
 use super::conv_shard::ConvShard;
-use super::fused::Adam;
+use super::fused::{Adam, adam_update};
 use super::shard::StepSums;
 use crate::error::{Error, Result};
-use crate::kernels::elementwise::{AdamStep, adam, add_assign};
+use crate::kernels::elementwise::add_assign;
 use crate::model::Model;
 use crate::model::conv_flat::FlatConvNet;
 use candle_core::{Tensor, Var};
@@ -139,21 +139,10 @@ impl FusedConvVae {
             return;
         };
         self.step += 1;
-        let step = AdamStep {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            eps: a.eps,
-            step_size: a.lr / (1.0 - a.beta1.powi(self.step)),
-            inv_sqrt_bc2: 1.0 / (1.0 - a.beta2.powi(self.step)).sqrt(),
-        };
+        let step = a.at_step(self.step);
         let params = self.net.params.iter_mut().zip(&mut self.moments);
         for ((p, (m, v)), g) in params.zip(&grads.grads) {
-            p.value
-                .par_chunks_mut(PARAMS_PER_TASK)
-                .zip(g.par_chunks(PARAMS_PER_TASK))
-                .zip(m.par_chunks_mut(PARAMS_PER_TASK))
-                .zip(v.par_chunks_mut(PARAMS_PER_TASK))
-                .for_each(|(((p, g), m), v)| adam(step, p, g, m, v));
+            adam_update(step, &mut p.value, g, m, v);
         }
     }
 
