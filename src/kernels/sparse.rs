@@ -5,6 +5,10 @@
 //! non-zero pixel adds one contiguous row.
 
 use super::{Simd, multiversion};
+use std::mem::MaybeUninit;
+
+/// Entries past a row's own that the compress kernels may write (one register of 16).
+const COMPRESS_SLACK: usize = 16;
 
 /// Batches denser than this go through the dense product instead: past it, the dense kernel's
 /// better use of registers wins over skipping zeros (measured on MNIST-like data: the sparse
@@ -41,13 +45,7 @@ impl SparseRows {
         self.vals.clear();
         self.row_start.push(0);
         for row in x[..n * d].chunks_exact(d) {
-            for (c, &v) in row.iter().enumerate() {
-                if v != 0.0 {
-                    self.cols.push(c as u32);
-                    self.vals.push(v);
-                }
-            }
-            self.row_start.push(self.cols.len() as u32);
+            self.push_row(row.len(), |cols, vals| compress_floats(row, cols, vals));
         }
         self.col_start.clear();
     }
@@ -73,17 +71,38 @@ impl SparseRows {
                 "image of {} bytes, expected {d}",
                 image.len()
             );
-            for (c, &b) in image.iter().enumerate() {
-                if b != 0 {
-                    self.cols.push(c as u32);
-                    self.vals.push(table[b as usize]);
-                }
-            }
-            self.row_start.push(self.cols.len() as u32);
+            self.push_row(d, |cols, vals| compress_bytes(image, table, cols, vals));
             self.n += 1;
         }
         assert!(self.n * d <= u32::MAX as usize, "batch too large to index");
         self.col_start.clear();
+    }
+
+    /// Appends one row's non-zeros, written by `compress` into spare room for `d` entries (plus
+    /// a vector's slack: the SIMD kernels store whole registers), and closes the row.
+    /// `compress` returns how many entries it wrote; they are the first ones of each buffer.
+    fn push_row(
+        &mut self,
+        d: usize,
+        compress: impl FnOnce(&mut [MaybeUninit<u32>], &mut [MaybeUninit<f32>]) -> usize,
+    ) {
+        let room = d + COMPRESS_SLACK;
+        self.cols.reserve(room);
+        self.vals.reserve(room);
+        let at = self.cols.len();
+        debug_assert_eq!(at, self.vals.len());
+        let count = compress(
+            &mut self.cols.spare_capacity_mut()[..room],
+            &mut self.vals.spare_capacity_mut()[..room],
+        );
+        assert!(count <= d, "{count} non-zeros in a row of {d}");
+        // SAFETY: `compress` initialised the first `count` spare entries of each (its
+        // contract), and count <= room <= the spare capacity just reserved.
+        unsafe {
+            self.cols.set_len(at + count);
+            self.vals.set_len(at + count);
+        }
+        self.row_start.push(self.cols.len() as u32);
     }
 
     /// Fraction of entries that are non-zero.
@@ -131,6 +150,53 @@ impl SparseRows {
         let (a, b) = (self.col_start[c] as usize, self.col_start[c + 1] as usize);
         (&self.col_rows[a..b], &self.col_vals[a..b])
     }
+}
+
+/// Writes the non-zero entries of `row` (their columns and values) to the front of `cols` and
+/// `vals`, which hold at least `row.len() + COMPRESS_SLACK` entries, and returns how many.
+fn compress_floats(
+    row: &[f32],
+    cols: &mut [MaybeUninit<u32>],
+    vals: &mut [MaybeUninit<f32>],
+) -> usize {
+    assert!(cols.len() >= row.len() + COMPRESS_SLACK && vals.len() >= row.len() + COMPRESS_SLACK);
+    #[cfg(target_arch = "x86_64")]
+    if Simd::detect() == Simd::Avx512 {
+        // SAFETY: the CPU has AVX-512F; room as asserted.
+        return unsafe { avx512::compress_floats(row, cols, vals) };
+    }
+    let mut k = 0;
+    for (c, &v) in row.iter().enumerate() {
+        // Written every time, kept only when non-zero: no branch to mispredict.
+        cols[k].write(c as u32);
+        vals[k].write(v);
+        k += usize::from(v != 0.0);
+    }
+    k
+}
+
+/// As [`compress_floats`] for an image of bytes, each non-zero byte read as `table[byte]`.
+fn compress_bytes(
+    image: &[u8],
+    table: &[f32; 256],
+    cols: &mut [MaybeUninit<u32>],
+    vals: &mut [MaybeUninit<f32>],
+) -> usize {
+    assert!(
+        cols.len() >= image.len() + COMPRESS_SLACK && vals.len() >= image.len() + COMPRESS_SLACK
+    );
+    #[cfg(target_arch = "x86_64")]
+    if Simd::detect() == Simd::Avx512 {
+        // SAFETY: the CPU has AVX-512F; room as asserted.
+        return unsafe { avx512::compress_bytes(image, table, cols, vals) };
+    }
+    let mut k = 0;
+    for (c, &b) in image.iter().enumerate() {
+        cols[k].write(c as u32);
+        vals[k].write(table[b as usize]);
+        k += usize::from(b != 0);
+    }
+    k
 }
 
 /// y[r, :] = bias + sum over the non-zeros (c, v) of row r of v * w[c, :], with w row-major
@@ -214,6 +280,7 @@ multiversion! {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     /// Columns of `dst` are done in blocks of up to 16 registers of 16 floats that stay in
     /// registers while every source row is added, so each non-zero costs one load and one
@@ -290,6 +357,88 @@ mod avx512 {
         }
     }
 
+    /// Sixteen entries at a time: the non-zero lanes' column numbers and values are packed to
+    /// the front of a register (`vpcompressd` in its register form: the memory form is slow on
+    /// AMD's Zen 4) and the whole register stored; the next store starts where they end.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn compress_floats(
+        row: &[f32],
+        cols: &mut [MaybeUninit<u32>],
+        vals: &mut [MaybeUninit<f32>],
+    ) -> usize {
+        let d = row.len();
+        let (cp, vp) = (
+            cols.as_mut_ptr().cast::<u32>(),
+            vals.as_mut_ptr().cast::<f32>(),
+        );
+        let mut k = 0;
+        let mut c = 0;
+        // SAFETY: loads stay within row (c + 16 <= d); stores write 16 entries at k <= c, and
+        // the caller gives d + 16 of room.
+        unsafe {
+            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            while c + 16 <= d {
+                let v = _mm512_loadu_ps(row.as_ptr().add(c));
+                let m = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(v, _mm512_setzero_ps());
+                if m != 0 {
+                    let idx = _mm512_add_epi32(iota, _mm512_set1_epi32(c as i32));
+                    _mm512_storeu_si512(cp.add(k).cast(), _mm512_maskz_compress_epi32(m, idx));
+                    _mm512_storeu_ps(vp.add(k), _mm512_maskz_compress_ps(m, v));
+                    k += m.count_ones() as usize;
+                }
+                c += 16;
+            }
+            for (c, &v) in row.iter().enumerate().skip(c) {
+                *cp.add(k) = c as u32;
+                *vp.add(k) = v;
+                k += usize::from(v != 0.0);
+            }
+        }
+        k
+    }
+
+    /// As [`compress_floats`] for bytes, each non-zero one looked up in `table` (a gather of
+    /// the packed bytes).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn compress_bytes(
+        image: &[u8],
+        table: &[f32; 256],
+        cols: &mut [MaybeUninit<u32>],
+        vals: &mut [MaybeUninit<f32>],
+    ) -> usize {
+        let d = image.len();
+        let (cp, vp) = (
+            cols.as_mut_ptr().cast::<u32>(),
+            vals.as_mut_ptr().cast::<f32>(),
+        );
+        let mut k = 0;
+        let mut c = 0;
+        // SAFETY: as in `compress_floats`; the gathered offsets are bytes, < 256 = table.len().
+        unsafe {
+            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+            while c + 16 <= d {
+                let bytes = _mm_loadu_si128(image.as_ptr().add(c).cast());
+                let v = _mm512_cvtepu8_epi32(bytes);
+                let m = _mm512_test_epi32_mask(v, v);
+                if m != 0 {
+                    let idx = _mm512_add_epi32(iota, _mm512_set1_epi32(c as i32));
+                    _mm512_storeu_si512(cp.add(k).cast(), _mm512_maskz_compress_epi32(m, idx));
+                    let packed = _mm512_maskz_compress_epi32(m, v);
+                    let looked_up = _mm512_i32gather_ps::<4>(packed, table.as_ptr());
+                    _mm512_storeu_ps(vp.add(k), looked_up);
+                    k += m.count_ones() as usize;
+                }
+                c += 16;
+            }
+            for (c, &b) in image.iter().enumerate().skip(c) {
+                *cp.add(k) = c as u32;
+                *vp.add(k) = table[b as usize];
+                k += usize::from(b != 0);
+            }
+        }
+        k
+    }
+
     /// The last (< 16) columns, through masked loads and stores.
     #[inline(always)]
     unsafe fn tail(
@@ -333,6 +482,51 @@ mod tests {
             }
         }
         y
+    }
+
+    #[test]
+    fn bytes_and_floats_index_the_same_non_zeros_as_a_plain_scan() {
+        // Row lengths below, at and past a register of 16, with runs of zeros and a table
+        // that is not the identity.
+        let table: [f32; 256] = std::array::from_fn(|b| b as f32 * 0.5 + 0.25);
+        for &d in &[1usize, 15, 16, 17, 33, 784] {
+            let images: Vec<Vec<u8>> = (0..4)
+                .map(|r| {
+                    (0..d)
+                        .map(|c| {
+                            if (c * 7 + r) % 5 < 2 {
+                                ((c + r) % 255) as u8 + 1
+                            } else {
+                                0
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut from_bytes = SparseRows::default();
+            from_bytes.fill_from_bytes(images.iter().map(Vec::as_slice), d, &table);
+            let floats: Vec<f32> = images
+                .iter()
+                .flatten()
+                .map(|&b| if b == 0 { 0.0 } else { table[b as usize] })
+                .collect();
+            let mut from_floats = SparseRows::default();
+            from_floats.fill(&floats, images.len(), d);
+            for (r, image) in images.iter().enumerate() {
+                let want: Vec<(u32, f32)> = image
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b != 0)
+                    .map(|(c, &b)| (c as u32, table[b as usize]))
+                    .collect();
+                for got in [from_bytes.row(r), from_floats.row(r)] {
+                    let got: Vec<(u32, f32)> =
+                        got.0.iter().copied().zip(got.1.iter().copied()).collect();
+                    assert_eq!(got, want, "row {r} of width {d}");
+                }
+            }
+            assert_eq!(from_bytes.rows(), images.len());
+        }
     }
 
     #[test]
