@@ -357,29 +357,83 @@ mod avx512 {
         }
     }
 
-    /// Sixteen entries at a time: the non-zero lanes' column numbers and values are packed to
-    /// the front of a register (`vpcompressd` in its register form: the memory form is slow on
-    /// AMD's Zen 4) and the whole register stored; the next store starts where they end.
+    /// The non-zero entries of a row of floats (see [`compress_with`]).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn compress_floats(
         row: &[f32],
         cols: &mut [MaybeUninit<u32>],
         vals: &mut [MaybeUninit<f32>],
     ) -> usize {
-        let d = row.len();
+        // SAFETY: loads stay within row (c + 16 <= row.len()); room is the caller's.
+        unsafe {
+            compress_with(
+                row.len(),
+                cols,
+                vals,
+                |c| {
+                    let v = _mm512_loadu_ps(row.as_ptr().add(c));
+                    (_mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(v, _mm512_setzero_ps()), v)
+                },
+                |c| (row[c] != 0.0, row[c]),
+            )
+        }
+    }
+
+    /// The non-zero entries of an image of bytes, each one read as `table[byte]` (a gather
+    /// through the table, only for registers with a non-zero byte).
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn compress_bytes(
+        image: &[u8],
+        table: &[f32; 256],
+        cols: &mut [MaybeUninit<u32>],
+        vals: &mut [MaybeUninit<f32>],
+    ) -> usize {
+        // SAFETY: loads stay within image; the gathered offsets are bytes, < 256 =
+        // table.len(); room is the caller's.
+        unsafe {
+            compress_with(
+                image.len(),
+                cols,
+                vals,
+                |c| {
+                    let v = _mm512_cvtepu8_epi32(_mm_loadu_si128(image.as_ptr().add(c).cast()));
+                    let m = _mm512_test_epi32_mask(v, v);
+                    let looked_up = if m == 0 {
+                        _mm512_setzero_ps()
+                    } else {
+                        _mm512_i32gather_ps::<4>(v, table.as_ptr())
+                    };
+                    (m, looked_up)
+                },
+                |c| (image[c] != 0, table[image[c] as usize]),
+            )
+        }
+    }
+
+    /// Sixteen entries at a time: `load(c)` gives entries c..c + 16's non-zero mask and
+    /// values; the non-zero lanes' column numbers and values are packed to the front of a
+    /// register (`vpcompressd` in its register form: the memory form is slow on AMD's Zen 4)
+    /// and the whole register stored; the next store starts where they end. The last
+    /// (< 16) entries go through `scalar(c)`.
+    #[inline(always)]
+    unsafe fn compress_with(
+        d: usize,
+        cols: &mut [MaybeUninit<u32>],
+        vals: &mut [MaybeUninit<f32>],
+        load: impl Fn(usize) -> (__mmask16, __m512),
+        scalar: impl Fn(usize) -> (bool, f32),
+    ) -> usize {
         let (cp, vp) = (
             cols.as_mut_ptr().cast::<u32>(),
             vals.as_mut_ptr().cast::<f32>(),
         );
         let mut k = 0;
         let mut c = 0;
-        // SAFETY: loads stay within row (c + 16 <= d); stores write 16 entries at k <= c, and
-        // the caller gives d + 16 of room.
+        // SAFETY: stores write 16 entries at k <= c < d, and the caller gives d + 16 of room.
         unsafe {
             let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
             while c + 16 <= d {
-                let v = _mm512_loadu_ps(row.as_ptr().add(c));
-                let m = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(v, _mm512_setzero_ps());
+                let (m, v) = load(c);
                 if m != 0 {
                     let idx = _mm512_add_epi32(iota, _mm512_set1_epi32(c as i32));
                     _mm512_storeu_si512(cp.add(k).cast(), _mm512_maskz_compress_epi32(m, idx));
@@ -388,52 +442,11 @@ mod avx512 {
                 }
                 c += 16;
             }
-            for (c, &v) in row.iter().enumerate().skip(c) {
+            for c in c..d {
+                let (non_zero, v) = scalar(c);
                 *cp.add(k) = c as u32;
                 *vp.add(k) = v;
-                k += usize::from(v != 0.0);
-            }
-        }
-        k
-    }
-
-    /// As [`compress_floats`] for bytes, each non-zero one looked up in `table` (a gather of
-    /// the packed bytes).
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn compress_bytes(
-        image: &[u8],
-        table: &[f32; 256],
-        cols: &mut [MaybeUninit<u32>],
-        vals: &mut [MaybeUninit<f32>],
-    ) -> usize {
-        let d = image.len();
-        let (cp, vp) = (
-            cols.as_mut_ptr().cast::<u32>(),
-            vals.as_mut_ptr().cast::<f32>(),
-        );
-        let mut k = 0;
-        let mut c = 0;
-        // SAFETY: as in `compress_floats`; the gathered offsets are bytes, < 256 = table.len().
-        unsafe {
-            let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-            while c + 16 <= d {
-                let bytes = _mm_loadu_si128(image.as_ptr().add(c).cast());
-                let v = _mm512_cvtepu8_epi32(bytes);
-                let m = _mm512_test_epi32_mask(v, v);
-                if m != 0 {
-                    let idx = _mm512_add_epi32(iota, _mm512_set1_epi32(c as i32));
-                    _mm512_storeu_si512(cp.add(k).cast(), _mm512_maskz_compress_epi32(m, idx));
-                    let packed = _mm512_maskz_compress_epi32(m, v);
-                    let looked_up = _mm512_i32gather_ps::<4>(packed, table.as_ptr());
-                    _mm512_storeu_ps(vp.add(k), looked_up);
-                    k += m.count_ones() as usize;
-                }
-                c += 16;
-            }
-            for (c, &b) in image.iter().enumerate().skip(c) {
-                *cp.add(k) = c as u32;
-                *vp.add(k) = table[b as usize];
-                k += usize::from(b != 0);
+                k += usize::from(non_zero);
             }
         }
         k
