@@ -132,11 +132,7 @@ fn frames_during_tsne(opts: &MapsOptions) -> Result<()> {
             ..AppOptions::default()
         },
     );
-    let mut h = Headless {
-        ctx,
-        app,
-        time: 0.0,
-    };
+    let mut h = Headless::new(ctx, app);
     h.until("the map", |a| {
         a.ws.map.codes.is_some() && a.panels.map.screen.is_some() && !a.is_busy()
     })?;

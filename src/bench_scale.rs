@@ -7,14 +7,14 @@
 
 use crate::bench::{emit, loadavg_1m, peak_rss_mib};
 use egui::{Event, Modifiers, PointerButton, Pos2, RawInput, Rect, Vec2, vec2};
-use latent_explorer::data::{LoadOptions, Split, load_dataset};
+use latent_explorer::data::{Dataset, LoadOptions, Split, load_dataset};
 use latent_explorer::error::{Error, Result};
 use latent_explorer::gui::{AppOptions, Command, ExplorerApp};
 use latent_explorer::model::{Model, VaeConfig};
 use latent_explorer::train::{TrainConfig, TrainControl, train};
 use serde_json::json;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The window size the frames are measured at (the README screenshots' size).
@@ -65,7 +65,7 @@ pub fn run(opts: &ScaleOptions) -> Result<()> {
         bundled.encode(&subset, &indices)?;
         let encode_secs = start.elapsed().as_secs_f64();
 
-        let frames = measure_frames(opts, n)?;
+        let frames = measure_frames(opts, n, &data)?;
         emit(json!({
             "kind": "scale",
             "points": n,
@@ -78,6 +78,17 @@ pub fn run(opts: &ScaleOptions) -> Result<()> {
         }));
     }
     Ok(())
+}
+
+/// One epoch of `model_path` trained as `train` does from the command line.
+fn library_rate_for(model_path: &Path, data: &Dataset, cfg: &TrainConfig) -> Result<f64> {
+    let mut model = Model::load(model_path)?;
+    let cfg = TrainConfig {
+        epochs: 1,
+        ..cfg.clone()
+    };
+    let summary = train(&mut model, data, &cfg, &TrainControl::new(), &mut |_, _| {})?;
+    Ok(summary.last_epoch.map_or(f64::NAN, |e| e.samples_per_sec))
 }
 
 /// The same images, all marked for training.
@@ -110,10 +121,62 @@ pub(crate) struct Headless {
     pub(crate) ctx: egui::Context,
     pub(crate) app: ExplorerApp,
     pub(crate) time: f64,
+    /// The earliest repaint the app or its threads asked for, as eframe keeps it.
+    repaint_at: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Headless {
-    pub(crate) fn frame(&mut self, events: Vec<Event>) -> f64 {
+    pub(crate) fn new(ctx: egui::Context, app: ExplorerApp) -> Self {
+        let repaint_at = Arc::new(Mutex::new(None::<Instant>));
+        let requests = Arc::clone(&repaint_at);
+        ctx.set_request_repaint_callback(move |info| {
+            let at = Instant::now() + info.delay;
+            let mut next = requests.lock().unwrap_or_else(|e| e.into_inner());
+            *next = Some(next.map_or(at, |n| n.min(at)));
+        });
+        Self {
+            ctx,
+            app,
+            time: 0.0,
+            repaint_at,
+        }
+    }
+
+    /// Runs frames as eframe would with nobody at the controls: only when the app (or one of its
+    /// threads) asked for a repaint, and never more often than a 60 Hz display shows them.
+    /// Returns how many frames ran.
+    pub(crate) fn paced_frames_while(&mut self, go_on: impl Fn(&ExplorerApp) -> bool) -> usize {
+        const VSYNC: Duration = Duration::from_micros(16_667);
+        let mut frames = 0;
+        let mut last = Instant::now();
+        while go_on(&self.app) {
+            let due = *self.repaint_at.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            match due {
+                Some(at) if at <= now && now >= last + VSYNC => {
+                    *self.repaint_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    last = now;
+                    let out = self.frame_output(Vec::new());
+                    frames += 1;
+                    let delay = out
+                        .viewport_output
+                        .get(&egui::ViewportId::ROOT)
+                        .map_or(Duration::MAX, |v| v.repaint_delay);
+                    if delay != Duration::MAX {
+                        let at = Instant::now() + delay;
+                        let mut next = self.repaint_at.lock().unwrap_or_else(|e| e.into_inner());
+                        *next = Some(next.map_or(at, |n| n.min(at)));
+                    }
+                }
+                // Asleep until the next request or the next display refresh, whichever is later.
+                Some(at) => std::thread::sleep(at.max(last + VSYNC).saturating_duration_since(now)),
+                None => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        frames
+    }
+
+    fn frame_output(&mut self, events: Vec<Event>) -> egui::FullOutput {
         self.time += 1.0 / 60.0;
         let input = RawInput {
             screen_rect: Some(Rect::from_min_size(Pos2::ZERO, SCREEN)),
@@ -122,9 +185,15 @@ impl Headless {
             events,
             ..Default::default()
         };
+        let mut out = self.app.run_frame(&self.ctx, input);
+        let shapes = std::mem::take(&mut out.shapes);
+        let _ = self.ctx.tessellate(shapes, out.pixels_per_point);
+        out
+    }
+
+    pub(crate) fn frame(&mut self, events: Vec<Event>) -> f64 {
         let start = Instant::now();
-        let out = self.app.run_frame(&self.ctx, input);
-        let _ = self.ctx.tessellate(out.shapes, out.pixels_per_point);
+        self.frame_output(events);
         start.elapsed().as_secs_f64() * 1000.0
     }
 
@@ -149,7 +218,7 @@ pub(crate) fn stats(mut ms: Vec<f64>) -> serde_json::Value {
     json!({"median": q(0.5), "p90": q(0.9), "max": q(1.0)})
 }
 
-fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
+fn measure_frames(opts: &ScaleOptions, n: usize, data: &Dataset) -> Result<serde_json::Value> {
     let ctx = egui::Context::default();
     let app = ExplorerApp::headless(
         ctx.clone(),
@@ -164,11 +233,7 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
             ..AppOptions::default()
         },
     );
-    let mut h = Headless {
-        ctx,
-        app,
-        time: 0.0,
-    };
+    let mut h = Headless::new(ctx, app);
     h.until("the map", |a| {
         a.ws.map.codes.is_some() && a.panels.map.screen.is_some() && !a.is_busy()
     })?;
@@ -218,16 +283,27 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
     let training = pan_frames(&mut h, centre, opts.frames);
     h.app.apply(Command::StopTraining);
     h.until("training to stop", |a| !a.is_training())?;
-    // One whole epoch in the window, the map re-encoded at every snapshot, frames paced as a
-    // 60 Hz display paces them: its rate is set against the command line's above.
+    // One whole epoch in the window, the map re-encoded at every snapshot, nobody at the
+    // controls: frames run when the app asks for them, as eframe runs them on a 60 Hz display.
+    // Its rate is set against the command line's above.
     h.app.settings.train.epochs = 1;
+    // The command line's rate for the same model, data and settings, just before.
+    let cli_rate = library_rate_for(&opts.model, data, &h.app.settings.train)?;
+    let timeline_before = h.app.ws.timeline.frames.len();
     h.app.apply(Command::StartTraining);
     h.until("training to start", |a| a.is_training())?;
-    let started = std::time::Instant::now();
-    while h.app.is_training() && started.elapsed() < std::time::Duration::from_secs(900) {
-        h.frame(Vec::new());
-        std::thread::sleep(std::time::Duration::from_millis(16));
-    }
+    let started = Instant::now();
+    let window_frames =
+        h.paced_frames_while(|a| a.is_training() && started.elapsed() < Duration::from_secs(900));
+    let window_train_secs = started.elapsed().as_secs_f64();
+    // Each snapshot's codes add a frame to the run's timeline.
+    let map_refreshes = h
+        .app
+        .ws
+        .timeline
+        .frames
+        .len()
+        .saturating_sub(timeline_before);
     h.app.apply(Command::StopTraining);
     h.until("training to stop", |a| !a.is_training())?;
     let window_rate = h
@@ -256,6 +332,10 @@ fn measure_frames(opts: &ScaleOptions, n: usize) -> Result<serde_json::Value> {
         "thumbnails_in_view": thumbnails_shown,
         "pan_while_training": stats(training),
         "window_train_samples_per_sec": window_rate,
+        "library_same_model_samples_per_sec": cli_rate,
+        "window_share_of_library_rate": window_rate.map(|w| w / cli_rate),
+        "map_refreshes_while_training": map_refreshes,
+        "window_frames_per_sec_while_training": window_frames as f64 / window_train_secs,
         "raster_redraws_while_idle": idle_redraws,
         "last_raster_ms": h.app.panels.map.raster.last_redraw_ms,
     }))

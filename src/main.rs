@@ -46,9 +46,9 @@ fn main() -> ExitCode {
         // thread exists, and size rayon's pool to match.
         // SAFETY: no other thread is running yet.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
+        let _ = named_pool().num_threads(n).build_global();
+    } else {
+        let _ = named_pool().build_global();
     }
     let result = match cli.command {
         None => open_window(&cli.paths, true),
@@ -82,4 +82,9 @@ fn open_window(paths: &[PathBuf], bare: bool) -> Result<(), String> {
         bundled,
         ..Default::default()
     })
+}
+
+/// The tensor maths' threads, named so that a profiler or `top -H` tells them from the window's.
+fn named_pool() -> rayon::ThreadPoolBuilder {
+    rayon::ThreadPoolBuilder::new().thread_name(|i| format!("tensor-{i}"))
 }

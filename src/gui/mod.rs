@@ -16,6 +16,7 @@ pub mod map_raster;
 mod map_view;
 mod notices;
 pub mod panels;
+mod snapshot_encoder;
 mod state;
 pub mod sweep;
 mod textures;

@@ -5,6 +5,7 @@
 use super::dialogs::{DialogPurpose, ExportKind};
 use super::export_files::{Destination, write_export};
 use super::map_figure::MapFigure;
+use super::snapshot_encoder::SnapshotEncoder;
 use super::workspace::Generation;
 use crate::data::{Dataset, LoadOptions, LoadProgress, load_dataset_with_progress};
 use crate::model::{Codes, Model};
@@ -294,6 +295,8 @@ pub enum Event {
         generation: Generation,
         model: Arc<Model>,
         codes: Option<Codes>,
+        /// The (global step, epoch) the weights are from: the codes arrive a little later.
+        at: TrainedTo,
     },
     TrainDone {
         generation: Generation,
@@ -358,6 +361,9 @@ impl InFlight {
     }
 }
 
+/// How often a running training's step figures redraw the window (about 30 times a second).
+pub const STEP_REPAINT_EVERY: Duration = Duration::from_millis(33);
+
 /// Sends events and wakes the window.
 #[derive(Clone)]
 pub struct EventSender {
@@ -371,9 +377,17 @@ impl EventSender {
     }
 
     pub fn send(&self, event: Event) {
+        // A step's figures come hundreds of times a second: they move the loss curve at a
+        // display's pace, not at the trainer's, so that a window left to train spends its
+        // cores training rather than redrawing. Anything else is shown at once.
+        let frequent = matches!(event, Event::Train(TrainEvent::Step(_)));
         // A closed window drops the receiver; there is nobody left to tell.
         let _ = self.tx.send(event);
-        self.ctx.request_repaint();
+        if frequent {
+            self.ctx.request_repaint_after(STEP_REPAINT_EVERY);
+        } else {
+            self.ctx.request_repaint();
+        }
     }
 
     pub fn raw(&self) -> Sender<Event> {
@@ -669,6 +683,13 @@ pub struct TrainerHandle {
     handle: Option<JoinHandle<()>>,
 }
 
+/// Where a training run had got to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TrainedTo {
+    pub step: usize,
+    pub epoch: usize,
+}
+
 /// How often the trainer refreshes the window's model and map while it runs.
 pub const SNAPSHOT_EVERY: Duration = Duration::from_millis(700);
 
@@ -719,16 +740,30 @@ fn run_training(mut own: Model, job: TrainJob, control: &TrainControl, events: E
         model_path,
         hook,
     } = job;
+    let encoder = SnapshotEncoder::spawn(
+        Arc::clone(&data),
+        map_indices,
+        generation,
+        control.clone(),
+        events.clone(),
+    );
     let mut last_snapshot = Instant::now();
-    // Encoding the map runs on this thread between steps: where it is slow (a conv model, a
-    // large dataset) snapshots come less often, so that they take under a tenth of the run
-    // and training in the window keeps 90% of the command line's rate.
-    let mut snapshot_every = SNAPSHOT_EVERY;
+    let mut at = TrainedTo::default();
     let mut sink = |ev: TrainEvent, m: &Model| {
         if let Some(hook) = &hook {
             hook(&ev);
         }
         let epoch_end = matches!(ev, TrainEvent::Epoch(_));
+        match &ev {
+            TrainEvent::Step(s) => {
+                at = TrainedTo {
+                    step: s.global_step,
+                    epoch: s.epoch,
+                }
+            }
+            TrainEvent::Epoch(e) => at.epoch = e.epoch,
+            _ => {}
+        }
         events.send(Event::Train(ev));
         if epoch_end && let Some(store) = &recovery {
             // Nothing trained is lost: the weights of every finished epoch are on disk.
@@ -739,23 +774,22 @@ fn run_training(mut own: Model, job: TrainJob, control: &TrainControl, events: E
                 });
             }
         }
-        if epoch_end || last_snapshot.elapsed() >= snapshot_every {
-            let started = Instant::now();
-            if let Ok(copy) = m.duplicate() {
-                let codes = copy.encode(&data, &map_indices).ok();
-                events.send(Event::TrainSnapshot {
-                    generation,
-                    model: Arc::new(copy),
-                    codes,
-                });
-            }
-            snapshot_every = SNAPSHOT_EVERY.max(started.elapsed() * 12);
+        if epoch_end || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
             last_snapshot = Instant::now();
+            if let Ok(copy) = m.duplicate() {
+                if epoch_end {
+                    encoder.offer_waiting(copy, at);
+                } else {
+                    encoder.offer(copy, at);
+                }
+            }
         }
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         train(&mut own, &data, &config, control, &mut sink)
     }));
+    // The run's snapshots reach the window before the news that it ended.
+    encoder.finish();
     match outcome {
         Ok(result) => events.send(Event::TrainDone {
             generation,
@@ -775,5 +809,44 @@ impl Drop for TrainerHandle {
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::StepStats;
+    use std::sync::Mutex;
+    use std::sync::mpsc::channel;
+
+    #[test]
+    fn step_figures_ask_for_a_repaint_at_display_pace_and_anything_else_at_once() {
+        let ctx = egui::Context::default();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&asked);
+        ctx.set_request_repaint_callback(move |info| log.lock().unwrap().push(info.delay));
+        let (tx, rx) = channel();
+        let events = EventSender::new(tx, ctx.clone());
+        let step = |global_step| {
+            Event::Train(TrainEvent::Step(StepStats {
+                epoch: 1,
+                step: global_step,
+                global_step,
+                loss: 1.0,
+                recon: 1.0,
+                kl: 0.0,
+                beta: 1.0,
+                samples_per_sec: 1.0,
+            }))
+        };
+        for k in 1..=50 {
+            events.send(step(k));
+        }
+        // Fifty steps, one request: later ones are no sooner than the one pending.
+        assert_eq!(*asked.lock().unwrap(), vec![STEP_REPAINT_EVERY]);
+        events.send(Event::TrainCrashed("x".into()));
+        assert_eq!(asked.lock().unwrap().last(), Some(&Duration::ZERO));
+        // Every event still arrives.
+        assert_eq!(rx.try_iter().count(), 51);
     }
 }

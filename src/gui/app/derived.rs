@@ -439,17 +439,6 @@ impl ExplorerApp {
         self.settings.attributes.push(attribute);
     }
 
-    pub(super) fn record_timeline(&mut self, codes: &crate::model::Codes) {
-        let (step, epoch) = self
-            .panels
-            .training
-            .last_step
-            .as_ref()
-            .map(|s| (s.global_step, s.epoch))
-            .unwrap_or((0, 0));
-        self.ws.timeline.record(step, epoch, codes);
-    }
-
     pub(super) fn show_timeline(&mut self, frame: Option<usize>) {
         let settings = self.settings.clone();
         let ws = &mut self.ws;

@@ -172,6 +172,7 @@ impl ExplorerApp {
                 generation,
                 model,
                 codes,
+                at,
             } => {
                 if !generation.same_pair(&self.ws.generation()) {
                     return;
@@ -179,7 +180,7 @@ impl ExplorerApp {
                 self.ws.set_weights(model);
                 self.ws.model_unsaved = true;
                 if let Some(codes) = codes {
-                    self.record_timeline(&codes);
+                    self.ws.timeline.record(at.step, at.epoch, &codes);
                     self.accept_codes(codes);
                 }
             }

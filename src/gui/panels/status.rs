@@ -66,7 +66,17 @@ impl StatusPanel {
                 *help_open = !*help_open;
             }
             if ctx.busy || ctx.training {
-                ui.spinner();
+                if ctx.busy {
+                    ui.spinner();
+                } else {
+                    // A spinner repaints at the display's rate for as long as it shows: over a
+                    // long run that is a core's worth of frames the trainer would rather have.
+                    // The loss curve moving is the sign of life.
+                    let (rect, _) =
+                        ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                    ui.painter()
+                        .circle_filled(rect.center(), 4.0, Color32::from_rgb(80, 170, 90));
+                }
                 ui.label(if ctx.loading {
                     "loading…"
                 } else if ctx.training {
