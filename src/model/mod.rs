@@ -7,6 +7,7 @@ pub mod conv;
 pub(crate) mod conv_flat;
 mod conv_gemm;
 mod fast_encode;
+mod flat_decoder;
 mod fused_loss;
 mod import;
 mod vae;
@@ -155,6 +156,10 @@ pub struct Model {
     /// The checkpoint it was loaded from or last saved to, if any.
     pub source: Option<std::path::PathBuf>,
     device: Device,
+    /// Counts changes to the weights, so that what is built from them knows when it is stale.
+    weights_version: flat_decoder::WeightsVersion,
+    /// A conv model's decoder laid out for the CPU kernels, for the weights of one version.
+    flat_decoder: flat_decoder::FlatDecoderCache,
 }
 
 impl Model {
@@ -219,6 +224,8 @@ impl Model {
             history,
             source: None,
             device,
+            weights_version: Default::default(),
+            flat_decoder: Default::default(),
         })
     }
 
@@ -350,8 +357,25 @@ impl Model {
         Ok(Some(one_hot(&labels, count, &self.device)?))
     }
 
-    /// All weights, sorted by name.
+    /// All weights, sorted by name, as variables through which they can be changed in place:
+    /// taking them counts as a change (see [`Self::weights_version`]). Whoever writes through
+    /// them later, as an optimiser does at every step, calls [`Self::mark_weights_changed`].
     pub fn vars(&self) -> Vec<(String, Var)> {
+        self.mark_weights_changed();
+        self.read_vars()
+    }
+
+    /// Bumped at every change to the weights (and whenever their variables are handed out).
+    pub fn weights_version(&self) -> u64 {
+        self.weights_version.get()
+    }
+
+    /// Says the weights were written in place: caches built from the old ones are rebuilt.
+    pub fn mark_weights_changed(&self) {
+        self.weights_version.bump();
+    }
+
+    fn read_vars(&self) -> Vec<(String, Var)> {
         let data = match self.varmap.data().lock() {
             Ok(d) => d,
             Err(poisoned) => poisoned.into_inner(),
@@ -363,7 +387,7 @@ impl Model {
     }
 
     pub(crate) fn named_tensors(&self) -> Vec<(String, Tensor)> {
-        self.vars()
+        self.read_vars()
             .into_iter()
             .map(|(n, v)| (n, v.as_tensor().clone()))
             .collect()
@@ -482,6 +506,13 @@ impl Model {
         let n = z.len() / l;
         // Checked once for every row, before any work.
         let cond = self.condition_of(classes, n)?;
+        if self.config.arch == Architecture::Conv
+            && self.device.is_cpu()
+            && cond.is_none()
+            && let Some(images) = self.flat_decoder.decode(self, z, n)?
+        {
+            return Ok(images);
+        }
         let mut out = Vec::with_capacity(n * self.config.input.len());
         for (k, chunk) in z.chunks(INFERENCE_BATCH * l).enumerate() {
             let rows = chunk.len() / l;

@@ -68,6 +68,7 @@ impl Stepper for AutogradStepper {
             }
         }
         self.optimizer.step(&grads)?;
+        model.mark_weights_changed();
         Ok(Ok(StepSums {
             recon: recon.to_scalar::<f32>()? as f64,
             kl: kl.to_scalar::<f32>()? as f64,

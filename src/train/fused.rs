@@ -243,7 +243,9 @@ impl FusedVae {
     /// Writes the current weights back into the model's variables.
     pub fn write_to(&self, model: &Model) -> Result<()> {
         let vars: HashMap<String, Var> = model.vars().into_iter().collect();
-        self.layers.all.iter().try_for_each(|l| l.write_to(&vars))
+        self.layers.all.iter().try_for_each(|l| l.write_to(&vars))?;
+        model.mark_weights_changed();
+        Ok(())
     }
 
     /// Forward and backward for a batch x[n, D] with reparameterisation noise eps[n, latent]

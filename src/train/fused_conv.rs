@@ -69,6 +69,7 @@ impl FusedConvVae {
             let values = p.to_candle(&p.value);
             var.set(&Tensor::from_vec(values, p.shape.as_slice(), var.device())?)?;
         }
+        model.mark_weights_changed();
         Ok(())
     }
 
