@@ -8,17 +8,28 @@
 //! time the trainer leaves idle (between its parallel sections there is always some), so a
 //! refresh of the map costs the run next to nothing whatever the model or the size of the map;
 //! a slow encode (a conv model, a large dataset) makes the map's refreshes rarer instead of
-//! training slower. At an epoch's end the trainer waits for room, so every epoch is drawn even
-//! when the cores never idle.
+//! training slower. Where the trainer leaves no idle time at all, a snapshot that has waited
+//! [`STARVED_AFTER`] finishes at normal priority, so the map still moves every few seconds.
+//!
+//! Only the newest weights wait: a snapshot offered while another waits replaces it. The
+//! encode goes in chunks, so that a stopping run (or a closing window) waits for one chunk at
+//! most, not for a whole map of a conv model.
 
 use super::worker::{Event, EventSender, TrainedTo};
 use super::workspace::Generation;
 use crate::data::Dataset;
-use crate::model::Model;
+use crate::model::{Codes, Model};
 use crate::train::TrainControl;
-use std::sync::Arc;
-use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long a snapshot may wait for idle time before it is finished at normal priority.
+pub const STARVED_AFTER: Duration = Duration::from_secs(8);
+
+/// Samples encoded between checks for a stopping run (a conv model encodes about 2,000 of them
+/// in 160 ms on one thread).
+const CHUNK: usize = 2048;
 
 /// The weights of a snapshot, waiting for their codes.
 struct Pending {
@@ -26,21 +37,29 @@ struct Pending {
     at: TrainedTo,
 }
 
+#[derive(Default)]
+struct Slot {
+    pending: Option<Pending>,
+    closed: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    slot: Mutex<Slot>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// The thread that encodes training snapshots; dropping it (or [`Self::finish`]) waits for the
 /// snapshot in hand, so that the run's last codes reach the window before it hears the run ended.
 pub struct SnapshotEncoder {
-    tx: Option<SyncSender<Pending>>,
+    shared: Arc<Shared>,
     handle: Option<JoinHandle<()>>,
-}
-
-/// What became of a snapshot offered to the encoder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
-    Taken,
-    /// The previous one is still being encoded: this one is dropped, the map waits for the next.
-    Busy,
-    /// The encoder is gone (it could not start, or the window closed).
-    Closed,
 }
 
 impl SnapshotEncoder {
@@ -51,31 +70,28 @@ impl SnapshotEncoder {
         control: TrainControl,
         events: EventSender,
     ) -> Self {
-        // One snapshot encoding and one waiting, at most: weights older than that are not worth
-        // drawing.
-        let (tx, rx) = sync_channel::<Pending>(1);
+        let shared = Arc::new(Shared::default());
+        let inbox = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
             .name("explorer-snapshots".into())
             .spawn(move || {
-                // The encode's own parallel loops run on one low-priority thread, not on the
+                // The encode's own parallel loops run on one thread of their own, not on the
                 // shared pool, whose threads are training.
-                let pool = rayon::ThreadPoolBuilder::new()
+                let Ok(pool) = rayon::ThreadPoolBuilder::new()
                     .num_threads(1)
                     .thread_name(|_| "explorer-snapshot-maths".into())
-                    .start_handler(|_| lower_this_threads_priority())
                     .build()
-                    .ok();
-                for Pending { model, at } in rx {
-                    // A stopping run's queued weights are stale; its final weights are encoded
-                    // by the window once the run has ended.
+                else {
+                    return;
+                };
+                while let Some(Pending { model, at }) = next(&inbox) {
+                    let codes =
+                        pool.install(|| encode_in_idle_time(&model, &data, &map_indices, &control));
+                    // A stopping run's half-encoded map is not drawn; its final weights are
+                    // encoded by the window once the run has ended.
                     if control.is_stopping() {
                         continue;
                     }
-                    let encode = || model.encode(&data, &map_indices).ok();
-                    let codes = match &pool {
-                        Some(pool) => pool.install(encode),
-                        None => encode(),
-                    };
                     events.send(Event::TrainSnapshot {
                         generation,
                         model: Arc::new(model),
@@ -85,37 +101,27 @@ impl SnapshotEncoder {
                 }
             })
             .ok();
-        let tx = handle.is_some().then_some(tx);
-        Self { tx, handle }
+        Self { shared, handle }
     }
 
-    /// Hands weights over for encoding without waiting (a step is never held up by the map).
-    pub fn offer(&self, model: Model, at: TrainedTo) -> Offer {
-        let Some(tx) = &self.tx else {
-            return Offer::Closed;
-        };
-        match tx.try_send(Pending { model, at }) {
-            Ok(()) => Offer::Taken,
-            Err(TrySendError::Full(_)) => Offer::Busy,
-            Err(TrySendError::Disconnected(_)) => Offer::Closed,
+    /// Hands weights over without waiting: a step is never held up by the map. Weights still
+    /// waiting from an earlier offer are dropped for these newer ones.
+    pub fn offer(&self, model: Model, at: TrainedTo) {
+        if self.handle.is_none() {
+            return;
         }
+        self.shared.lock().pending = Some(Pending { model, at });
+        self.shared.ready.notify_one();
     }
 
-    /// Hands weights over and waits for room if need be: an epoch's end is always drawn.
-    pub fn offer_waiting(&self, model: Model, at: TrainedTo) -> Offer {
-        match &self.tx {
-            Some(tx) if tx.send(Pending { model, at }).is_ok() => Offer::Taken,
-            _ => Offer::Closed,
-        }
-    }
-
-    /// Waits until every snapshot handed over has reached the window.
+    /// Waits until the snapshot in hand and the one waiting have reached the window.
     pub fn finish(mut self) {
         self.close();
     }
 
     fn close(&mut self) {
-        self.tx = None;
+        self.shared.lock().closed = true;
+        self.shared.ready.notify_one();
         if let Some(h) = self.handle.take() {
             let _ = h.join();
         }
@@ -128,25 +134,75 @@ impl Drop for SnapshotEncoder {
     }
 }
 
-/// Linux schedules each thread on its own: this puts only the calling one in the idle class,
-/// which runs when a core has nothing else to do and gives way at once when a training thread
-/// wakes. (Nice 10 was tried first: its share of a contended core still held up the trainer's
-/// steps, whose halves wait for each other; the window kept 82-111% of the command line's rate,
-/// against 94-98% with the idle class.)
+/// The next weights to encode, or None once closed with nothing left.
+fn next(shared: &Shared) -> Option<Pending> {
+    let mut slot = shared.lock();
+    loop {
+        if let Some(p) = slot.pending.take() {
+            return Some(p);
+        }
+        if slot.closed {
+            return None;
+        }
+        slot = shared.ready.wait(slot).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// The map's codes under `model`, encoded on the calling thread in the idle class (raised to
+/// normal priority once starved), chunk by chunk; None if the run stops first or encoding fails.
+fn encode_in_idle_time(
+    model: &Model,
+    data: &Dataset,
+    indices: &[usize],
+    control: &TrainControl,
+) -> Option<Codes> {
+    let started = Instant::now();
+    set_idle_priority(true);
+    let mut codes = Codes {
+        latent: model.latent(),
+        mean: Vec::with_capacity(indices.len() * model.latent()),
+        logvar: Vec::with_capacity(indices.len() * model.latent()),
+    };
+    let mut idle = true;
+    for chunk in indices.chunks(CHUNK) {
+        if control.is_stopping() {
+            return None;
+        }
+        if idle && started.elapsed() > STARVED_AFTER {
+            set_idle_priority(false);
+            idle = false;
+        }
+        let part = model.encode(data, chunk).ok()?;
+        codes.mean.extend(part.mean);
+        codes.logvar.extend(part.logvar);
+    }
+    Some(codes)
+}
+
+/// Linux schedules each thread on its own: this moves only the calling one into the idle class
+/// (`SCHED_IDLE`), which runs when a core has nothing else to do and gives way at once when a
+/// training thread wakes, or back to the normal class. (Nice 10 was tried first: its share of a
+/// contended core still held up the trainer's steps, whose halves wait for each other; the
+/// window kept 82-111% of the command line's rate, against 94-98% with the idle class.)
 #[cfg(target_os = "linux")]
-fn lower_this_threads_priority() {
+fn set_idle_priority(idle: bool) {
+    let policy = if idle {
+        libc::SCHED_IDLE
+    } else {
+        libc::SCHED_OTHER
+    };
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: gettid takes no arguments; sched_setscheduler reads `param`, which outlives the
-    // call. A refusal leaves the thread at normal priority, which is only slower.
+    // call. A refusal leaves the thread as it was, which is only slower or less polite.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
-        libc::sched_setscheduler(tid, libc::SCHED_IDLE, &param);
+        libc::sched_setscheduler(tid, policy, &param);
     }
 }
 
 /// Elsewhere a process-wide change would slow the window too: the encoder keeps normal priority.
 #[cfg(not(target_os = "linux"))]
-fn lower_this_threads_priority() {}
+fn set_idle_priority(_: bool) {}
 
 #[cfg(test)]
 mod tests {
@@ -172,37 +228,28 @@ mod tests {
     }
 
     #[test]
-    fn every_snapshot_taken_reaches_the_window_with_its_codes_before_finish_returns() {
+    fn the_newest_weights_offered_reach_the_window_with_all_their_codes_before_finish_returns() {
         let (data, model) = bundled();
-        let indices: Arc<Vec<usize>> = Arc::new((0..2000).collect());
+        // More than one chunk, and not a whole number of them.
+        let indices: Arc<Vec<usize>> = Arc::new((0..2 * CHUNK + 123).collect());
         let expected = model.encode(&data, &indices).unwrap();
         let (tx, rx) = channel();
-        let events = EventSender::new(tx, egui::Context::default());
         let encoder = SnapshotEncoder::spawn(
             Arc::clone(&data),
             Arc::clone(&indices),
             Generation::default(),
             TrainControl::new(),
-            events,
+            EventSender::new(tx, egui::Context::default()),
         );
-        let mut taken = Vec::new();
         for step in 1..=20 {
-            let at = TrainedTo { step, epoch: 1 };
-            if encoder.offer(model.duplicate().unwrap(), at) == Offer::Taken {
-                taken.push(at);
-            }
+            encoder.offer(model.duplicate().unwrap(), TrainedTo { step, epoch: 1 });
         }
-        let last = TrainedTo { step: 21, epoch: 1 };
-        assert_eq!(
-            encoder.offer_waiting(model.duplicate().unwrap(), last),
-            Offer::Taken
-        );
-        taken.push(last);
         encoder.finish();
         let got = snapshots(&rx);
-        // At most one waits while one encodes: offers in between are dropped, not queued.
-        assert!(taken.len() < 21, "every offer was taken: {}", taken.len());
-        assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), taken);
+        // Offers that came while one was waiting replaced it; the last one is always drawn.
+        let steps: Vec<usize> = got.iter().map(|g| g.0.step).collect();
+        assert!(steps.windows(2).all(|w| w[0] < w[1]), "{steps:?}");
+        assert_eq!(steps.last(), Some(&20));
         for (_, codes) in got {
             let codes = codes.expect("codes");
             assert_eq!(codes.mean, expected.mean);
@@ -211,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn a_stopping_run_skips_the_snapshots_still_waiting() {
+    fn a_stopping_run_draws_no_more_snapshots() {
         let (data, model) = bundled();
         let indices: Arc<Vec<usize>> = Arc::new((0..data.len()).collect());
         let (tx, rx) = channel();
@@ -223,11 +270,13 @@ mod tests {
             control.clone(),
             EventSender::new(tx, egui::Context::default()),
         );
+        encoder.offer(model.duplicate().unwrap(), TrainedTo { step: 1, epoch: 1 });
         control.stop();
-        for step in 1..=3 {
-            encoder.offer_waiting(model.duplicate().unwrap(), TrainedTo { step, epoch: 1 });
-        }
+        encoder.offer(model.duplicate().unwrap(), TrainedTo { step: 2, epoch: 1 });
+        let started = Instant::now();
         encoder.finish();
+        // One chunk at most was still being encoded.
+        assert!(started.elapsed() < Duration::from_secs(2));
         assert!(snapshots(&rx).is_empty());
     }
 }

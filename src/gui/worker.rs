@@ -777,11 +777,7 @@ fn run_training(mut own: Model, job: TrainJob, control: &TrainControl, events: E
         if epoch_end || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
             last_snapshot = Instant::now();
             if let Ok(copy) = m.duplicate() {
-                if epoch_end {
-                    encoder.offer_waiting(copy, at);
-                } else {
-                    encoder.offer(copy, at);
-                }
+                encoder.offer(copy, at);
             }
         }
     };
