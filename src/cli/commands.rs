@@ -42,6 +42,7 @@ pub fn run_command(command: Command) -> Result<()> {
             sizes: a.sizes,
             frames: a.frames.max(1),
             latent: a.latent,
+            window_rounds: a.window_rounds.max(1),
         }),
         Command::BenchMaps(a) => crate::bench_maps::run(&crate::bench_maps::MapsOptions {
             data: data_or_default(a.data)?,

@@ -578,6 +578,9 @@ pub struct BenchScaleArgs {
     /// Latent size of the model trained for the epoch timing.
     #[arg(long, default_value_t = 2)]
     pub latent: usize,
+    /// Epochs trained in the window, each just after one of the same model by the library.
+    #[arg(long, default_value_t = 3)]
+    pub window_rounds: usize,
 }
 
 #[derive(Args, Debug)]
