@@ -80,8 +80,9 @@ click 656 695
 click 386 663
 
 # 6. Training in progress: the Training section moves to the top with its loss curves, and
-#    the map reorganises as it trains.
-click 47 697
+#    the map reorganises as it trains. (Start moved down with the KL-per-dimension chart:
+#    re-measured 2026-12-01.)
+click 48 743
 away
 shot training.png 8
 click 104 104
