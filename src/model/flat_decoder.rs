@@ -18,6 +18,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// than it saves: measured on the 248k-parameter conv model).
 const ROWS_ON_ONE_THREAD: usize = 1;
 
+/// Rows decoded at a time: the default conv model's patches and maps take about 150 KB a row,
+/// so the buffers kept with a model stay near 40 MB however many codes it decodes (a whole
+/// dataset's reconstructions at once would want gigabytes).
+const ROWS_PER_BATCH: usize = 256;
+
 /// The decoder of one version of a model's weights, with its buffers.
 struct FlatDecoder {
     version: u64,
@@ -50,18 +55,24 @@ impl FlatDecoderCache {
             return Ok(None);
         };
         let threads = rayon::current_num_threads();
-        let par = if n <= ROWS_ON_ONE_THREAD || threads < 2 {
-            Parallelism::None
-        } else {
-            Parallelism::Rayon(threads)
-        };
-        d.fwd.decode(&d.net, z, n, par);
-        Ok(Some(
-            d.fwd.logits[..n * model.config.input.len()]
-                .iter()
-                .map(|&x| 1.0 / (1.0 + (-x).exp()))
-                .collect(),
-        ))
+        let (l, d_len) = (model.latent(), model.config.input.len());
+        let mut images = Vec::with_capacity(n * d_len);
+        // In batches: the buffers kept are a batch's worth (tens of MB), not a whole dataset's.
+        for codes in z[..n * l].chunks(ROWS_PER_BATCH * l) {
+            let rows = codes.len() / l;
+            let par = if rows <= ROWS_ON_ONE_THREAD || threads < 2 {
+                Parallelism::None
+            } else {
+                Parallelism::Rayon(threads)
+            };
+            d.fwd.decode(&d.net, codes, rows, par);
+            images.extend(
+                d.fwd.logits[..rows * d_len]
+                    .iter()
+                    .map(|&x| 1.0 / (1.0 + (-x).exp())),
+            );
+        }
+        Ok(Some(images))
     }
 }
 
@@ -108,8 +119,11 @@ mod tests {
             (ImageShape::new(20, 24, 3), 4),
         ] {
             let model = Model::new_random(VaeConfig::conv(shape, latent), 3).unwrap();
-            let z: Vec<f32> = (0..3 * latent).map(|k| (k as f32 * 0.37).sin()).collect();
-            for rows in [1, 3] {
+            let most = super::ROWS_PER_BATCH + 5;
+            let z: Vec<f32> = (0..most * latent)
+                .map(|k| (k as f32 * 0.37).sin())
+                .collect();
+            for rows in [1, 3, super::ROWS_PER_BATCH + 5] {
                 let codes = &z[..rows * latent];
                 let kept = model.decode(codes).unwrap();
                 assert!(close(&kept, &through_candle(&model, codes)) < 1e-5);
