@@ -93,10 +93,13 @@ stop
 #    model trained on it.
 start 1280 720 open assets/fashion-mnist-sample
 shot fashion-1280x720.png 1 1280x720
-click 75 513
-click 104 651
-click 75 513
-click 47 697
+# (Re-measured 2026-12-01: New model, Create new model, New model again to fold it, Dataset
+# folded so that Start is in view, Start.)
+click 75 536
+click 104 697
+click 75 536
+click 48 63
+click 47 523
 xdotool mousemove 600 600
 shot fashion-training-1280x720.png 4 1280x720
 stop
