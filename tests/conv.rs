@@ -317,7 +317,8 @@ fn conv_training_stops_when_asked_and_never_applies_a_non_finite_step() {
 
 /// The fused CPU trainer's loss and every gradient agree with candle's autograd through the
 /// candle model, for grey and colour images, padded odd sizes, 1 to 4 layers, both
-/// likelihoods, and a batch split across shards.
+/// likelihoods, and a batch split across shards. 75 rows make every shard (one on one thread,
+/// two on two) go through more than one micro-batch, so their gradients add up.
 #[test]
 fn fused_conv_gradients_match_candle_autograd() {
     use candle_core::Tensor;
@@ -329,7 +330,7 @@ fn fused_conv_gradients_match_candle_autograd() {
             vec![32, 64, 64],
             Likelihood::Bernoulli,
             1.0f32,
-            40,
+            75,
         ),
         (
             ImageShape::new(45, 37, 3),

@@ -19,9 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const ROWS_ON_ONE_THREAD: usize = 1;
 
 /// Rows decoded at a time: the default conv model's patches and maps take about 150 KB a row,
-/// so the buffers kept with a model stay near 40 MB however many codes it decodes (a whole
-/// dataset's reconstructions at once would want gigabytes).
-const ROWS_PER_BATCH: usize = 256;
+/// so the buffers kept with a model stay near 5 MB however many codes it decodes (a whole
+/// dataset's reconstructions at once would want gigabytes), and stay in the caches while the
+/// products go over them. `sample --count 4096` with a conv model (AMD EPYC Zen 4, 2
+/// threads): 0.26 s in all with 32 rows, 0.46-0.58 s with 256, and 40 MB less memory.
+const ROWS_PER_BATCH: usize = 32;
 
 /// The decoder of one version of a model's weights, with its buffers.
 struct FlatDecoder {
@@ -57,7 +59,7 @@ impl FlatDecoderCache {
         let threads = rayon::current_num_threads();
         let (l, d_len) = (model.latent(), model.config.input.len());
         let mut images = Vec::with_capacity(n * d_len);
-        // In batches: the buffers kept are a batch's worth (tens of MB), not a whole dataset's.
+        // In batches: the buffers kept are a batch's worth (a few MB), not a whole dataset's.
         for codes in z[..n * l].chunks(ROWS_PER_BATCH * l) {
             let rows = codes.len() / l;
             let par = if rows <= ROWS_ON_ONE_THREAD || threads < 2 {

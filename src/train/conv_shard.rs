@@ -15,6 +15,13 @@ use gemm::Parallelism;
 /// Same clamp as the candle path (`model::vae`): keeps exp(logvar) finite on a bad batch.
 const LOGVAR_LIMIT: f32 = 30.0;
 
+/// Rows of a shard that go through the network together, the weight gradients adding up over
+/// them. A whole shard at once (128 images on one thread, 64 on two) makes the widest layer's
+/// patches 8-16 MB, which the products then stream from memory; 32 images' (4 MB) stay in
+/// the caches. Measured on Fashion-MNIST (AMD EPYC Zen 4): 32 trained 7-10% faster than
+/// whole shards at 1 and 2 threads, and than 8, 16 or 64.
+const MICRO_BATCH: usize = 32;
+
 /// Zeroes the gradient where the ReLU was inactive.
 fn relu_mask(grad: &mut [f32], activation: &[f32]) {
     for (g, &a) in grad.iter_mut().zip(activation) {
@@ -24,9 +31,12 @@ fn relu_mask(grad: &mut [f32], activation: &[f32]) {
     }
 }
 
-/// The bias gradient: the sum of the output gradient's rows.
-fn bias_grad(dy: &[f32], out: &mut [f32]) {
-    out.fill(0.0);
+/// The bias gradient: the sum of the output gradient's rows (added to `out` when
+/// `accumulate`, as a later micro-batch of the same shard does).
+fn bias_grad(dy: &[f32], out: &mut [f32], accumulate: bool) {
+    if !accumulate {
+        out.fill(0.0);
+    }
     for row in dy.chunks_exact(out.len()) {
         add_assign(out, row);
     }
@@ -85,6 +95,43 @@ impl ConvShard {
         n: usize,
         beta: f32,
         par: Parallelism,
+    ) -> StepSums {
+        let (d, l) = (net.geometry.input.len(), net.latent);
+        assert!(
+            x.len() >= n * d && eps.len() >= n * l,
+            "batch smaller than n rows"
+        );
+        let mut sums = StepSums::default();
+        // An empty shard still runs once, so its gradients are zeroes, not the last batch's.
+        for start in (0..n.max(1)).step_by(MICRO_BATCH) {
+            let rows = MICRO_BATCH.min(n - start);
+            let part = self.micro_step(
+                net,
+                &x[start * d..(start + rows) * d],
+                &eps[start * l..(start + rows) * l],
+                rows,
+                beta,
+                par,
+                start > 0,
+            );
+            sums.recon += part.recon;
+            sums.kl += part.kl;
+        }
+        sums
+    }
+
+    /// [`Self::forward_backward`] over at most [`MICRO_BATCH`] rows; adds to the gradients
+    /// already in `grads` when `accumulate`.
+    #[allow(clippy::too_many_arguments)]
+    fn micro_step(
+        &mut self,
+        net: &FlatConvNet,
+        x: &[f32],
+        eps: &[f32],
+        n: usize,
+        beta: f32,
+        par: Parallelism,
+        accumulate: bool,
     ) -> StepSums {
         let g = net.geometry;
         let s = g.input;
@@ -155,7 +202,7 @@ impl ConvShard {
             if j + 1 < dec {
                 relu_mask(dy, &self.fwd.dec_act[j]);
             }
-            bias_grad(dy, &mut self.grads[net.dec_weight(j) + 1]);
+            bias_grad(dy, &mut self.grads[net.dec_weight(j) + 1], accumulate);
             // The gradient of each patch is the output gradient gathered under it.
             fit(&mut self.fwd.patches, rows * K * K * c_out);
             im2col_s2(dy, n, 2 * hs, 2 * ws, c_out, &mut self.fwd.patches);
@@ -167,7 +214,7 @@ impl ConvShard {
             product(
                 (c_in, K * K * c_out, rows),
                 &mut self.grads[net.dec_weight(j)],
-                false,
+                accumulate,
                 src,
                 true,
                 &self.fwd.patches,
@@ -195,14 +242,14 @@ impl ConvShard {
         product(
             (flat, l, n),
             &mut self.grads[wi],
-            false,
+            accumulate,
             d_h,
             true,
             &self.z,
             false,
             par,
         );
-        bias_grad(d_h, &mut self.grads[wi + 1]);
+        bias_grad(d_h, &mut self.grads[wi + 1], accumulate);
         product(
             (n, l, flat),
             &mut self.d_z,
@@ -236,22 +283,22 @@ impl ConvShard {
         let h_flat = &self.fwd.enc_act[enc - 1][..n * flat];
         let mw = net.mean_weight();
         fit(&mut self.grad_a, n * flat);
-        for (head, dy, accumulate) in [(mw, &self.d_mu, false), (mw + 2, &self.d_lv, true)] {
+        for (head, dy, onto_mean_part) in [(mw, &self.d_mu, false), (mw + 2, &self.d_lv, true)] {
             product(
                 (l, flat, n),
                 &mut self.grads[head],
-                false,
+                accumulate,
                 dy,
                 true,
                 h_flat,
                 false,
                 par,
             );
-            bias_grad(&dy[..nl], &mut self.grads[head + 1]);
+            bias_grad(&dy[..nl], &mut self.grads[head + 1], accumulate);
             product(
                 (n, flat, l),
                 &mut self.grad_a,
-                accumulate,
+                onto_mean_part,
                 dy,
                 false,
                 &net.params[head].value,
@@ -266,11 +313,11 @@ impl ConvShard {
             let rows = n * (h / 2) * (w / 2);
             let dy = &mut self.grad_a[..rows * c_out];
             relu_mask(dy, &self.fwd.enc_act[i]);
-            bias_grad(dy, &mut self.grads[net.enc_bias(i)]);
+            bias_grad(dy, &mut self.grads[net.enc_bias(i)], accumulate);
             product(
                 (K * K * c_in, c_out, rows),
                 &mut self.grads[net.enc_weight(i)],
-                false,
+                accumulate,
                 &self.fwd.cols[i],
                 true,
                 dy,
