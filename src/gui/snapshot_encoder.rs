@@ -9,7 +9,9 @@
 //! refresh of the map costs the run next to nothing whatever the model or the size of the map;
 //! a slow encode (a conv model, a large dataset) makes the map's refreshes rarer instead of
 //! training slower. Where the trainer leaves no idle time at all, a snapshot that has waited
-//! [`STARVED_AFTER`] finishes at normal priority, so the map still moves every few seconds.
+//! [`STARVED_AFTER`] finishes at normal priority, so the map still moves; the next one then
+//! waits nine times as long as that took ([`REST_FACTOR`]), so a slow encode cannot become a
+//! third competitor for the cores for the whole run.
 //!
 //! Only the newest weights wait: a snapshot offered while another waits replaces it. The
 //! encode goes in chunks, so that a stopping run (or a closing window) waits for one chunk at
@@ -26,6 +28,23 @@ use std::time::{Duration, Instant};
 
 /// How long a snapshot may wait for idle time before it is finished at normal priority.
 pub const STARVED_AFTER: Duration = Duration::from_secs(8);
+
+/// After a snapshot that had to be finished at normal priority for a time T, the next one waits
+/// in the idle class for this many times T (and at least [`STARVED_AFTER`]) before it may be
+/// raised, so raised encoding takes at most about a tenth of the run. Without it, a slow encode
+/// and no idle time made the encoder a third competitor for the two cores for the whole run: a
+/// conv model's 70,000 codes take about 5 s of a core. In the real window under Xvfb (where
+/// software painting takes the idle time; conv latent 2, Fashion-MNIST, 70,000 points, 105 s of
+/// training), factors of 0 (as before), 3 and 9 gave 16.8, 17.7 and 18.7 steps a second, the
+/// encoder taking 29.2, 21.9 and 18.3 s of CPU, and the map refreshed twice in the first 90 s
+/// with each.
+const REST_FACTOR: u32 = 9;
+
+/// How long the snapshot after one raised to normal priority for `raised_for` waits in the idle
+/// class before it may be raised too.
+fn starved_after(raised_for: Duration) -> Duration {
+    STARVED_AFTER.max(raised_for * REST_FACTOR)
+}
 
 /// Samples encoded between checks for a stopping run (a conv model encodes about 2,000 of them
 /// in 160 ms on one thread).
@@ -84,9 +103,12 @@ impl SnapshotEncoder {
                 else {
                     return;
                 };
+                let mut patience = STARVED_AFTER;
                 while let Some(Pending { model, at }) = next(&inbox) {
-                    let codes =
-                        pool.install(|| encode_in_idle_time(&model, &data, &map_indices, &control));
+                    let (codes, raised_for) = pool.install(|| {
+                        encode_in_idle_time(&model, &data, &map_indices, &control, patience)
+                    });
+                    patience = starved_after(raised_for);
                     // A stopping run's half-encoded map is not drawn; its final weights are
                     // encoded by the window once the run has ended.
                     if control.is_stopping() {
@@ -149,13 +171,15 @@ fn next(shared: &Shared) -> Option<Pending> {
 }
 
 /// The map's codes under `model`, encoded on the calling thread in the idle class (raised to
-/// normal priority once starved), chunk by chunk; None if the run stops first or encoding fails.
+/// normal priority once it has waited `patience`), chunk by chunk; None if the run stops first
+/// or encoding fails. Also returns how long it ran raised.
 fn encode_in_idle_time(
     model: &Model,
     data: &Dataset,
     indices: &[usize],
     control: &TrainControl,
-) -> Option<Codes> {
+    patience: Duration,
+) -> (Option<Codes>, Duration) {
     let started = Instant::now();
     set_idle_priority(true);
     let mut codes = Codes {
@@ -163,20 +187,23 @@ fn encode_in_idle_time(
         mean: Vec::with_capacity(indices.len() * model.latent()),
         logvar: Vec::with_capacity(indices.len() * model.latent()),
     };
-    let mut idle = true;
+    let mut raised: Option<Instant> = None;
+    let raised_for = |raised: Option<Instant>| raised.map_or(Duration::ZERO, |t| t.elapsed());
     for chunk in indices.chunks(CHUNK) {
         if control.is_stopping() {
-            return None;
+            return (None, raised_for(raised));
         }
-        if idle && started.elapsed() > STARVED_AFTER {
+        if raised.is_none() && started.elapsed() > patience {
             set_idle_priority(false);
-            idle = false;
+            raised = Some(Instant::now());
         }
-        let part = model.encode(data, chunk).ok()?;
+        let Ok(part) = model.encode(data, chunk) else {
+            return (None, raised_for(raised));
+        };
         codes.mean.extend(part.mean);
         codes.logvar.extend(part.logvar);
     }
-    Some(codes)
+    (Some(codes), raised_for(raised))
 }
 
 /// Linux schedules each thread on its own: this moves only the calling one into the idle class
@@ -255,6 +282,16 @@ mod tests {
             assert_eq!(codes.mean, expected.mean);
             assert_eq!(codes.logvar, expected.logvar);
         }
+    }
+
+    #[test]
+    fn a_snapshot_raised_to_normal_priority_makes_the_next_one_wait_nine_times_as_long() {
+        assert_eq!(starved_after(Duration::ZERO), STARVED_AFTER);
+        assert_eq!(starved_after(Duration::from_millis(500)), STARVED_AFTER);
+        assert_eq!(
+            starved_after(Duration::from_secs(4)),
+            Duration::from_secs(36)
+        );
     }
 
     #[test]
