@@ -22,6 +22,7 @@ use super::workspace::Generation;
 use crate::data::Dataset;
 use crate::model::{Codes, Model};
 use crate::train::TrainControl;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -66,6 +67,14 @@ struct Slot {
 struct Shared {
     slot: Mutex<Slot>,
     ready: Condvar,
+    /// Set when the encoder is closed (the run ended, or the window is closing): what is left
+    /// runs at normal priority, since nothing is training any more and someone is waiting.
+    urgent: AtomicBool,
+    /// The thread doing the encode's arithmetic (Linux thread id; 0 before it starts), so that
+    /// `close` can raise it in the middle of a chunk: left in the idle class, a closing window
+    /// waited 1.3 s for a conv chunk under Xvfb, and would wait as long as any other program
+    /// kept both cores busy.
+    worker: AtomicI32,
 }
 
 impl Shared {
@@ -103,10 +112,12 @@ impl SnapshotEncoder {
                 else {
                     return;
                 };
+                // Forgets the pool thread's id before the pool goes (dropped first, panics too).
+                let _forget = ForgetWorker(&inbox);
                 let mut patience = STARVED_AFTER;
                 while let Some(Pending { model, at }) = next(&inbox) {
                     let (codes, raised_for) = pool.install(|| {
-                        encode_in_idle_time(&model, &data, &map_indices, &control, patience)
+                        encode_in_idle_time(&model, &data, &map_indices, &control, patience, &inbox)
                     });
                     patience = starved_after(raised_for);
                     // A stopping run's half-encoded map is not drawn; its final weights are
@@ -142,6 +153,10 @@ impl SnapshotEncoder {
     }
 
     fn close(&mut self) {
+        // Raised before `closed` is set: until the encoder sees `closed` its threads live, so
+        // the id names the encoder's own thread (cleared before that thread can end).
+        self.shared.urgent.store(true, Ordering::SeqCst);
+        set_thread_idle(self.shared.worker.load(Ordering::SeqCst), false);
         self.shared.lock().closed = true;
         self.shared.ready.notify_one();
         if let Some(h) = self.handle.take() {
@@ -153,6 +168,15 @@ impl SnapshotEncoder {
 impl Drop for SnapshotEncoder {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Clears [`Shared::worker`] when dropped, so no stale thread id outlives the encoder.
+struct ForgetWorker<'a>(&'a Shared);
+
+impl Drop for ForgetWorker<'_> {
+    fn drop(&mut self) {
+        self.0.worker.store(0, Ordering::SeqCst);
     }
 }
 
@@ -179,9 +203,14 @@ fn encode_in_idle_time(
     indices: &[usize],
     control: &TrainControl,
     patience: Duration,
+    shared: &Shared,
 ) -> (Option<Codes>, Duration) {
     let started = Instant::now();
-    set_idle_priority(true);
+    shared.worker.store(current_thread_id(), Ordering::SeqCst);
+    let urgent = || shared.urgent.load(Ordering::SeqCst);
+    if !urgent() {
+        set_idle_priority(true);
+    }
     let mut codes = Codes {
         latent: model.latent(),
         mean: Vec::with_capacity(indices.len() * model.latent()),
@@ -193,7 +222,7 @@ fn encode_in_idle_time(
         if control.is_stopping() {
             return (None, raised_for(raised));
         }
-        if raised.is_none() && started.elapsed() > patience {
+        if raised.is_none() && (started.elapsed() > patience || urgent()) {
             set_idle_priority(false);
             raised = Some(Instant::now());
         }
@@ -211,25 +240,44 @@ fn encode_in_idle_time(
 /// training thread wakes, or back to the normal class. (Nice 10 was tried first: its share of a
 /// contended core still held up the trainer's steps, whose halves wait for each other; the
 /// window kept 82-111% of the command line's rate, against 94-98% with the idle class.)
-#[cfg(target_os = "linux")]
 fn set_idle_priority(idle: bool) {
+    set_thread_idle(current_thread_id(), idle);
+}
+
+/// This thread's Linux thread id (0 elsewhere).
+#[cfg(target_os = "linux")]
+fn current_thread_id() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn current_thread_id() -> i32 {
+    0
+}
+
+/// Moves thread `tid` of this process into the idle class or back (0: no thread, nothing done).
+#[cfg(target_os = "linux")]
+fn set_thread_idle(tid: i32, idle: bool) {
+    if tid == 0 {
+        return;
+    }
     let policy = if idle {
         libc::SCHED_IDLE
     } else {
         libc::SCHED_OTHER
     };
     let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: gettid takes no arguments; sched_setscheduler reads `param`, which outlives the
-    // call. A refusal leaves the thread as it was, which is only slower or less polite.
+    // SAFETY: sched_setscheduler reads `param`, which outlives the call. A refusal (a thread
+    // that has ended) leaves things as they were, which is only slower or less polite.
     unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::pid_t;
-        libc::sched_setscheduler(tid, policy, &param);
+        libc::sched_setscheduler(tid as libc::pid_t, policy, &param);
     }
 }
 
 /// Elsewhere a process-wide change would slow the window too: the encoder keeps normal priority.
 #[cfg(not(target_os = "linux"))]
-fn set_idle_priority(_: bool) {}
+fn set_thread_idle(_: i32, _: bool) {}
 
 #[cfg(test)]
 mod tests {
@@ -292,6 +340,32 @@ mod tests {
             starved_after(Duration::from_secs(4)),
             Duration::from_secs(36)
         );
+    }
+
+    /// What `close` relies on: another thread of the process can be taken out of the idle
+    /// class in the middle of its work.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_thread_in_the_idle_class_can_be_raised_from_another_thread() {
+        let policy = || {
+            // SAFETY: sched_getscheduler(0) asks about the calling thread; no memory is passed.
+            unsafe { libc::sched_getscheduler(0) }
+        };
+        let (tx_tid, rx_tid) = std::sync::mpsc::channel();
+        let (tx_go, rx_go) = std::sync::mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            set_idle_priority(true);
+            let idle = policy();
+            tx_tid.send(current_thread_id()).unwrap();
+            rx_go.recv().unwrap();
+            (idle, policy())
+        });
+        let tid = rx_tid.recv().unwrap();
+        set_thread_idle(tid, false);
+        tx_go.send(()).unwrap();
+        let (before, after) = worker.join().unwrap();
+        assert_eq!(before, libc::SCHED_IDLE);
+        assert_eq!(after, libc::SCHED_OTHER);
     }
 
     #[test]
