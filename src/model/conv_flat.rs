@@ -13,7 +13,7 @@ use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{K, col2im_s2, im2col_s2};
 use crate::kernels::dense::{self, Weights, product};
-use crate::kernels::elementwise::{add_assign, loss_and_grad};
+use crate::kernels::elementwise::{add_assign, loss_and_grad, relu_in_place};
 use gemm::Parallelism;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -260,10 +260,6 @@ fn add_bias(rows: &mut [f32], bias: &[f32]) {
     for row in rows.chunks_exact_mut(bias.len()) {
         add_assign(row, bias);
     }
-}
-
-fn relu_in_place(v: &mut [f32]) {
-    v.iter_mut().for_each(|x| *x = x.max(0.0));
 }
 
 /// One thread's buffers for the forward pass, sized on first use and reused; the trainer's

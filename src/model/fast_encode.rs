@@ -159,7 +159,7 @@ impl FlatEncoder {
                 let input = if i == 0 { &ws.input } else { &ws.act };
                 dense_forward(layer, input, n, &mut ws.next);
             }
-            ws.next.iter_mut().for_each(|v| *v = v.max(0.0));
+            crate::kernels::elementwise::relu_in_place(&mut ws.next);
             std::mem::swap(&mut ws.act, &mut ws.next);
         }
         ws.heads.clear();

@@ -8,7 +8,7 @@
 use super::shard::StepSums;
 use crate::kernels::conv::{K, col2im_s2, im2col_s2};
 use crate::kernels::dense::product;
-use crate::kernels::elementwise::{add_assign, loss_and_grad};
+use crate::kernels::elementwise::{add_assign, loss_and_grad, relu_mask};
 use crate::model::conv_flat::{ConvForward, FlatConvNet, fit};
 use gemm::Parallelism;
 
@@ -21,15 +21,6 @@ const LOGVAR_LIMIT: f32 = 30.0;
 /// the caches. Measured on Fashion-MNIST (AMD EPYC Zen 4): 32 trained 7-10% faster than
 /// whole shards at 1 and 2 threads, and than 8, 16 or 64.
 const MICRO_BATCH: usize = 32;
-
-/// Zeroes the gradient where the ReLU was inactive.
-fn relu_mask(grad: &mut [f32], activation: &[f32]) {
-    for (g, &a) in grad.iter_mut().zip(activation) {
-        if a <= 0.0 {
-            *g = 0.0;
-        }
-    }
-}
 
 /// The bias gradient: the sum of the output gradient's rows (added to `out` when
 /// `accumulate`, as a later micro-batch of the same shard does).

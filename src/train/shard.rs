@@ -5,7 +5,7 @@
 
 use super::fused::{Dense, Layers};
 use crate::kernels::dense;
-use crate::kernels::elementwise::{add_assign, loss_and_grad};
+use crate::kernels::elementwise::{add_assign, loss_and_grad, relu_in_place, relu_mask};
 use crate::kernels::sparse::{
     SPARSE_DENSITY_LIMIT, SparseRows, sparse_times_dense, sparse_transpose_times_dense,
 };
@@ -379,19 +379,6 @@ impl Shard {
             );
         }
         StepSums { recon, kl }
-    }
-}
-
-fn relu_in_place(v: &mut [f32]) {
-    v.iter_mut().for_each(|x| *x = x.max(0.0));
-}
-
-/// Zeroes the gradient where the ReLU was inactive.
-fn relu_mask(grad: &mut [f32], activation: &[f32]) {
-    for (g, &a) in grad.iter_mut().zip(activation) {
-        if a <= 0.0 {
-            *g = 0.0;
-        }
     }
 }
 
