@@ -99,6 +99,7 @@ impl FlatEncoder {
         labels: Option<&[u16]>,
     ) -> (Vec<f32>, Vec<f32>) {
         let l = self.latent;
+        let sparse = !self.hidden.is_empty() && mostly_zeros(data, indices);
         let mut mean = vec![0f32; indices.len() * l];
         let mut logvar = vec![0f32; indices.len() * l];
         // Buffers are reused across a thread's chunks: allocating megabytes per chunk costs
@@ -108,16 +109,18 @@ impl FlatEncoder {
             .zip(mean.par_chunks_mut(CHUNK * l))
             .zip(logvar.par_chunks_mut(CHUNK * l))
             .for_each_init(Workspace::default, |ws, ((chunk, m), lv)| {
-                self.encode_chunk(data, chunk, labels, ws, m, lv)
+                self.encode_chunk(data, chunk, labels, sparse, ws, m, lv)
             });
         (mean, logvar)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn encode_chunk(
         &self,
         data: &Dataset,
         chunk: &[usize],
         labels: Option<&[u16]>,
+        sparse: bool,
         ws: &mut Workspace,
         mean: &mut [f32],
         logvar: &mut [f32],
@@ -127,10 +130,10 @@ impl FlatEncoder {
         let c = self.classes;
         let label = |i: usize| labels.map_or(0, |l| l[i] as usize);
         let table = &ws.table;
-        ws.sparse
-            .fill_from_bytes(chunk.iter().map(|&i| data.image_bytes(i)), d, table);
-        let sparse = ws.sparse.density() < SPARSE_DENSITY_LIMIT;
-        if !sparse || self.hidden.is_empty() {
+        if sparse {
+            ws.sparse
+                .fill_from_bytes(chunk.iter().map(|&i| data.image_bytes(i)), d, table);
+        } else {
             ws.input.clear();
             for &i in chunk {
                 ws.input
@@ -181,6 +184,24 @@ impl FlatEncoder {
             lv.copy_from_slice(&row[l..]);
         }
     }
+}
+
+/// Images sampled to choose the first layer's path once for a whole encode.
+const DENSITY_SAMPLE: usize = 64;
+
+/// Whether the images at `indices` are mostly zeros (fewer non-zero pixels than
+/// [`SPARSE_DENSITY_LIMIT`] in an even sample of them), so that the first layer's sparse
+/// product pays. Chosen once: compressing every chunk only to find it dense cost 4% of
+/// encoding Fashion-MNIST. Both paths give the same codes.
+fn mostly_zeros(data: &Dataset, indices: &[usize]) -> bool {
+    let step = (indices.len() / DENSITY_SAMPLE).max(1);
+    let (mut nonzero, mut total) = (0usize, 0usize);
+    for &i in indices.iter().step_by(step).take(DENSITY_SAMPLE) {
+        let bytes = data.image_bytes(i);
+        nonzero += bytes.iter().filter(|&&b| b != 0).count();
+        total += bytes.len();
+    }
+    total > 0 && (nonzero as f64) < SPARSE_DENSITY_LIMIT * total as f64
 }
 
 /// One thread's buffers.
