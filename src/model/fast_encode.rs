@@ -7,6 +7,7 @@ use super::{MlpRole, Model};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::kernels::dense::{self, Weights};
+use crate::kernels::elementwise::relu_in_place;
 use crate::kernels::sparse::{SPARSE_DENSITY_LIMIT, SparseRows, sparse_times_dense};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -162,7 +163,7 @@ impl FlatEncoder {
                 let input = if i == 0 { &ws.input } else { &ws.act };
                 dense_forward(layer, input, n, &mut ws.next);
             }
-            crate::kernels::elementwise::relu_in_place(&mut ws.next);
+            relu_in_place(&mut ws.next);
             std::mem::swap(&mut ws.act, &mut ws.next);
         }
         ws.heads.clear();
