@@ -8,6 +8,7 @@
 //! - [`elementwise`]: the fused loss-and-gradient pass over the decoder's logits, and Adam.
 
 pub mod conv;
+pub mod cpu;
 pub mod dense;
 pub mod elementwise;
 pub mod sparse;

@@ -213,6 +213,20 @@ impl FlatConvNet {
         let (c_in, c_out) = (self.dec_channels[j], self.dec_channels[j + 1]);
         (g.feature_height << j, g.feature_width << j, c_in, c_out)
     }
+    /// Bytes of one image's patches in the widest layer (the largest buffer a training step
+    /// gathers into): a 4x4 patch of every output pixel of a convolution, and of every input
+    /// pixel of a transposed one.
+    pub fn widest_patch_bytes(&self) -> usize {
+        let enc = (0..self.enc_layers()).map(|i| {
+            let (h, w, c_in, _) = self.enc_shape(i);
+            (h / 2) * (w / 2) * K * K * c_in
+        });
+        let dec = (0..self.dec_layers()).map(|j| {
+            let (h, w, _, c_out) = self.dec_shape(j);
+            h * w * K * K * c_out
+        });
+        enc.chain(dec).max().unwrap_or(0) * std::mem::size_of::<f32>()
+    }
     pub fn enc_weight(&self, i: usize) -> usize {
         2 * i
     }
