@@ -325,13 +325,23 @@ fn window_against_library(
     for _ in 0..opts.window_rounds.max(1) {
         let library = library_rate_for(&opts.model, data, &h.app.settings.train)?;
         let timeline_before = h.app.ws.timeline.frames.len();
+        let cpu_before = cpu_seconds_by_thread();
         h.app.apply(Command::StartTraining);
         h.until("training to start", |a| a.is_training())?;
         let started = Instant::now();
+        // Threads that end with the run (the trainer's, the snapshot encoder's) leave /proc
+        // with it: their last counts are read a few times a second while it runs.
+        let last_seen = std::cell::RefCell::new(cpu_seconds_by_thread());
+        let last_read = std::cell::Cell::new(Instant::now());
         let frames = h.paced_frames_while(|a| {
+            if last_read.get().elapsed() > Duration::from_millis(100) {
+                last_read.set(Instant::now());
+                last_seen.borrow_mut().extend(cpu_seconds_by_thread());
+            }
             a.is_training() && started.elapsed() < Duration::from_secs(900)
         });
         let secs = started.elapsed().as_secs_f64();
+        let cpu = cpu_used_since(&cpu_before, last_seen.into_inner());
         // Each snapshot's codes add a frame to the run's timeline.
         let refreshes = h
             .app
@@ -355,6 +365,8 @@ fn window_against_library(
             "share": window.map(|w| w / library),
             "map_refreshes": refreshes,
             "frames_per_sec": frames as f64 / secs,
+            "seconds": secs,
+            "cpu_seconds_by_thread": cpu,
         }));
     }
     let median = |key: &str| {
@@ -368,6 +380,73 @@ fn window_against_library(
         "median_window_samples_per_sec": median("window_samples_per_sec"),
         "rounds": rounds,
     }))
+}
+
+/// CPU seconds (user and system) each live thread of this process has used, by thread id,
+/// with its name; empty where /proc is not there.
+fn cpu_seconds_by_thread() -> std::collections::HashMap<u64, (String, f64)> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let tid = task.file_name().to_str().and_then(|t| t.parse().ok());
+        let stat = std::fs::read_to_string(task.path().join("stat")).ok();
+        if let (Some(tid), Some(thread)) = (tid, stat.as_deref().and_then(stat_cpu_seconds)) {
+            out.insert(tid, thread);
+        }
+    }
+    if let Some(process) = process_cpu_seconds() {
+        out.insert(PROCESS, process);
+    }
+    out
+}
+
+/// CPU seconds used since `before`, summed by thread name (threads started since count whole),
+/// from the counts now, or for threads that have ended, from their counts in `last_seen`.
+fn cpu_used_since(
+    before: &std::collections::HashMap<u64, (String, f64)>,
+    mut last_seen: std::collections::HashMap<u64, (String, f64)>,
+) -> std::collections::BTreeMap<String, f64> {
+    last_seen.extend(cpu_seconds_by_thread());
+    let mut by_name = std::collections::BTreeMap::new();
+    for (&tid, (name, now)) in &last_seen {
+        if tid == PROCESS {
+            continue;
+        }
+        let then = before.get(&tid).map_or(0.0, |(_, s)| *s);
+        *by_name.entry(name.clone()).or_insert(0.0) += now - then;
+    }
+    // What the process used beyond that: threads that ended between two readings.
+    let counted: f64 = by_name.values().sum();
+    let process_before = before.get(&PROCESS).map_or(0.0, |(_, s)| *s);
+    let process_now = last_seen.get(&PROCESS).map_or(0.0, |(_, s)| *s);
+    let unaccounted = process_now - process_before - counted;
+    if unaccounted > 0.0 {
+        by_name.insert("(other)".to_string(), unaccounted);
+    }
+    by_name.retain(|_, s| *s > 0.0);
+    by_name
+}
+
+/// The key under which [`cpu_seconds_by_thread`] keeps the whole process's CPU seconds.
+const PROCESS: u64 = 0;
+
+fn process_cpu_seconds() -> Option<(String, f64)> {
+    stat_cpu_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// The name and CPU seconds (user and system) in a /proc `stat` line.
+fn stat_cpu_seconds(stat: &str) -> Option<(String, f64)> {
+    // The kernel counts in clock ticks of 1/100 s on every Linux this runs on (USER_HZ).
+    const TICKS_PER_SECOND: f64 = 100.0;
+    // "tid (name) state ppid ..." with utime and stime the 14th and 15th fields; the name may
+    // hold spaces, so fields are counted from its closing bracket.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let name = stat[open + 1..close].to_string();
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+    Some((name, (ticks(11)? + ticks(12)?) / TICKS_PER_SECOND))
 }
 
 /// Drags the map back and forth by a few pixels a frame.
@@ -389,4 +468,45 @@ pub(crate) fn pan_frames(h: &mut Headless, centre: Pos2, frames: usize) -> Vec<f
         .collect();
     h.frame(vec![press(pos, false)]);
     ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_line_gives_its_thread_name_and_cpu_seconds() {
+        // Fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+        // cmajflt utime stime ...; a name may hold spaces and brackets.
+        let line = "4242 (explorer (a) b) S 1 1 1 0 -1 4194560 10 0 0 0 250 37 0 0 20 0 1";
+        assert_eq!(
+            stat_cpu_seconds(line),
+            Some(("explorer (a) b".to_string(), 2.87))
+        );
+        assert_eq!(stat_cpu_seconds("4242 (short) S 1"), None);
+    }
+
+    #[test]
+    fn this_threads_cpu_time_is_counted_under_its_name() {
+        let name = "stat-test-spin";
+        let spent = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(|| {
+                let before = cpu_seconds_by_thread();
+                let start = Instant::now();
+                let mut x = 0u64;
+                while start.elapsed() < Duration::from_millis(300) {
+                    x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                }
+                cpu_used_since(&before, std::collections::HashMap::new())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        if std::path::Path::new("/proc/self/task").exists() {
+            // 300 ms of spinning, counted in ticks of 10 ms, on a machine that may be busy.
+            let own = spent.get(name).copied().unwrap_or(0.0);
+            assert!((0.05..=0.5).contains(&own), "{spent:?}");
+        }
+    }
 }
