@@ -323,7 +323,11 @@ fn window_against_library(
     h.app.settings.train.epochs = 1;
     let mut rounds = Vec::new();
     for _ in 0..opts.window_rounds.max(1) {
+        let library_cpu_before = cpu_seconds_by_thread();
+        let library_started = Instant::now();
         let library = library_rate_for(&opts.model, data, &h.app.settings.train)?;
+        let library_secs = library_started.elapsed().as_secs_f64();
+        let library_cpu = cpu_used_since(&library_cpu_before, Default::default());
         let timeline_before = h.app.ws.timeline.frames.len();
         let cpu_before = cpu_seconds_by_thread();
         h.app.apply(Command::StartTraining);
@@ -367,6 +371,9 @@ fn window_against_library(
             "frames_per_sec": frames as f64 / secs,
             "seconds": secs,
             "cpu_seconds_by_thread": cpu,
+            // The library's epoch (with its held-out evaluation, if the settings keep one).
+            "library_seconds": library_secs,
+            "library_cpu_seconds_by_thread": library_cpu,
         }));
     }
     let median = |key: &str| {

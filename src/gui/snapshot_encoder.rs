@@ -6,12 +6,17 @@
 //! about 100 ms of both cores. Done on the trainer's thread between steps, as before, every
 //! snapshot stopped training outright. Here the encode runs on one thread that gets only the
 //! time the trainer leaves idle (between its parallel sections there is always some), so a
-//! refresh of the map costs the run next to nothing whatever the model or the size of the map;
+//! refresh of the map costs the run little whatever the model or the size of the map;
 //! a slow encode (a conv model, a large dataset) makes the map's refreshes rarer instead of
 //! training slower. Where the trainer leaves no idle time at all, a snapshot that has waited
 //! [`STARVED_AFTER`] finishes at normal priority, so the map still moves; the next one then
 //! waits nine times as long as that took ([`REST_FACTOR`]), so a slow encode cannot become a
 //! third competitor for the cores for the whole run.
+//!
+//! The idle class alone did not keep a large map out of the trainer's way on every CPU (on an
+//! Intel Xeon the run lost about a third of its rate to 70,000-point refreshes), so after each
+//! snapshot the encoder also rests for [`REST_PER_CPU`] times the CPU time it took: a large map
+//! refreshes less often, never for more than about a tenth of one core.
 //!
 //! Only the newest weights wait: a snapshot offered while another waits replaces it. The
 //! encode goes in chunks, so that a stopping run (or a closing window) waits for one chunk at
@@ -46,6 +51,19 @@ const REST_FACTOR: u32 = 9;
 fn starved_after(raised_for: Duration) -> Duration {
     STARVED_AFTER.max(raised_for * REST_FACTOR)
 }
+
+/// After every snapshot the encoder rests for this many times the CPU time it took, so that
+/// refreshing the map takes at most about a tenth of one core, however large the map. The idle
+/// class alone is not enough on every CPU: on an Intel Xeon (Emerald Rapids, 2 cores, 70,000
+/// MNIST points, latent 2) the encoder filled the trainer's idle moments with 1.3-3.5 s of CPU
+/// an epoch (5-9 refreshes), and training in the window kept a median 0.66-0.73 of the command
+/// line's rate (8 epochs each, twice), against 0.86-0.92 with no refreshes at all; resting 9
+/// times as long gave 0.80-0.82 with 2 refreshes an epoch (one every 2 s or so, and the one at
+/// the epoch's end). Small maps are not held back: 10,000 codes take a tenth as long, so their
+/// rest is shorter than the trainer's own interval between offers ([`SNAPSHOT_EVERY`]).
+///
+/// [`SNAPSHOT_EVERY`]: super::worker::SNAPSHOT_EVERY
+const REST_PER_CPU: u32 = 9;
 
 /// Samples encoded between checks for a stopping run (a conv model encodes about 2,000 of them
 /// in 160 ms on one thread).
@@ -115,11 +133,22 @@ impl SnapshotEncoder {
                 // Forgets the pool thread's id before the pool goes (dropped first, panics too).
                 let _forget = ForgetWorker(&inbox);
                 let mut patience = STARVED_AFTER;
-                while let Some(Pending { model, at }) = next(&inbox) {
-                    let (codes, raised_for) = pool.install(|| {
-                        encode_in_idle_time(&model, &data, &map_indices, &control, patience, &inbox)
+                let mut rest_until = Instant::now();
+                while let Some(Pending { model, at }) = next(&inbox, rest_until) {
+                    let ((codes, raised_for), cpu) = pool.install(|| {
+                        let cpu_before = thread_cpu_time();
+                        let out = encode_in_idle_time(
+                            &model,
+                            &data,
+                            &map_indices,
+                            &control,
+                            patience,
+                            &inbox,
+                        );
+                        (out, thread_cpu_time().saturating_sub(cpu_before))
                     });
                     patience = starved_after(raised_for);
+                    rest_until = Instant::now() + rest_after(cpu);
                     // A stopping run's half-encoded map is not drawn; its final weights are
                     // encoded by the window once the run has ended.
                     if control.is_stopping() {
@@ -180,18 +209,55 @@ impl Drop for ForgetWorker<'_> {
     }
 }
 
-/// The next weights to encode, or None once closed with nothing left.
-fn next(shared: &Shared) -> Option<Pending> {
+/// The next weights to encode, not before `rest_until` unless the encoder is closed (then at
+/// once), or None once closed with nothing left. Offers made while it rests replace each other,
+/// so it then takes the newest.
+fn next(shared: &Shared, rest_until: Instant) -> Option<Pending> {
     let mut slot = shared.lock();
     loop {
-        if let Some(p) = slot.pending.take() {
-            return Some(p);
+        let now = Instant::now();
+        if slot.closed || now >= rest_until {
+            if let Some(p) = slot.pending.take() {
+                return Some(p);
+            }
+            if slot.closed {
+                return None;
+            }
         }
-        if slot.closed {
-            return None;
-        }
-        slot = shared.ready.wait(slot).unwrap_or_else(|e| e.into_inner());
+        slot = if now < rest_until {
+            let woken = shared.ready.wait_timeout(slot, rest_until - now);
+            woken.unwrap_or_else(|e| e.into_inner()).0
+        } else {
+            shared.ready.wait(slot).unwrap_or_else(|e| e.into_inner())
+        };
     }
+}
+
+/// How long the encoder waits, after a snapshot that took `cpu` of its thread, before it takes
+/// the next one (see [`REST_PER_CPU`]).
+fn rest_after(cpu: Duration) -> Duration {
+    cpu * REST_PER_CPU
+}
+
+/// CPU time the calling thread has used (wall time since first asked, elsewhere than Linux).
+#[cfg(target_os = "linux")]
+fn thread_cpu_time() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given, which lives across the call.
+    let ok = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0;
+    if !ok {
+        return Duration::ZERO;
+    }
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_time() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
 }
 
 /// The map's codes under `model`, encoded on the calling thread in the idle class (raised to
@@ -291,6 +357,60 @@ mod tests {
         let data = load_dataset(&root.join("assets/mnist"), &LoadOptions::default());
         let model = Model::load(&root.join("models/mnist-latent2.safetensors")).unwrap();
         (Arc::new(data.unwrap()), model)
+    }
+
+    #[test]
+    fn a_resting_encoder_takes_the_newest_offer_when_its_rest_ends_or_at_once_when_closed() {
+        let (_, model) = bundled();
+        let shared = Shared::default();
+        let offer = |step| {
+            shared.lock().pending = Some(Pending {
+                model: model.duplicate().unwrap(),
+                at: TrainedTo { step, epoch: 1 },
+            });
+            shared.ready.notify_one();
+        };
+        // Resting: an offer waits for the rest to end; later offers replace it.
+        offer(1);
+        offer(2);
+        let start = Instant::now();
+        let got = next(&shared, start + Duration::from_millis(150)).unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_millis(150),
+            "taken while resting"
+        );
+        assert_eq!(got.at.step, 2);
+        // Closed: what waits is taken at once, rest or not; then nothing is left.
+        offer(3);
+        shared.lock().closed = true;
+        let start = Instant::now();
+        let got = next(&shared, start + Duration::from_secs(60)).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(got.at.step, 3);
+        assert!(next(&shared, Instant::now() + Duration::from_secs(60)).is_none());
+        assert_eq!(
+            rest_after(Duration::from_millis(30)),
+            Duration::from_millis(270)
+        );
+    }
+
+    #[test]
+    fn the_encoders_cpu_time_counts_its_work_not_its_waiting() {
+        let before = thread_cpu_time();
+        std::thread::sleep(Duration::from_millis(100));
+        let slept = thread_cpu_time().saturating_sub(before);
+        let before = thread_cpu_time();
+        let start = Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(100) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+        }
+        let spun = thread_cpu_time().saturating_sub(before);
+        if cfg!(target_os = "linux") {
+            assert!(slept < Duration::from_millis(20), "{slept:?} asleep");
+            // On a busy machine the spinning thread may be descheduled for part of it.
+            assert!(spun > Duration::from_millis(20), "{spun:?} spinning");
+        }
     }
 
     fn snapshots(rx: &Receiver<Event>) -> Vec<(TrainedTo, Option<crate::model::Codes>)> {
