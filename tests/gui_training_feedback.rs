@@ -93,6 +93,33 @@ fn the_eta_stands_still_while_paused() {
     step_until(&mut h, "the stop", |a| !a.is_training());
 }
 
+#[test]
+fn a_refusal_made_while_training_is_withdrawn_when_training_ends() {
+    let mut h = quiet_harness(small_options(), vec2(1280.0, 720.0));
+    step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    settle(&mut h, 60);
+    h.state_mut().settings.train.epochs = 50;
+    h.state_mut().apply(Command::StartTraining);
+    step_until(&mut h, "training", |a| a.is_training());
+    h.state_mut()
+        .apply(Command::OpenDataset(common::mnist_dir()));
+    h.step();
+    let refusals = |a: &latent_explorer::gui::ExplorerApp| {
+        a.ws.notices
+            .errors()
+            .filter(|n| n.text.starts_with("stop training before"))
+            .count()
+    };
+    assert_eq!(refusals(h.state()), 1, "the open is refused while training");
+    h.state_mut().apply(Command::StopTraining);
+    step_until(&mut h, "the stop", |a| !a.is_training());
+    assert_eq!(
+        refusals(h.state()),
+        0,
+        "once training has ended the refusal no longer holds, so it is not left on screen"
+    );
+}
+
 /// Settings as eframe would have stored them.
 struct MemoryStorage(std::collections::HashMap<String, String>);
 

@@ -56,6 +56,13 @@ impl Notices {
             .retain(|n| n.kind == NoticeKind::Error || n.at.elapsed() < INFO_FOR);
     }
 
+    /// Takes back every message whose text starts with `prefix`: a refusal that no longer holds
+    /// (a "stop training before ..." once training has ended) would otherwise read as if the
+    /// next attempt, which succeeds, had failed.
+    pub fn withdraw_starting_with(&mut self, prefix: &str) {
+        self.list.retain(|n| !n.text.starts_with(prefix));
+    }
+
     pub fn dismiss(&mut self, k: usize) {
         if k < self.list.len() {
             self.list.remove(k);
@@ -104,5 +111,17 @@ mod tests {
             n.push(NoticeKind::Error, format!("e{k}"));
         }
         assert_eq!(n.len(), MOST);
+    }
+
+    #[test]
+    fn withdrawn_refusals_leave_the_other_messages() {
+        let mut n = Notices::default();
+        n.push(NoticeKind::Error, "stop training before opening a dataset");
+        n.push(NoticeKind::Error, "could not open x");
+        n.push(NoticeKind::Error, "stop training before loading a model");
+        n.push(NoticeKind::Info, "saved");
+        n.withdraw_starting_with("stop training before");
+        let left: Vec<&str> = n.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(left, ["could not open x", "saved"]);
     }
 }

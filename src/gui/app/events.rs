@@ -189,8 +189,7 @@ impl ExplorerApp {
                 model,
                 result,
             } => {
-                self.trainer = None;
-                self.panels.training.ended();
+                self.training_ended();
                 if generation.same_pair(&self.ws.generation()) {
                     self.ws.set_weights(model);
                     self.ws.model_unsaved = true;
@@ -217,8 +216,7 @@ impl ExplorerApp {
             Event::LayoutDone { stamp, result } => self.layout_done(stamp, result),
             Event::Session(event) => self.session_event(*event),
             Event::TrainCrashed(reason) => {
-                self.trainer = None;
-                self.panels.training.ended();
+                self.training_ended();
                 // What the last snapshot brought is trained and not saved.
                 if self.panels.training.last_step.is_some() {
                     self.ws.model_unsaved = true;

@@ -35,6 +35,8 @@ const EVENT_BUDGET: Duration = Duration::from_millis(4);
 /// The most points the map shows: all of MNIST (train and test) and more. The points are drawn
 /// as one raster and picked through a grid, so the frame cost barely depends on this.
 pub const MAP_POINTS: usize = 200_000;
+/// How a refusal made while training begins; such messages are withdrawn when training ends.
+const REFUSED_WHILE_TRAINING: &str = "stop training before ";
 
 /// Where the app starts and which dialogs it uses (tests pass their own).
 pub struct AppOptions {
@@ -311,9 +313,18 @@ impl ExplorerApp {
     /// True (and says so) when a run is training: the model and data must not change under it.
     fn refused_while_training(&mut self, action: &str) -> bool {
         if self.is_training() {
-            self.error(format!("stop training before {action}"));
+            self.error(format!("{REFUSED_WHILE_TRAINING}{action}"));
         }
         self.is_training()
+    }
+
+    /// Training has ended, one way or another: its refusals no longer hold.
+    fn training_ended(&mut self) {
+        self.trainer = None;
+        self.panels.training.ended();
+        self.ws
+            .notices
+            .withdraw_starting_with(REFUSED_WHILE_TRAINING);
     }
 
     /// True while anything the window asked for is still being loaded or computed.
