@@ -77,6 +77,16 @@ fn key_event(key: Key, pressed: bool) -> Event {
 }
 
 /// One random thing a user could do.
+/// A command that replaces the model, sometimes as the unsaved-model prompt's "Discard it"
+/// sends it (otherwise a trained model holds it back and asks; random clicks answer that).
+fn confirmed_or_not(rng: &mut StdRng, cmd: Command) -> Command {
+    if rng.random_bool(0.5) {
+        Command::Replace(Box::new(cmd))
+    } else {
+        cmd
+    }
+}
+
 fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: usize) {
     let pos = Pos2::new(rng.random_range(0.0..SIZE.x), rng.random_range(0.0..SIZE.y));
     let n = h.state().ws.data.as_ref().map_or(1, |d| d.len()).max(1);
@@ -176,9 +186,10 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
         43..=45 => h.state_mut().apply(Command::OpenDataset(
             f.datasets.choose(rng).unwrap().clone(),
         )),
-        46..=47 => h
-            .state_mut()
-            .apply(Command::OpenModel(f.models.choose(rng).unwrap().clone())),
+        46..=47 => {
+            let open = Command::OpenModel(f.models.choose(rng).unwrap().clone());
+            h.state_mut().apply(confirmed_or_not(rng, open));
+        }
         48..=49 => {
             let app = h.state_mut();
             let s = &mut app.settings.new_model;
@@ -196,7 +207,7 @@ fn act(h: &mut Harness<'static, ExplorerApp>, rng: &mut StdRng, f: &Files, k: us
                 .choose(rng)
                 .unwrap()
                 .to_string();
-            app.apply(Command::NewModel);
+            app.apply(confirmed_or_not(rng, Command::NewModel));
         }
         // Training.
         50..=52 => {

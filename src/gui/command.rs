@@ -99,6 +99,8 @@ pub enum Command {
     CloseCompare,
     /// Save or open a session, or a bookmark of the view.
     Session(super::panels::session::SessionCommand),
+    /// Carry out a command that replaces an unsaved, trained model: the user said to discard it.
+    Replace(Box<Command>),
 }
 
 /// Where a new group's samples come from.

@@ -27,7 +27,7 @@ pub use app::{AppOptions, ExplorerApp, MAP_POINTS, Snapshot};
 pub use command::{Command, GroupEdit, GroupSource};
 pub use dialogs::{DialogPurpose, DialogStart, ExportKind, FileDialogs, NativeDialogs};
 pub use map_view::{Ellipse, MapState, class_colour};
-pub use notices::{Notice, NoticeKind, Notices};
+pub use notices::{Notice, NoticeKind, Notices, Topic};
 pub use state::{
     BottomTab, ColorBy, ColourValue, Projection, Settings, SplitFilter, ThumbnailSource,
 };

@@ -1,5 +1,8 @@
 //! Messages for the user: errors stay until dismissed, notes fade. The same message again does
-//! not stack a second line; it counts ("x3") and moves to the front.
+//! not stack a second line; it counts ("x3") and moves to the front. An error about a state of
+//! things that can end (training that refuses a change, a model that does not fit the data)
+//! carries a [`Topic`], and is taken back when that state ends: left on screen, it would read
+//! as if the next attempt, which succeeds, had failed.
 
 use std::time::{Duration, Instant};
 
@@ -9,10 +12,21 @@ pub enum NoticeKind {
     Error,
 }
 
+/// What an error is about, for errors that stop holding when something else changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// A change refused because a run is training.
+    WhileTraining,
+    /// The open model does not fit the open dataset.
+    PairMisfit,
+}
+
 #[derive(Clone, Debug)]
 pub struct Notice {
     pub kind: NoticeKind,
     pub text: String,
+    /// Set for messages taken back by [`Notices::withdraw`].
+    pub topic: Option<Topic>,
     /// How many times it was said.
     pub count: usize,
     pub at: Instant,
@@ -30,6 +44,11 @@ pub struct Notices {
 
 impl Notices {
     pub fn push(&mut self, kind: NoticeKind, text: impl Into<String>) {
+        self.push_about(kind, None, text);
+    }
+
+    /// A message that [`Notices::withdraw`] takes back when `topic` no longer holds.
+    pub fn push_about(&mut self, kind: NoticeKind, topic: Option<Topic>, text: impl Into<String>) {
         let text = text.into();
         let count = match self
             .list
@@ -42,6 +61,7 @@ impl Notices {
         self.list.push(Notice {
             kind,
             text,
+            topic,
             count,
             at: Instant::now(),
         });
@@ -56,11 +76,9 @@ impl Notices {
             .retain(|n| n.kind == NoticeKind::Error || n.at.elapsed() < INFO_FOR);
     }
 
-    /// Takes back every message whose text starts with `prefix`: a refusal that no longer holds
-    /// (a "stop training before ..." once training has ended) would otherwise read as if the
-    /// next attempt, which succeeds, had failed.
-    pub fn withdraw_starting_with(&mut self, prefix: &str) {
-        self.list.retain(|n| !n.text.starts_with(prefix));
+    /// Takes back every message about `topic`: it no longer holds.
+    pub fn withdraw(&mut self, topic: Topic) {
+        self.list.retain(|n| n.topic != Some(topic));
     }
 
     pub fn dismiss(&mut self, k: usize) {
@@ -114,14 +132,30 @@ mod tests {
     }
 
     #[test]
-    fn withdrawn_refusals_leave_the_other_messages() {
+    fn withdrawing_a_topic_leaves_the_other_messages() {
         let mut n = Notices::default();
-        n.push(NoticeKind::Error, "stop training before opening a dataset");
+        let training = Some(Topic::WhileTraining);
+        n.push_about(
+            NoticeKind::Error,
+            training,
+            "stop training before opening a dataset",
+        );
         n.push(NoticeKind::Error, "could not open x");
-        n.push(NoticeKind::Error, "stop training before loading a model");
+        n.push_about(
+            NoticeKind::Error,
+            Some(Topic::PairMisfit),
+            "x does not fit y",
+        );
+        n.push_about(
+            NoticeKind::Error,
+            training,
+            "stop training before opening a model",
+        );
         n.push(NoticeKind::Info, "saved");
-        n.withdraw_starting_with("stop training before");
+        n.withdraw(Topic::WhileTraining);
         let left: Vec<&str> = n.iter().map(|m| m.text.as_str()).collect();
-        assert_eq!(left, ["could not open x", "saved"]);
+        assert_eq!(left, ["could not open x", "x does not fit y", "saved"]);
+        n.withdraw(Topic::PairMisfit);
+        assert_eq!(n.len(), 2);
     }
 }

@@ -28,7 +28,15 @@ impl ExplorerApp {
     }
 
     pub fn apply(&mut self, cmd: Command) {
+        if self.held_for_unsaved_model(&cmd) {
+            return;
+        }
         match cmd {
+            Command::Replace(cmd) => {
+                self.replace_confirmed = true;
+                self.apply(*cmd);
+                self.replace_confirmed = false;
+            }
             Command::Dialog(purpose) => spawn_dialog(
                 self.dialogs.clone(),
                 purpose,
@@ -445,7 +453,7 @@ impl ExplorerApp {
             return;
         };
         if let Err(e) = model.check_fits(&data) {
-            self.error(format!("cannot train: {e}"));
+            self.misfit_error(format!("cannot train: {e}"));
             return;
         }
         if let Err(e) = self.settings.train.validate() {

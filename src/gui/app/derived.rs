@@ -528,7 +528,7 @@ impl ExplorerApp {
     /// While the model holds unsaved training, the panic hook can write it: keep the hook's
     /// copy current (an `Arc` clone, no weights copied).
     fn keep_unsaved_model(&mut self) {
-        let unsaved = self.ws.model_unsaved && self.panels.training.last_step.is_some();
+        let unsaved = self.holds_unsaved_training();
         crate::gui::crash::set_unsaved(if unsaved {
             self.ws.model.clone().map(|m| {
                 (

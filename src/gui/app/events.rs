@@ -8,6 +8,7 @@ use crate::data::Dataset;
 use crate::gui::codes_analysis::CodesRequest;
 use crate::gui::dialogs::DialogPurpose;
 use crate::gui::export_files::Destination;
+use crate::gui::notices::Topic;
 use crate::gui::worker::{DecodePurpose, Event, Job, JobKind, Stamp};
 use crate::model::Model;
 use crate::train::TrainEvent;
@@ -197,12 +198,15 @@ impl ExplorerApp {
                 }
                 match result {
                     Ok(s) if s.stopped => self.info(format!(
-                        "training stopped after {} complete epochs",
-                        s.epochs_completed
+                        "training stopped after {} complete {}",
+                        s.epochs_completed,
+                        epochs_word(s.epochs_completed)
                     )),
                     Ok(s) => self.info(format!(
-                        "training finished: {} epochs in {:.1} s",
-                        s.epochs_completed, s.elapsed_secs
+                        "training finished: {} {} in {:.1} s",
+                        s.epochs_completed,
+                        epochs_word(s.epochs_completed),
+                        s.elapsed_secs
                     )),
                     Err(e) => self.error(e),
                 }
@@ -401,9 +405,11 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return;
             }
-            self.error(format!(
+            self.misfit_error(format!(
                 "{e}. Create a New model for this dataset or open one that fits."
             ));
+        } else if self.ws.model.is_some() {
+            self.ws.notices.withdraw(Topic::PairMisfit);
         }
         self.log_line(&format!("loaded {summary} in {secs:.2} s"));
         self.request_encode();
@@ -436,6 +442,10 @@ impl ExplorerApp {
             self.settings.model_path = Some(p.clone());
         }
         let latent = model.latent();
+        if self.ws.data.is_some() {
+            // It was checked above: model and data fit now.
+            self.ws.notices.withdraw(Topic::PairMisfit);
+        }
         self.ws.set_model(model, path, unsaved);
         self.recovery_written = None;
         if self.settings.axis_x >= latent || self.settings.axis_y >= latent {
@@ -466,4 +476,8 @@ impl ExplorerApp {
             )),
         }
     }
+}
+
+fn epochs_word(n: usize) -> &'static str {
+    if n == 1 { "epoch" } else { "epochs" }
 }

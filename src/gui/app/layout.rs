@@ -174,6 +174,9 @@ impl ExplorerApp {
             panels.map.ui(ui, &ctx, settings, &inputs, &mut commands);
         });
         panels.help.ui(ui.ctx());
+        panels
+            .replace_prompt
+            .ui(ui.ctx(), ctx.dialogs_unavailable, &mut commands);
         self.map_plot_id = map_plot_id;
         commands
     }

@@ -18,7 +18,7 @@ mod traversal;
 
 use crate::gui::command::Command;
 use crate::gui::dialogs::{FileDialogs, NativeDialogs};
-use crate::gui::notices::NoticeKind;
+use crate::gui::notices::{NoticeKind, Topic};
 use crate::gui::panels::{Panels, Timings};
 use crate::gui::state::{Projection, Settings};
 use crate::gui::worker::{Event, EventSender, Job, JobHook, JobsWorker, TrainHook, TrainerHandle};
@@ -35,8 +35,6 @@ const EVENT_BUDGET: Duration = Duration::from_millis(4);
 /// The most points the map shows: all of MNIST (train and test) and more. The points are drawn
 /// as one raster and picked through a grid, so the frame cost barely depends on this.
 pub const MAP_POINTS: usize = 200_000;
-/// How a refusal made while training begins; such messages are withdrawn when training ends.
-const REFUSED_WHILE_TRAINING: &str = "stop training before ";
 
 /// Where the app starts and which dialogs it uses (tests pass their own).
 pub struct AppOptions {
@@ -136,6 +134,8 @@ pub struct ExplorerApp {
     session: session::SessionRun,
     /// Dataset loads asked for and not yet answered (their progress, and Cancel).
     dataset_loads: dataset_loads::DatasetLoads,
+    /// The command being applied was confirmed to replace an unsaved, trained model.
+    replace_confirmed: bool,
 }
 
 impl ExplorerApp {
@@ -197,6 +197,7 @@ impl ExplorerApp {
             map_plot_id: None,
             session: Default::default(),
             dataset_loads: Default::default(),
+            replace_confirmed: false,
         };
         if app.settings.export_folder.is_none() {
             app.settings.export_folder = Some(crate::gui::export_files::default_folder());
@@ -306,6 +307,42 @@ impl ExplorerApp {
         self.ws.notices.push(NoticeKind::Error, text);
     }
 
+    /// An error that holds while the model does not fit the dataset (taken back once a pair
+    /// that fits is open).
+    fn misfit_error(&mut self, text: impl Into<String>) {
+        self.ws
+            .notices
+            .push_about(NoticeKind::Error, Some(Topic::PairMisfit), text);
+    }
+
+    /// The model holds training that is in no file but the recovery file.
+    pub fn holds_unsaved_training(&self) -> bool {
+        self.ws.model_unsaved && self.panels.training.last_step.is_some()
+    }
+
+    /// Holds back a command that would replace an unsaved, trained model, and asks first
+    /// (returns true then). Confirmed commands come back as [`Command::Replace`].
+    fn held_for_unsaved_model(&mut self, cmd: &Command) -> bool {
+        use crate::gui::panels::session::SessionCommand;
+        let action = match cmd {
+            Command::OpenModel(_) => "opening another model",
+            Command::NewModel => "creating a new model",
+            Command::RestoreRecovered => "restoring the recovered model",
+            Command::Session(SessionCommand::OpenFile(_)) => "opening the session",
+            _ => return false,
+        };
+        // While training, the refusal says what to do instead.
+        if self.replace_confirmed || self.is_training() || !self.holds_unsaved_training() {
+            return false;
+        }
+        self.panels.replace_prompt.held = Some(crate::gui::panels::unsaved_model::HeldCommand {
+            command: cmd.clone(),
+            action: action.to_string(),
+            epochs: self.panels.training.epochs.len(),
+        });
+        true
+    }
+
     pub fn is_training(&self) -> bool {
         self.trainer.is_some()
     }
@@ -313,7 +350,11 @@ impl ExplorerApp {
     /// True (and says so) when a run is training: the model and data must not change under it.
     fn refused_while_training(&mut self, action: &str) -> bool {
         if self.is_training() {
-            self.error(format!("{REFUSED_WHILE_TRAINING}{action}"));
+            self.ws.notices.push_about(
+                NoticeKind::Error,
+                Some(Topic::WhileTraining),
+                format!("stop training before {action}"),
+            );
         }
         self.is_training()
     }
@@ -322,9 +363,7 @@ impl ExplorerApp {
     fn training_ended(&mut self) {
         self.trainer = None;
         self.panels.training.ended();
-        self.ws
-            .notices
-            .withdraw_starting_with(REFUSED_WHILE_TRAINING);
+        self.ws.notices.withdraw(Topic::WhileTraining);
     }
 
     /// True while anything the window asked for is still being loaded or computed.

@@ -26,6 +26,7 @@ pub mod session;
 pub mod status;
 pub mod training;
 pub mod traversal;
+pub mod unsaved_model;
 
 use super::command::Command;
 use super::workspace::{Generation, Workspace};
@@ -103,6 +104,8 @@ pub struct Panels {
     pub rate_distortion: rate_distortion::RateDistortionPanel,
     pub groups: groups::GroupsPanel,
     pub session: session::SessionPanel,
+    /// The question asked before an unsaved, trained model is replaced.
+    pub replace_prompt: unsaved_model::ReplacePrompt,
     made_for: Generation,
 }
 
