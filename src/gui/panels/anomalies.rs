@@ -168,7 +168,8 @@ impl AnomaliesPanel {
                 100.0 * above as f64 / n.max(1) as f64
             ));
         });
-        ui.horizontal(|ui| {
+        // Wrapped: at 1280 to 1400 pixels the buttons would run past the panel's edge.
+        ui.horizontal_wrapped(|ui| {
             ui.label(format!(
                 "All {n} samples by {}, most anomalous first (click one to select it):",
                 score_name(ctx, kind)
