@@ -140,6 +140,35 @@ multiversion! {
 }
 
 #[inline(always)]
+fn add_assign_finite_body(dst: &mut [f32], src: &[f32]) -> bool {
+    let mut lanes = [0u32; LANES];
+    let mut d_blocks = dst.chunks_exact_mut(LANES);
+    let mut s_blocks = src.chunks_exact(LANES);
+    for (d, s) in (&mut d_blocks).zip(&mut s_blocks) {
+        for ((d, s), m) in d.iter_mut().zip(s).zip(&mut lanes) {
+            *d += s;
+            *m = (*m).max(d.to_bits() & 0x7fff_ffff);
+        }
+    }
+    let mut largest = lanes.into_iter().max().unwrap_or(0);
+    for (d, s) in d_blocks
+        .into_remainder()
+        .iter_mut()
+        .zip(s_blocks.remainder())
+    {
+        *d += s;
+        largest = largest.max(d.to_bits() & 0x7fff_ffff);
+    }
+    largest < f32::INFINITY.to_bits()
+}
+
+multiversion! {
+    /// dst += src, and whether every sum is finite: the last shard's gradients are added and
+    /// checked in one pass over them, not two (see [`all_finite`]).
+    pub fn add_assign_finite(dst: &mut [f32], src: &[f32]) -> bool => add_assign_finite_body
+}
+
+#[inline(always)]
 fn relu_in_place_body(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x = x.max(0.0));
 }
@@ -178,6 +207,39 @@ fn bytes_to_unit_body(src: &[u8], dst: &mut [f32]) {
 
 super::multiversion! {
     fn bytes_to_unit_dispatch(src: &[u8], dst: &mut [f32]) => bytes_to_unit_body
+}
+
+/// Whether every value is finite (no infinity, no NaN). Checked on every training step over
+/// all the gradients: as a plain `all(is_finite)` it was a scalar loop with a branch per value,
+/// 2.8% of a two-thread Fashion-MNIST run on the thread every step waits for. Here the
+/// largest magnitude's bit pattern is kept in vector lanes (a float's bits without the sign
+/// compare like its magnitude, infinity and NaN above every finite value).
+pub fn all_finite(values: &[f32]) -> bool {
+    // Blocks, so that a NaN early on does not cost a pass over the rest.
+    values.chunks(4096).all(all_finite_dispatch)
+}
+
+#[inline(always)]
+fn all_finite_body(values: &[f32]) -> bool {
+    let mut lanes = [0u32; LANES];
+    let mut blocks = values.chunks_exact(LANES);
+    for block in &mut blocks {
+        for (m, v) in lanes.iter_mut().zip(block) {
+            *m = (*m).max(v.to_bits() & 0x7fff_ffff);
+        }
+    }
+    let largest = blocks
+        .remainder()
+        .iter()
+        .map(|v| v.to_bits() & 0x7fff_ffff)
+        .chain(lanes)
+        .max()
+        .unwrap_or(0);
+    largest < f32::INFINITY.to_bits()
+}
+
+multiversion! {
+    fn all_finite_dispatch(values: &[f32]) -> bool => all_finite_body
 }
 
 #[cfg(test)]
@@ -253,6 +315,43 @@ mod tests {
         bytes_to_unit(&bytes, &mut out);
         for (&b, &f) in bytes.iter().zip(&out) {
             assert_eq!(f.to_bits(), (b as f32 / 255.0).to_bits(), "byte {b}");
+        }
+    }
+
+    #[test]
+    fn all_finite_finds_any_infinity_or_nan_anywhere() {
+        for len in [0usize, 1, 15, 16, 17, 4095, 4096, 4097, 10_000] {
+            let values: Vec<f32> = (0..len).map(|i| (i as f32 - 500.0) * 1e30).collect();
+            assert!(all_finite(&values), "len {len}");
+            for at in [0, len / 2, len.saturating_sub(1)] {
+                for bad in [f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN] {
+                    if len == 0 {
+                        continue;
+                    }
+                    let mut v = values.clone();
+                    v[at] = bad;
+                    assert!(!all_finite(&v), "{bad} at {at} of {len}");
+                }
+            }
+        }
+        assert!(all_finite(&[f32::MAX, f32::MIN, f32::MIN_POSITIVE, -0.0]));
+    }
+
+    #[test]
+    fn add_assign_finite_adds_and_finds_overflow() {
+        for len in [0usize, 7, 16, 33, 1000] {
+            let mut dst: Vec<f32> = (0..len).map(|i| i as f32).collect();
+            let src: Vec<f32> = (0..len).map(|i| 2.0 * i as f32).collect();
+            assert!(add_assign_finite(&mut dst, &src));
+            assert!(dst.iter().enumerate().all(|(i, &v)| v == 3.0 * i as f32));
+            if len > 0 {
+                // Two finite values whose sum overflows, at the end (the scalar tail or a
+                // vector lane).
+                let mut big = vec![0.0f32; len];
+                big[len - 1] = f32::MAX;
+                let mut dst = big.clone();
+                assert!(!add_assign_finite(&mut dst, &big));
+            }
         }
     }
 }

@@ -105,7 +105,9 @@ impl ConvShard {
     }
 
     pub fn grads_finite(&self) -> bool {
-        self.grads.iter().flatten().all(|v| v.is_finite())
+        self.grads
+            .iter()
+            .all(|g| crate::kernels::elementwise::all_finite(g))
     }
 
     /// Forward and backward over x[n, H*W*C] with noise eps[n, latent]; leaves this shard's

@@ -205,6 +205,9 @@ pub struct FusedVae {
     shards: Vec<Shard>,
     /// Shards used by the last `forward_backward` (shard 0 then holds the summed gradients).
     active: usize,
+    /// Whether the summed gradients of the last step are all finite (None: one shard, not
+    /// summed; checked on demand).
+    summed_finite: Option<bool>,
     step: i32,
 }
 
@@ -236,6 +239,7 @@ impl FusedVae {
             },
             shards: Vec::new(),
             active: 0,
+            summed_finite: None,
             step: 0,
         })
     }
@@ -292,18 +296,22 @@ impl FusedVae {
                     kl: a.kl + b.kl,
                 })
         };
+        self.summed_finite = None;
         if shards > 1 {
             let (first, rest) = self.shards.split_at_mut(1);
             for other in &rest[..shards - 1] {
-                first[0].add_gradients(other, PARAMS_PER_TASK);
+                // The last addition gives the gradients Adam will take.
+                self.summed_finite = Some(first[0].add_gradients(other, PARAMS_PER_TASK));
             }
         }
         sums
     }
 
-    /// Whether every gradient of the last `forward_backward` is finite.
+    /// Whether every gradient of the last `forward_backward` is finite (found while the
+    /// shards' gradients were summed, when there were several).
     pub fn grads_finite(&self) -> bool {
-        self.shards.first().is_none_or(Shard::grads_finite)
+        self.summed_finite
+            .unwrap_or_else(|| self.shards.first().is_none_or(Shard::grads_finite))
     }
 
     /// One Adam step with the gradients of the last `forward_backward`.

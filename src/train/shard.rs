@@ -5,7 +5,9 @@
 
 use super::fused::{Dense, Layers};
 use crate::kernels::dense;
-use crate::kernels::elementwise::{add_assign, loss_and_grad, relu_in_place, relu_mask};
+use crate::kernels::elementwise::{
+    add_assign, add_assign_finite, all_finite, loss_and_grad, relu_in_place, relu_mask,
+};
 use crate::kernels::sparse::{
     SPARSE_DENSITY_LIMIT, SparseRows, sparse_times_dense, sparse_transpose_times_dense,
 };
@@ -135,18 +137,22 @@ impl Shard {
     pub fn grads_finite(&self) -> bool {
         self.grads
             .iter()
-            .all(|g| g.w.iter().chain(&g.b).all(|v| v.is_finite()))
+            .all(|g| all_finite(&g.w) && all_finite(&g.b))
     }
 
-    /// Adds another shard's gradients to this one's.
-    pub fn add_gradients(&mut self, other: &Shard, chunk: usize) {
+    /// Adds another shard's gradients to this one's; returns whether every sum is finite.
+    pub fn add_gradients(&mut self, other: &Shard, chunk: usize) -> bool {
+        let mut finite = true;
         for (mine, theirs) in self.grads.iter_mut().zip(&other.grads) {
-            mine.w
+            finite &= mine
+                .w
                 .par_chunks_mut(chunk)
                 .zip(theirs.w.par_chunks(chunk))
-                .for_each(|(a, b)| add_assign(a, b));
-            add_assign(&mut mine.b, &theirs.b);
+                .map(|(a, b)| add_assign_finite(a, b))
+                .reduce(|| true, |a, b| a && b);
+            finite &= add_assign_finite(&mut mine.b, &theirs.b);
         }
+        finite
     }
 
     /// Forward and backward over x[n, D] with noise eps[n, latent] and, for a conditional
