@@ -163,9 +163,11 @@ impl AnomaliesPanel {
             if let Some(t) = settings.anomaly_threshold.as_mut() {
                 ui.add(egui::Slider::new(t, lo..=hi.max(lo + 1e-3)).text("threshold"));
             }
+            let percent = 100.0 * above as f64 / n.max(1) as f64;
+            // Two decimals below 1%: 32 of 70,000 is 0.05%, not "0.0%".
+            let decimals = if percent > 0.0 && percent < 1.0 { 2 } else { 1 };
             ui.label(format!(
-                "{above} of {n} samples above ({:.1}%)",
-                100.0 * above as f64 / n.max(1) as f64
+                "{above} of {n} samples above ({percent:.decimals$}%)"
             ));
         });
         // Wrapped: at 1280 to 1400 pixels the buttons would run past the panel's edge.
