@@ -175,3 +175,30 @@ fn a_remembered_pair_that_does_not_fit_falls_back_to_the_bundled_pair_with_a_not
     );
     assert!(!a.is_loading(), "start-up ended");
 }
+
+#[test]
+fn a_dataset_named_at_start_is_kept_even_when_the_default_model_does_not_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let digits = common::write_idx_dataset(dir.path(), "digits8", 200, 40, 8, 8);
+    let options = AppOptions {
+        dataset: Some(digits),
+        ..quiet_options()
+    };
+    let mut h = quiet_harness(options, vec2(1280.0, 720.0));
+    step_until(&mut h, "the dataset", |a| {
+        a.ws.data.is_some() && !a.is_busy()
+    });
+    settle(&mut h, 30);
+    let a = h.state();
+    assert_eq!(
+        a.ws.data.as_ref().unwrap().shape.len(),
+        64,
+        "the 8x8 dataset asked for, not the bundled MNIST"
+    );
+    assert!(
+        a.ws.notices
+            .errors()
+            .any(|n| n.text.contains("expects images of 28x28")),
+        "the window says the model does not fit it"
+    );
+}

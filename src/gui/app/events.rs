@@ -433,7 +433,7 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return false;
             }
-            self.error(format!("model refused: {e}"));
+            self.misfit_error(format!("model refused: {e}"));
             return false;
         }
         if let Some(p) = &path

@@ -84,8 +84,11 @@ impl Default for AppOptions {
 /// open) falls back to the bundled pair instead of leaving the window empty.
 #[derive(Default)]
 struct Startup {
-    /// Either path came from the remembered settings (not from the user this time).
+    /// Either path came from the remembered settings (not from the user this time), and no
+    /// dataset was asked for: a dataset the user named is never swapped for the bundled one.
     remembered: bool,
+    /// The model the user named at start, kept when the remembered dataset does not fit it.
+    asked_model: Option<PathBuf>,
     /// Both loads have answered.
     done: bool,
     /// The bundled pair was already tried.
@@ -208,7 +211,8 @@ impl ExplorerApp {
             asked_dataset = asked_dataset.or(dataset);
             asked_model = asked_model.or(model);
         }
-        let remembered = asked_dataset.is_none() || asked_model.is_none();
+        let remembered = asked_dataset.is_none();
+        app.startup.asked_model = asked_model.clone();
         let bundled = options.bundled;
         let dataset = app.startup_path(
             asked_dataset,
@@ -262,7 +266,9 @@ impl ExplorerApp {
     }
 
     /// A remembered pair that does not open or does not fit: open the bundled pair instead
-    /// (once), so that start-up always ends in a usable window.
+    /// (once), so that start-up always ends in a usable window; a model the user named stays
+    /// (with the bundled dataset), and a dataset the user named is never replaced (the window
+    /// then says the model does not fit it).
     fn fall_back_to_bundled(&mut self, why: &str) -> bool {
         if !self.startup.remembered || self.startup.fell_back || self.startup.done {
             return false;
@@ -278,7 +284,9 @@ impl ExplorerApp {
             // The bundled files are read as they are meant, whatever the user's options.
             crate::data::LoadOptions::default(),
         );
-        self.jobs.submit(Job::LoadModel(self.bundled.model.clone()));
+        let model =
+            (self.startup.asked_model.clone()).unwrap_or_else(|| self.bundled.model.clone());
+        self.jobs.submit(Job::LoadModel(model));
         true
     }
 
