@@ -266,6 +266,9 @@ impl AnomaliesPanel {
                                     egui::pos2(0.0, y0),
                                     egui::pos2(1.0, y1),
                                 ))
+                                // The texture is a tall column of tiles: its own aspect
+                                // ratio kept, the tile came out a pixel or two wide.
+                                .maintain_aspect_ratio(false)
                                 .fit_to_exact_size(egui::vec2(THUMB, THUMB)),
                         )
                     }
