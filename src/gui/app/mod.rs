@@ -284,8 +284,11 @@ impl ExplorerApp {
             // The bundled files are read as they are meant, whatever the user's options.
             crate::data::LoadOptions::default(),
         );
-        let model =
-            (self.startup.asked_model.clone()).unwrap_or_else(|| self.bundled.model.clone());
+        let model = self
+            .startup
+            .asked_model
+            .clone()
+            .unwrap_or_else(|| self.bundled.model.clone());
         self.jobs.submit(Job::LoadModel(model));
         true
     }
