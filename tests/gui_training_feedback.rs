@@ -1,14 +1,17 @@
 //! Training feedback that accumulates, and a start that cannot hang: continued training adds
 //! to the curves, the epoch count and the timeline; the ETA stands still while paused; a
-//! remembered dataset and model that do not fit each other fall back to the bundled pair.
+//! remembered dataset and model that do not fit each other fall back to the bundled pair; the
+//! map takes the training images' codes from the run while it goes on, and is exact after.
 
 mod common;
 mod gui_support;
 use egui::vec2;
 use gui_support::{quiet_harness, quiet_options, settle, step_until};
 use latent_explorer::gui::{AppOptions, Command};
+use latent_explorer::train::split_indices;
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn small_options() -> AppOptions {
     AppOptions {
@@ -201,4 +204,91 @@ fn a_dataset_named_at_start_is_kept_even_when_the_default_model_does_not_fit() {
             .any(|n| n.text.contains("expects images of 28x28")),
         "the window says the model does not fit it"
     );
+}
+
+/// While a run goes on, the map's training images take the codes their steps computed (from
+/// weights up to an epoch old) and only the held-out images are encoded, with the snapshot's
+/// own weights; once the run has ended the whole map is encoded again with the final weights.
+#[test]
+fn while_training_the_map_takes_the_steps_codes_and_is_exact_once_the_run_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = AppOptions {
+        // Every sample on the map, the held-out ones too.
+        dataset: Some(common::write_idx_dataset(
+            dir.path(),
+            "small",
+            3000,
+            500,
+            28,
+            28,
+        )),
+        ..quiet_options()
+    };
+    let mut h = quiet_harness(options, vec2(1280.0, 720.0));
+    step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
+    settle(&mut h, 60);
+    h.state_mut().settings.train.epochs = 40;
+    h.state_mut().apply(Command::StartTraining);
+    let (data, indices) = {
+        let a = h.state();
+        (a.ws.data.clone().unwrap(), a.ws.map.indices.clone())
+    };
+    let (train, _) = split_indices(&data, &h.state().settings.train);
+    let train: HashSet<usize> = train.into_iter().collect();
+    let (held_out_rows, train_rows): (Vec<usize>, Vec<usize>) =
+        (0..indices.len()).partition(|&r| !train.contains(&indices[r]));
+    assert!(!held_out_rows.is_empty() && !train_rows.is_empty());
+    let (mut snapshots, mut from_steps, mut seen) = (0, 0, h.state().ws.map.codes_version);
+    let mut held_fresh = 0;
+    let started = Instant::now();
+    while h.state().is_training() {
+        assert!(started.elapsed() < Duration::from_secs(300), "never ended");
+        h.step();
+        let a = h.state();
+        if a.ws.map.codes_version == seen || !a.is_training() {
+            continue;
+        }
+        seen = a.ws.map.codes_version;
+        snapshots += 1;
+        let (model, codes) = (a.ws.model.clone().unwrap(), a.ws.map.codes.clone().unwrap());
+        let differs = |rows: &[usize]| {
+            let idx: Vec<usize> = rows.iter().map(|&r| indices[r]).collect();
+            let fresh = model.encode(&data, &idx).unwrap();
+            let l = fresh.latent;
+            let mut worst = 0f32;
+            for (k, &r) in rows.iter().enumerate() {
+                for d in 0..l {
+                    worst = worst.max((codes.mean[r * l + d] - fresh.mean[k * l + d]).abs());
+                }
+            }
+            worst
+        };
+        // Held-out codes are encoded with the snapshot's weights, or kept from an earlier
+        // snapshot while the encoder rests (the snapshot encoder's unit tests check which).
+        if differs(&held_out_rows) < 1e-4 {
+            held_fresh += 1;
+        }
+        if differs(&train_rows) > 1e-3 {
+            from_steps += 1;
+        }
+    }
+    assert!(snapshots >= 2, "only {snapshots} snapshots");
+    assert!(held_fresh >= 1, "the held-out codes were never encoded");
+    assert!(
+        from_steps >= 1,
+        "no snapshot took the training images' codes from the steps"
+    );
+    step_until(&mut h, "the map encoded after the run", |a| {
+        a.ws.map.codes_version != seen && !a.is_busy()
+    });
+    let a = h.state();
+    let (model, codes) = (a.ws.model.clone().unwrap(), a.ws.map.codes.clone().unwrap());
+    let exact = model.encode(&data, &indices).unwrap();
+    let worst = codes
+        .mean
+        .iter()
+        .zip(&exact.mean)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "the final map is off by {worst}");
 }

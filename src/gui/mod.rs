@@ -20,6 +20,7 @@ mod snapshot_encoder;
 mod state;
 pub mod sweep;
 mod textures;
+mod trained_codes;
 mod worker;
 mod workspace;
 

@@ -6,11 +6,15 @@ use super::dialogs::{DialogPurpose, ExportKind};
 use super::export_files::{Destination, write_export};
 use super::map_figure::MapFigure;
 use super::snapshot_encoder::SnapshotEncoder;
+use super::trained_codes::MapCodeBook;
 use super::workspace::Generation;
 use crate::data::{Dataset, LoadOptions, LoadProgress, load_dataset_with_progress};
 use crate::model::{Codes, Model};
 use crate::recovery::RecoveryStore;
-use crate::train::{TrainConfig, TrainControl, TrainEvent, TrainSummary, train};
+use crate::train::{
+    BatchCodes, TrainConfig, TrainControl, TrainEvent, TrainSummary, split_indices,
+    steps_report_codes, train_reporting_codes,
+};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -699,6 +703,9 @@ pub struct TrainJob {
     pub config: TrainConfig,
     /// The map's samples, re-encoded with every snapshot.
     pub map_indices: Arc<Vec<usize>>,
+    /// The map's codes when the run starts (under the model being trained), so that snapshots
+    /// can take the trainer's own codes from the first one on ([`MapCodeBook`]).
+    pub map_codes: Option<Codes>,
     /// The workspace generation the run belongs to (its snapshots carry it).
     pub generation: Generation,
     /// Where the unsaved model is written after every epoch.
@@ -734,12 +741,26 @@ fn run_training(mut own: Model, job: TrainJob, control: &TrainControl, events: E
         data,
         config,
         map_indices,
+        map_codes,
         generation,
         recovery,
         dataset_path,
         model_path,
         hook,
     } = job;
+    // The training images' codes come from the steps (where the trainer reports them); the
+    // snapshot encoder then encodes only the held-out ones.
+    let book = steps_report_codes(&own).then(|| {
+        let (train_indices, _) = split_indices(&data, &config);
+        MapCodeBook::new(
+            data.len(),
+            &map_indices,
+            &train_indices,
+            own.latent(),
+            map_codes.as_ref(),
+        )
+    });
+    let book = std::cell::RefCell::new(book);
     let encoder = SnapshotEncoder::spawn(
         Arc::clone(&data),
         map_indices,
@@ -777,12 +798,25 @@ fn run_training(mut own: Model, job: TrainJob, control: &TrainControl, events: E
         if epoch_end || last_snapshot.elapsed() >= SNAPSHOT_EVERY {
             last_snapshot = Instant::now();
             if let Ok(copy) = m.duplicate() {
-                encoder.offer(copy, at);
+                let trained = book.borrow().as_ref().and_then(MapCodeBook::snapshot);
+                encoder.offer(copy, at, trained);
             }
         }
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        train(&mut own, &data, &config, control, &mut sink)
+        let mut record = |codes: BatchCodes<'_>| {
+            if let Some(book) = book.borrow_mut().as_mut() {
+                book.record(&codes);
+            }
+        };
+        train_reporting_codes(
+            &mut own,
+            &data,
+            &config,
+            control,
+            &mut sink,
+            Some(&mut record),
+        )
     }));
     // The run's snapshots reach the window before the news that it ended.
     encoder.finish();

@@ -80,6 +80,10 @@ pub(super) struct ConvShard {
     row_recon: Vec<f32>,
     /// Images a pass ([`micro_batch`]).
     micro_batch: usize,
+    /// The posterior means and log-variances of the last `forward_backward`'s rows, gathered
+    /// from its micro-batches ([rows, latent] each).
+    pub codes_mean: Vec<f32>,
+    pub codes_logvar: Vec<f32>,
 }
 
 impl ConvShard {
@@ -101,6 +105,8 @@ impl ConvShard {
             d_logits: Vec::new(),
             row_recon: Vec::new(),
             micro_batch: micro_batch(net.widest_patch_bytes()),
+            codes_mean: Vec::new(),
+            codes_logvar: Vec::new(),
         }
     }
 
@@ -128,6 +134,8 @@ impl ConvShard {
             "batch smaller than n rows"
         );
         let mut sums = StepSums::default();
+        self.codes_mean.clear();
+        self.codes_logvar.clear();
         // An empty shard still runs once, so its gradients are zeroes, not the last batch's.
         for start in (0..n.max(1)).step_by(self.micro_batch) {
             let rows = self.micro_batch.min(n - start);
@@ -142,6 +150,9 @@ impl ConvShard {
             );
             sums.recon += part.recon;
             sums.kl += part.kl;
+            let nl = rows * l;
+            self.codes_mean.extend_from_slice(&self.fwd.mu[..nl]);
+            self.codes_logvar.extend_from_slice(&self.fwd.lv[..nl]);
         }
         sums
     }

@@ -314,6 +314,17 @@ impl FusedVae {
             .unwrap_or_else(|| self.shards.first().is_none_or(Shard::grads_finite))
     }
 
+    /// Appends the posterior means and log-variances the last `forward_backward` computed for
+    /// its rows, in the batch's order ([n, latent] each): the codes of the batch's images under
+    /// the weights before that step.
+    pub fn batch_codes(&self, mean: &mut Vec<f32>, logvar: &mut Vec<f32>) {
+        for shard in &self.shards[..self.active] {
+            let (m, lv) = shard.codes(self.layers.latent);
+            mean.extend_from_slice(m);
+            logvar.extend_from_slice(lv);
+        }
+    }
+
     /// One Adam step with the gradients of the last `forward_backward`.
     pub fn adam_step(&mut self, a: &Adam) {
         let Some(grads) = self.shards.first() else {

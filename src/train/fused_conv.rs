@@ -129,6 +129,15 @@ impl FusedConvVae {
         sums
     }
 
+    /// Appends the posterior means and log-variances the last `forward_backward` computed for
+    /// its rows, in the batch's order ([n, latent] each).
+    pub fn batch_codes(&self, mean: &mut Vec<f32>, logvar: &mut Vec<f32>) {
+        for shard in &self.shards[..self.active] {
+            mean.extend_from_slice(&shard.codes_mean);
+            logvar.extend_from_slice(&shard.codes_logvar);
+        }
+    }
+
     /// Whether every gradient of the last `forward_backward` is finite.
     pub fn grads_finite(&self) -> bool {
         self.shards.first().is_none_or(ConvShard::grads_finite)

@@ -245,7 +245,43 @@ pub fn train(
     control: &TrainControl,
     sink: &mut dyn FnMut(TrainEvent, &Model),
 ) -> Result<TrainSummary> {
-    let result = run(model, data, cfg, control, sink);
+    train_reporting_codes(model, data, cfg, control, sink, None)
+}
+
+/// The codes a training step computed on its way: each batch image's posterior mean and
+/// log-variance (as the layer gave it, before the clamp), under the weights before the step.
+pub struct BatchCodes<'a> {
+    /// The batch's dataset indices, in the order of the rows below.
+    pub indices: &'a [usize],
+    pub latent: usize,
+    pub mean: &'a [f32],
+    pub logvar: &'a [f32],
+}
+
+/// Whether training `model` reports its steps' codes (see [`train_reporting_codes`]): the
+/// fused CPU steps do; candle's autograd (any model on a GPU) does not.
+pub fn steps_report_codes(model: &Model) -> bool {
+    fused_allowed(model)
+}
+
+fn fused_allowed(model: &Model) -> bool {
+    model.device().is_cpu()
+        && std::env::var("LATENT_EXPLORER_TRAINER").map_or(true, |v| v != "autograd")
+}
+
+/// [`train`], also handing `codes` every applied step's [`BatchCodes`] (before the step's
+/// event), where the steps compute them ([`steps_report_codes`]). Over an epoch that is a code
+/// for every training image at no extra cost: the window's map takes them instead of
+/// re-encoding the training images while a run goes on.
+pub fn train_reporting_codes(
+    model: &mut Model,
+    data: &Dataset,
+    cfg: &TrainConfig,
+    control: &TrainControl,
+    sink: &mut dyn FnMut(TrainEvent, &Model),
+    codes: Option<&mut dyn FnMut(BatchCodes<'_>)>,
+) -> Result<TrainSummary> {
+    let result = run(model, data, cfg, control, sink, codes);
     match &result {
         Ok(summary) => sink(TrainEvent::Finished(summary.clone()), model),
         Err(e) => sink(TrainEvent::Failed(e.to_string()), model),
@@ -259,6 +295,7 @@ fn run(
     cfg: &TrainConfig,
     control: &TrainControl,
     sink: &mut dyn FnMut(TrainEvent, &Model),
+    codes: Option<&mut dyn FnMut(BatchCodes<'_>)>,
 ) -> Result<TrainSummary> {
     cfg.validate()?;
     model.check_fits(data)?;
@@ -280,10 +317,8 @@ fn run(
     // The fused steps cover MLPs and conv models on the CPU; any model on a GPU trains through
     // candle's autograd (so does a CPU model under LATENT_EXPLORER_TRAINER=autograd, which is
     // there to compare the two).
-    let fused_allowed = model.device().is_cpu()
-        && std::env::var("LATENT_EXPLORER_TRAINER").map_or(true, |v| v != "autograd");
     let net = match model.config().arch {
-        _ if !fused_allowed => None,
+        _ if !fused_allowed(model) => None,
         Architecture::Mlp => Some(FusedNet::Mlp(FusedVae::from_model(model)?)),
         Architecture::Conv => Some(FusedNet::Conv(FusedConvVae::from_model(model)?)),
     };
@@ -303,6 +338,7 @@ fn run(
         (train_idx, test_idx),
         &mut rng,
         stepper.as_mut(),
+        codes,
     )
 }
 
@@ -323,6 +359,11 @@ trait Stepper {
     ) -> Result<std::result::Result<StepSums, f32>>;
     /// Makes the model's weights the trainer's (a no-op where they are the same weights).
     fn sync(&mut self, model: &Model) -> Result<()>;
+    /// Appends the last step's codes ([n, latent] means, then log-variances) and says whether
+    /// it could (a stepper that does not keep them returns false).
+    fn batch_codes(&self, _mean: &mut Vec<f32>, _logvar: &mut Vec<f32>) -> bool {
+        false
+    }
 }
 
 /// A hand-fused network: the MLP's or the conv model's.
@@ -374,6 +415,14 @@ impl Stepper for FusedStepper {
             FusedNet::Conv(net) => net.write_to(model),
         }
     }
+
+    fn batch_codes(&self, mean: &mut Vec<f32>, logvar: &mut Vec<f32>) -> bool {
+        match &self.net {
+            FusedNet::Mlp(net) => net.batch_codes(mean, logvar),
+            FusedNet::Conv(net) => net.batch_codes(mean, logvar),
+        }
+        true
+    }
 }
 
 /// The epochs: shuffles, batches, noise, the beta schedule, pause / resume / stop, events,
@@ -388,6 +437,7 @@ fn run_epochs(
     (mut train_idx, test_idx): (Vec<usize>, Vec<usize>),
     rng: &mut StdRng,
     stepper: &mut dyn Stepper,
+    mut codes: Option<&mut dyn FnMut(BatchCodes<'_>)>,
 ) -> Result<TrainSummary> {
     let bs = cfg.batch_size;
     let steps_per_epoch = train_idx.len().div_ceil(bs);
@@ -414,6 +464,7 @@ fn run_epochs(
     let start = Instant::now();
     let mut buf = BatchBuffer::new();
     let mut eps: Vec<f32> = Vec::with_capacity(bs * latent);
+    let (mut code_mean, mut code_logvar) = (Vec::new(), Vec::new());
     let mut global_step = 0;
     let mut summary = TrainSummary {
         epochs_completed: 0,
@@ -473,6 +524,19 @@ fn run_epochs(
             };
             if global_step % SYNC_EVERY_STEPS == 0 {
                 stepper.sync(model)?;
+            }
+            if let Some(report) = codes.as_deref_mut() {
+                code_mean.clear();
+                code_logvar.clear();
+                let kept = stepper.batch_codes(&mut code_mean, &mut code_logvar);
+                if kept && code_mean.len() == n * latent && code_logvar.len() == n * latent {
+                    report(BatchCodes {
+                        indices: chunk,
+                        latent,
+                        mean: &code_mean,
+                        logvar: &code_logvar,
+                    });
+                }
             }
             let loss = sums.recon + step_beta * sums.kl;
             sum_loss += loss;

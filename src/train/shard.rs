@@ -40,6 +40,8 @@ pub(super) struct Shard {
     enc_grad: Vec<Vec<f32>>,
     mu: Vec<f32>,
     lv: Vec<f32>,
+    /// Rows of the last forward pass (its codes are the first `rows` of `mu` and `lv`).
+    rows: usize,
     sigma: Vec<f32>,
     z: Vec<f32>,
     d_mu: Vec<f32>,
@@ -93,6 +95,7 @@ impl Shard {
             dec_grad: vec![Vec::new(); layers.dec_depth],
             mu: Vec::new(),
             lv: Vec::new(),
+            rows: 0,
             sigma: Vec::new(),
             z: Vec::new(),
             d_mu: Vec::new(),
@@ -127,6 +130,13 @@ impl Shard {
         fit(&mut self.logits, n * layers.input);
         fit(&mut self.d_logits, n * layers.input);
         fit(&mut self.row_recon, n);
+    }
+
+    /// The posterior means and log-variances of the last forward pass's rows, [rows, latent]
+    /// each (the log-variances as the layer gave them, before the clamp).
+    pub fn codes(&self, latent: usize) -> (&[f32], &[f32]) {
+        let nl = self.rows * latent;
+        (&self.mu[..nl], &self.lv[..nl])
     }
 
     /// Each layer's (weight, bias) gradient, in the layers' order.
@@ -175,6 +185,7 @@ impl Shard {
             _ => Parallelism::None,
         };
         self.size_workspace(layers, n);
+        self.rows = n;
         let (d, l, c) = (layers.input, layers.latent, layers.classes);
         // A conditional model's one-hot is just more input columns: the sparse first layer
         // visits its single non-zero like any pixel.

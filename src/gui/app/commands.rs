@@ -475,6 +475,7 @@ impl ExplorerApp {
             data,
             config: self.settings.train.clone(),
             map_indices: self.ws.map.indices.clone(),
+            map_codes: self.ws.map.codes.clone(),
             generation: self.ws.generation(),
             recovery: self.recovery.clone(),
             dataset_path: self.ws.data_path.clone(),
