@@ -85,6 +85,9 @@ fn open_window(paths: &[PathBuf], bare: bool) -> Result<(), String> {
 }
 
 /// The tensor maths' threads, named so that a profiler or `top -H` tells them from the window's.
+/// They flush subnormal floats from the start (`kernels::cpu::flush_subnormals`).
 fn named_pool() -> rayon::ThreadPoolBuilder {
-    rayon::ThreadPoolBuilder::new().thread_name(|i| format!("tensor-{i}"))
+    rayon::ThreadPoolBuilder::new()
+        .thread_name(|i| format!("tensor-{i}"))
+        .start_handler(|_| std::mem::forget(latent_explorer::kernels::cpu::flush_subnormals()))
 }

@@ -432,3 +432,37 @@ fn kl_per_dimension_finds_the_collapsed_dimensions() {
     assert!(kl[1].abs() < 1e-6, "{kl:?}");
     assert_eq!(kl.iter().filter(|&&k| k > ACTIVE_KL_THRESHOLD).count(), 1);
 }
+
+/// Training flushes subnormal floats on the maths threads (Adam's moments of weights that stop
+/// getting gradients otherwise sink into them and slowed later epochs by a third), and gives
+/// the calling thread its own settings back.
+#[test]
+fn training_flushes_subnormals_on_its_threads_and_restores_the_callers() {
+    use latent_explorer::kernels::cpu::flushes_subnormals;
+    let data = subset(256, 64);
+    let mut model = Model::new_random(VaeConfig::mnist(2), 1).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    assert!(!flushes_subnormals());
+    let mut during = Vec::new();
+    pool.install(|| {
+        train(
+            &mut model,
+            &data,
+            &quick(1, 1),
+            &TrainControl::new(),
+            &mut |e, _| {
+                if matches!(e, TrainEvent::Step(_)) {
+                    during.push(flushes_subnormals())
+                }
+            },
+        )
+        .unwrap()
+    });
+    let x86 = cfg!(target_arch = "x86_64");
+    assert!(!during.is_empty() && during.iter().all(|&f| f == x86));
+    assert_eq!(pool.broadcast(|_| flushes_subnormals()), vec![x86; 2]);
+    assert!(!flushes_subnormals(), "the caller's settings are back");
+}

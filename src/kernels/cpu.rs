@@ -60,6 +60,83 @@ fn read() -> CpuCaches {
     }
 }
 
+/// MXCSR's flush-to-zero (results too small for a normal float become 0) and
+/// denormals-are-zero (such inputs read as 0) bits.
+#[cfg(target_arch = "x86_64")]
+const FLUSH_BITS: u32 = 0x8000 | 0x0040;
+
+/// The calling thread's floating-point control register.
+#[cfg(target_arch = "x86_64")]
+fn read_mxcsr() -> u32 {
+    let mut value = 0u32;
+    // SAFETY: stmxcsr stores the 32-bit register into the word it is given, which lives here.
+    unsafe {
+        std::arch::asm!("stmxcsr [{}]", in(reg) &mut value, options(nostack, preserves_flags));
+    }
+    value
+}
+
+#[cfg(target_arch = "x86_64")]
+fn write_mxcsr(value: u32) {
+    // SAFETY: ldmxcsr loads a value read from the register with only the flush bits changed,
+    // which are valid settings.
+    unsafe {
+        std::arch::asm!("ldmxcsr [{}]", in(reg) &value, options(nostack, readonly, preserves_flags));
+    }
+}
+
+/// Makes the calling thread treat subnormal floats as zero, in and out (x86-64; elsewhere
+/// nothing changes), until the returned guard is dropped.
+///
+/// Why: Adam's first moment of a weight whose gradient stays zero (a hidden unit that never
+/// fires) decays by 0.9 a step into the subnormal range and, rounding to nearest, stays there
+/// for good (0.9 times the smallest subnormal rounds back to it). On an Intel Xeon, after two
+/// epochs of Fashion-MNIST, 45% of the first layer's moments were subnormal, and every
+/// arithmetic operation on one takes a slow microcode path: the MLP's epochs slowed from 26,000
+/// to 16,000 samples/s on one thread. Flushed, the third and fourth epochs ran as fast as the
+/// first and the losses were the same to every printed digit. TensorFlow sets the same bits on
+/// its threads; nothing a VAE computes needs values below 1.2e-38.
+pub fn flush_subnormals() -> FlushSubnormals {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let before = read_mxcsr();
+        write_mxcsr(before | FLUSH_BITS);
+        FlushSubnormals { before }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    FlushSubnormals {}
+}
+
+/// [`flush_subnormals`] on every thread of the current rayon pool, for good (the maths
+/// threads never need subnormals; restoring them would need a second pass over the pool).
+pub fn flush_subnormals_in_pool() {
+    rayon::broadcast(|_| std::mem::forget(flush_subnormals()));
+}
+
+/// Restores the thread's floating-point settings when dropped.
+#[must_use = "the settings are restored when this is dropped"]
+pub struct FlushSubnormals {
+    #[cfg(target_arch = "x86_64")]
+    before: u32,
+}
+
+impl Drop for FlushSubnormals {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "x86_64")]
+        write_mxcsr(self.before);
+    }
+}
+
+/// Whether the calling thread flushes subnormals (always false off x86-64).
+pub fn flushes_subnormals() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        read_mxcsr() & FLUSH_BITS == FLUSH_BITS
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +155,37 @@ mod tests {
         if c.intel {
             assert!(c.l2_bytes.is_some_and(|b| b >= 256 * 1024), "{c:?}");
         }
+    }
+
+    #[test]
+    fn subnormals_are_flushed_while_the_guard_lives_and_not_after() {
+        use std::hint::black_box;
+        let small = || black_box(1e-20f32);
+        let subnormal = black_box(1e-40f32);
+        assert!(subnormal.is_subnormal());
+        assert!(!flushes_subnormals());
+        assert!((small() * small()).is_subnormal());
+        {
+            let _flush = flush_subnormals();
+            assert_eq!(flushes_subnormals(), cfg!(target_arch = "x86_64"));
+            if cfg!(target_arch = "x86_64") {
+                // Results below the normal range are 0, and so are such inputs.
+                assert_eq!(small() * small(), 0.0);
+                assert_eq!(subnormal * black_box(1e10f32), 0.0);
+            }
+        }
+        assert!(!flushes_subnormals());
+        assert!((small() * small()).is_subnormal());
+    }
+
+    #[test]
+    fn a_pool_flushes_on_every_thread() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        pool.install(flush_subnormals_in_pool);
+        let flushing = pool.broadcast(|_| flushes_subnormals());
+        assert_eq!(flushing, vec![cfg!(target_arch = "x86_64"); 3]);
     }
 }
