@@ -978,9 +978,10 @@ fn a_conv_model_made_in_the_new_model_dialog_trains_on_colour_images() {
     assert_eq!(picture.color(), image::ColorType::Rgb8);
 }
 
-/// All 70,000 points are drawn as one raster: an idle map is not redrawn, dragging it redraws
-/// it for the new view, the legend's check box hides a class from it, and picking still finds
-/// a point through the grid index.
+/// All 70,000 points are drawn as one raster: an idle map is not redrawn, dragging it shows the
+/// raster already drawn (it has a margin around the view) and draws it for the new view once
+/// the view stands still, the legend's check box hides a class from it, and picking still
+/// finds a point through the grid index.
 #[test]
 fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
     let mut h = harness(Arc::default());
@@ -1011,10 +1012,15 @@ fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
         modifiers: Modifiers::default(),
     });
     h.step();
+    let before_drag = h.state().panels.map.raster.redraws;
     for k in 1..=10 {
         h.event(Event::PointerMoved(start + egui::vec2(8.0 * k as f32, 0.0)));
         h.step();
     }
+    assert!(
+        h.state().panels.map.raster.redraws <= before_drag + 1,
+        "a drag of 80 px within the margin does not redraw at every frame"
+    );
     let end = start + egui::vec2(80.0, 0.0);
     h.event(Event::PointerButton {
         pos: end,
@@ -1029,7 +1035,20 @@ fn the_map_raster_is_redrawn_only_when_the_view_or_the_classes_change() {
         after.min()[0] < before.min()[0],
         "dragging right shows what lies left"
     );
-    assert!(h.state().panels.map.raster.redraws > redraws + 3);
+    // Standing still, the raster is drawn for the new view, and covers it.
+    for _ in 0..3 {
+        h.step();
+    }
+    let (view, covers) = h.state().panels.map.raster.drawn_for().unwrap();
+    let shown = [
+        after.min()[0],
+        after.min()[1],
+        after.max()[0],
+        after.max()[1],
+    ];
+    assert_eq!(view, shown, "drawn for the view now shown");
+    assert!(covers[0] < view[0] && covers[2] > view[2], "with a margin");
+    assert!(h.state().panels.map.raster.redraws > redraws);
 
     // Hide class 7 from the legend.
     let redraws = h.state().panels.map.raster.redraws;

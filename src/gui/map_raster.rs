@@ -84,10 +84,64 @@ pub struct RasterKey {
     pub content: u64,
 }
 
+impl RasterKey {
+    /// The same points, colours and pixel size: only where the view is differs.
+    fn same_look(&self, other: &RasterKey) -> bool {
+        self.size == other.size
+            && self.radius_px == other.radius_px
+            && self.content == other.content
+    }
+
+    /// This key widened by [`MARGIN`] of the view on every side, at the same pixels per unit.
+    fn with_margin(&self) -> RasterKey {
+        let mut out = *self;
+        for axis in 0..2 {
+            let span = self.view[axis + 2] - self.view[axis];
+            let extra_px = (self.size[axis] as f64 * MARGIN).round();
+            let extra = extra_px * span / self.size[axis].max(1) as f64;
+            out.size[axis] = self.size[axis] + 2 * extra_px as usize;
+            out.view[axis] -= extra;
+            out.view[axis + 2] += extra;
+        }
+        out
+    }
+}
+
+/// The raster is drawn this much of the view's span beyond it on every side, so that a pan
+/// within that, or a zoom out to 1 + 2 x MARGIN of the span, shows points already drawn.
+const MARGIN: f64 = 1.0 / 6.0;
+
+/// While the view moves, a raster drawn at up to this factor more or fewer pixels per unit than
+/// the view's is shown stretched instead of being drawn again.
+const STRETCH: f64 = 1.5;
+
+/// Whether a raster drawn for `drawn` (with its margin) can stand in for `view` while the view
+/// moves: it covers it, at nearly the same scale.
+fn stands_in(drawn: &RasterKey, asked: &RasterKey) -> bool {
+    let (d, v) = (drawn.view, asked.view);
+    let covers = d[0] <= v[0] && d[1] <= v[1] && d[2] >= v[2] && d[3] >= v[3];
+    let scale_ok = (0..2).all(|axis| {
+        let drawn_scale = drawn.size[axis] as f64 / (d[axis + 2] - d[axis]).max(1e-12);
+        let asked_scale = asked.size[axis] as f64 / (v[axis + 2] - v[axis]).max(1e-12);
+        let ratio = asked_scale / drawn_scale;
+        (1.0 / STRETCH..=STRETCH).contains(&ratio)
+    });
+    covers && scale_ok
+}
+
 /// The map's points as a texture, kept until its key changes.
+///
+/// While the view moves (a drag, a zoom gesture) the texture already drawn is shown shifted or
+/// stretched for as long as it covers the view ([`MARGIN`], [`STRETCH`]), and drawn again for the
+/// exact view once the view stands still. Drawing 70,000 points took 7-11 ms a frame on an Intel
+/// Xeon, so panning and zooming redrew the points at every frame and missed the 8 ms budget.
 #[derive(Default)]
 pub struct PointRaster {
+    /// What the texture was asked for, and what it was drawn for (the view with its margin).
     key: Option<RasterKey>,
+    drawn: Option<RasterKey>,
+    /// The view asked for in the last frame (a different one now means the view is moving).
+    last_view: Option<[f64; 4]>,
     texture: Option<TextureHandle>,
     /// Milliseconds the last redraw took (rasterising and handing the image to egui).
     pub last_redraw_ms: f32,
@@ -96,17 +150,26 @@ pub struct PointRaster {
 }
 
 impl PointRaster {
-    /// The texture for `key`, drawn by `draw` only when the key differs from the last one.
-    /// Returns the texture and the view it covers.
+    /// The texture for `key`, drawn by `draw` (for the key it is given: `key` with a margin)
+    /// only when needed (see the type). Returns the texture and the view it covers.
     pub fn texture_for(
         &mut self,
         ctx: &egui::Context,
         key: RasterKey,
-        draw: impl FnOnce() -> ColorImage,
+        draw: impl FnOnce(RasterKey) -> ColorImage,
     ) -> (TextureId, [f64; 4]) {
-        if self.key != Some(key) || self.texture.is_none() {
+        let moving = self.last_view.is_some_and(|v| v != key.view);
+        self.last_view = Some(key.view);
+        let reuse = match (&self.key, &self.drawn, &self.texture) {
+            (Some(asked), Some(drawn), Some(_)) => {
+                *asked == key || (moving && asked.same_look(&key) && stands_in(drawn, &key))
+            }
+            _ => false,
+        };
+        if !reuse {
             let start = Instant::now();
-            let image = draw();
+            let drawn = key.with_margin();
+            let image = draw(drawn);
             match &mut self.texture {
                 Some(t) => t.set(image, TextureOptions::LINEAR),
                 None => {
@@ -115,12 +178,22 @@ impl PointRaster {
                 }
             }
             self.key = Some(key);
+            self.drawn = Some(drawn);
             self.redraws += 1;
             self.last_redraw_ms = start.elapsed().as_secs_f32() * 1000.0;
+        } else if self.key != Some(key) {
+            // Shown shifted or stretched: one more frame, once the view stands still, draws
+            // it for the exact view.
+            ctx.request_repaint();
         }
-        let view = self.key.map(|k| k.view).unwrap_or(key.view);
+        let view = self.drawn.map(|k| k.view).unwrap_or(key.view);
         let id = self.texture.as_ref().map(|t| t.id()).unwrap_or_default();
         (id, view)
+    }
+
+    /// The view the texture was last drawn for, and the view it covers (with its margin).
+    pub fn drawn_for(&self) -> Option<([f64; 4], [f64; 4])> {
+        Some((self.key?.view, self.drawn?.view))
     }
 }
 
@@ -270,6 +343,59 @@ impl PointGrid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_moving_view_shows_the_raster_drawn_and_a_still_one_gets_it_redrawn() {
+        let ctx = egui::Context::default();
+        let mut raster = PointRaster::default();
+        let key = |x: f64, span: f64| RasterKey {
+            view: [x, 0.0, x + span, span],
+            size: [600, 600],
+            radius_px: 2.0,
+            content: 1,
+        };
+        let asked = std::cell::RefCell::new(Vec::new());
+        let frame = |raster: &mut PointRaster, k: RasterKey| {
+            raster.texture_for(&ctx, k, |drawn| {
+                asked.borrow_mut().push(drawn);
+                ColorImage::new(
+                    drawn.size,
+                    vec![Color32::TRANSPARENT; drawn.size[0] * drawn.size[1]],
+                )
+            })
+        };
+        // Drawn once with a margin of 100 px (a sixth of 600) on every side, at the same scale.
+        let (_, covers) = frame(&mut raster, key(0.0, 6.0));
+        assert_eq!(asked.borrow().len(), 1);
+        assert_eq!(asked.borrow()[0].size, [800, 800]);
+        assert_eq!(covers, [-1.0, -1.0, 7.0, 7.0]);
+        frame(&mut raster, key(0.0, 6.0));
+        assert_eq!(raster.redraws, 1, "the same view: nothing drawn");
+        // Panned by half the margin: shown as drawn.
+        let (_, covers) = frame(&mut raster, key(0.5, 6.0));
+        assert_eq!((raster.redraws, covers), (1, [-1.0, -1.0, 7.0, 7.0]));
+        // Zoomed in by a quarter while moving: stretched, not drawn.
+        frame(&mut raster, key(0.5, 4.8));
+        assert_eq!(raster.redraws, 1);
+        // The view stands still: drawn for it.
+        frame(&mut raster, key(0.5, 4.8));
+        assert_eq!(raster.redraws, 2);
+        assert_eq!(raster.drawn_for().unwrap().0, key(0.5, 4.8).view);
+        // Moving out of the margin, or zooming by more than the stretch allows, draws at once.
+        frame(&mut raster, key(3.0, 4.8));
+        assert_eq!(raster.redraws, 3);
+        frame(&mut raster, key(3.0, 2.0));
+        assert_eq!(raster.redraws, 4);
+        // Other colours draw at once, moving or not.
+        frame(
+            &mut raster,
+            RasterKey {
+                content: 2,
+                ..key(3.1, 2.0)
+            },
+        );
+        assert_eq!(raster.redraws, 5);
+    }
 
     #[test]
     fn grid_finds_what_a_scan_finds() {

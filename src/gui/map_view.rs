@@ -81,6 +81,9 @@ pub struct MapState {
     /// Map position of each dataset index.
     position: HashMap<usize, usize>,
     pub codes: Option<Codes>,
+    /// The codes' average KL of each latent dimension (the Training panel's bars read it at
+    /// every frame: over 70,000 codes it cost a few milliseconds a frame to recompute).
+    pub kl_per_dim: Vec<f32>,
     /// 2D position of each point, in map order.
     pub coords: Vec<[f64; 2]>,
     pub pca: Option<Pca>,
@@ -156,6 +159,7 @@ impl MapState {
     /// view fits them then.
     pub fn clear_codes(&mut self) {
         self.codes = None;
+        self.kl_per_dim.clear();
         self.coords.clear();
         self.pca = None;
         self.key = None;
@@ -235,6 +239,7 @@ impl MapState {
     }
 
     pub fn set_codes(&mut self, codes: Codes, settings: &Settings) {
+        self.kl_per_dim = codes.kl_per_dim();
         self.codes = Some(codes);
         self.codes_version += 1;
         self.key = None;

@@ -321,12 +321,12 @@ fn beta_schedule_ui(ui: &mut Ui, schedule: &mut BetaSchedule, label: egui::Id) -
 /// KL per latent dimension over the map's samples, the number of active dimensions, and a
 /// warning when the posterior collapses: the reconstruction/KL trade-off made visible.
 fn kl_bars_ui(ui: &mut Ui, ctx: &PanelCtx, panel: &TrainingPanel) {
-    let Some(codes) = &ctx.ws.map.codes else {
+    if ctx.ws.map.codes.is_none() {
         return;
-    };
+    }
     let trained =
         ctx.ws.model.as_ref().is_some_and(|m| m.history.epochs > 0) || !panel.steps.is_empty();
-    let kl = codes.kl_per_dim();
+    let kl = &ctx.ws.map.kl_per_dim;
     let active = kl.iter().filter(|&&k| k > ACTIVE_KL_THRESHOLD).count();
     ui.separator();
     ui.label(format!(

@@ -163,17 +163,17 @@ pub fn show(
                     content,
                 };
                 if show_density {
-                    let (texture, covers) = density.texture_for(&egui_ctx, key, || {
+                    let (texture, covers) = density.texture_for(&egui_ctx, key, |k| {
                         super::density::rasterize_density(
                             &map.coords,
                             |k| !legend.is_hidden(k),
-                            view,
-                            size,
+                            k.view,
+                            k.size,
                         )
                     });
                     plot.image(plot_image_covering(texture, covers));
                 }
-                let (texture, covers) = raster.texture_for(&egui_ctx, key, || {
+                let (texture, covers) = raster.texture_for(&egui_ctx, key, |drawn| {
                     // Score bands are drawn low to high so the anomalies sit on top.
                     let mut order: Option<Vec<u32>> = legend.bands().map(|b| {
                         (0..BAND_NAMES.len() as u8)
@@ -202,8 +202,8 @@ pub fn show(
                                 _ => Some(c),
                             }
                         },
-                        view,
-                        size,
+                        drawn.view,
+                        drawn.size,
                         radius * ppp,
                     )
                 });
