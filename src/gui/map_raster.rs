@@ -92,12 +92,15 @@ impl RasterKey {
             && self.content == other.content
     }
 
-    /// This key widened by [`MARGIN`] of the view on every side, at the same pixels per unit.
-    fn with_margin(&self) -> RasterKey {
+    /// This key widened by [`MARGIN`] of the view on every side, at the same pixels per unit,
+    /// the margin narrowed where the texture would be wider than `max_side` pixels (the
+    /// renderer cannot make a larger one).
+    fn with_margin(&self, max_side: usize) -> RasterKey {
         let mut out = *self;
         for axis in 0..2 {
             let span = self.view[axis + 2] - self.view[axis];
-            let extra_px = (self.size[axis] as f64 * MARGIN).round();
+            let room = max_side.saturating_sub(self.size[axis]) / 2;
+            let extra_px = (self.size[axis] as f64 * MARGIN).round().min(room as f64);
             let extra = extra_px * span / self.size[axis].max(1) as f64;
             out.size[axis] = self.size[axis] + 2 * extra_px as usize;
             out.view[axis] -= extra;
@@ -168,7 +171,7 @@ impl PointRaster {
         };
         if !reuse {
             let start = Instant::now();
-            let drawn = key.with_margin();
+            let drawn = key.with_margin(ctx.input(|i| i.max_texture_side));
             let image = draw(drawn);
             match &mut self.texture {
                 Some(t) => t.set(image, TextureOptions::LINEAR),
@@ -381,6 +384,13 @@ mod tests {
         frame(&mut raster, key(0.5, 4.8));
         assert_eq!(raster.redraws, 2);
         assert_eq!(raster.drawn_for().unwrap().0, key(0.5, 4.8).view);
+        // The margin never makes a texture wider than the renderer's largest.
+        let wide = RasterKey {
+            size: [2000, 600],
+            ..key(0.0, 6.0)
+        };
+        assert_eq!(wide.with_margin(2048).size, [2048, 800]);
+        assert_eq!(wide.with_margin(1000).size, [2000, 800]);
         // Moving out of the margin, or zooming by more than the stretch allows, draws at once.
         frame(&mut raster, key(3.0, 4.8));
         assert_eq!(raster.redraws, 3);
