@@ -100,11 +100,8 @@ impl HeldOutCodes {
 
     /// Writes them into their rows of `codes`.
     fn fill(&self, codes: &mut Codes) {
-        let l = codes.latent;
         for (k, &row) in self.rows.iter().enumerate() {
-            let (from, to) = (k * l..(k + 1) * l, row * l..(row + 1) * l);
-            codes.mean[to.clone()].copy_from_slice(&self.codes.mean[from.clone()]);
-            codes.logvar[to].copy_from_slice(&self.codes.logvar[from]);
+            codes.set_row(row, &self.codes.mean, &self.codes.logvar, k);
         }
     }
 }

@@ -99,9 +99,7 @@ impl MapCodeBook {
                 continue;
             };
             let row = row as usize;
-            let (from, to) = (k * l..(k + 1) * l, row * l..(row + 1) * l);
-            self.codes.mean[to.clone()].copy_from_slice(&batch.mean[from.clone()]);
-            self.codes.logvar[to].copy_from_slice(&batch.logvar[from]);
+            self.codes.set_row(row, batch.mean, batch.logvar, k);
             if !self.has_code[row] {
                 self.has_code[row] = true;
                 self.missing -= 1;

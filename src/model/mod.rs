@@ -89,6 +89,14 @@ impl Codes {
         &self.mean[i * self.latent..(i + 1) * self.latent]
     }
 
+    /// Overwrites sample `row`'s code with row `k` of `mean` and `logvar` ([n, latent] each).
+    pub fn set_row(&mut self, row: usize, mean: &[f32], logvar: &[f32], k: usize) {
+        let l = self.latent;
+        let (from, to) = (k * l..(k + 1) * l, row * l..(row + 1) * l);
+        self.mean[to.clone()].copy_from_slice(&mean[from.clone()]);
+        self.logvar[to].copy_from_slice(&logvar[from]);
+    }
+
     /// Average KL(q(z|x) || N(0, 1)) of each latent dimension over these samples: a dimension
     /// whose KL stays near zero carries no information (the posterior has collapsed onto the
     /// prior there).
