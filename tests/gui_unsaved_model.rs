@@ -18,7 +18,11 @@ fn small_options() -> AppOptions {
 
 /// The bundled pair, trained for one epoch in the window (not saved).
 fn trained_harness() -> Harness<'static, ExplorerApp> {
-    let mut h = quiet_harness(small_options(), vec2(1280.0, 720.0));
+    trained_harness_with(small_options())
+}
+
+fn trained_harness_with(options: AppOptions) -> Harness<'static, ExplorerApp> {
+    let mut h = quiet_harness(options, vec2(1280.0, 720.0));
     step_until(&mut h, "the map", |a| a.ws.map.codes.is_some());
     h.state_mut().settings.train.epochs = 1;
     h.state_mut().apply(Command::StartTraining);
@@ -77,7 +81,13 @@ fn replacing_a_trained_unsaved_model_asks_and_cancel_keeps_it() {
 
 #[test]
 fn discarding_goes_ahead_with_what_was_asked() {
-    let mut h = trained_harness();
+    let recovery_dir = tempfile::tempdir().unwrap();
+    let store = latent_explorer::recovery::RecoveryStore::at(recovery_dir.path());
+    let mut h = trained_harness_with(AppOptions {
+        recovery: Some(store.clone()),
+        ..small_options()
+    });
+    assert!(store.find().is_some(), "the epoch is in the recovery file");
     let trained_parameters = parameter_count(&h);
     h.state_mut().settings.new_model.hidden = "64".into();
     h.state_mut().apply(Command::NewModel);
@@ -92,6 +102,10 @@ fn discarding_goes_ahead_with_what_was_asked() {
     assert!(
         !h.state().holds_unsaved_training(),
         "the new model is untrained"
+    );
+    assert!(
+        store.find().is_none(),
+        "the discarded model is not offered back at the next start"
     );
     // Nothing trained is held now: the next replacement is not asked about.
     h.state_mut().settings.new_model.hidden = "32".into();

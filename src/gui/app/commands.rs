@@ -33,6 +33,13 @@ impl ExplorerApp {
         }
         match cmd {
             Command::Replace(cmd) => {
+                // The user chose to throw the unsaved training away: its recovery copy goes
+                // with it, or the next start would offer it back. Should the replacement then
+                // fail, the model is still unsaved and is written again (at exit at the latest).
+                if let Some(store) = &self.recovery {
+                    store.discard();
+                }
+                self.recovery_written = None;
                 self.replace_confirmed = true;
                 self.apply(*cmd);
                 self.replace_confirmed = false;
