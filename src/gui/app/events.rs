@@ -8,7 +8,7 @@ use crate::data::Dataset;
 use crate::gui::codes_analysis::CodesRequest;
 use crate::gui::dialogs::DialogPurpose;
 use crate::gui::export_files::Destination;
-use crate::gui::notices::Topic;
+use crate::gui::notices::{NoticeKind, Topic};
 use crate::gui::worker::{DecodePurpose, Event, Job, JobKind, Stamp};
 use crate::model::Model;
 use crate::train::TrainEvent;
@@ -290,6 +290,12 @@ impl ExplorerApp {
     }
 
     /// Start-up is over once the dataset and the model have both answered.
+    /// The model being opened is the one start-up chose (remembered or bundled), not one
+    /// the user named.
+    fn opened_for_the_user_unasked(&self) -> bool {
+        !self.startup.done && self.startup.asked_model.is_none()
+    }
+
     fn startup_answered(&mut self) {
         if self.ws.data.is_some() && self.ws.model.is_some() && !self.is_loading() {
             self.startup.done = true;
@@ -405,9 +411,15 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return;
             }
-            self.misfit_error(format!(
-                "{e}. Create a New model for this dataset or open one that fits."
-            ));
+            let text = format!("{e}. Create a New model for this dataset or open one that fits.");
+            if self.opened_for_the_user_unasked() {
+                // As in `set_model`: start-up's own choice of model, not the user's mistake.
+                self.ws
+                    .notices
+                    .push_about(NoticeKind::Info, Some(Topic::PairMisfit), text);
+            } else {
+                self.misfit_error(text);
+            }
         } else if self.ws.model.is_some() {
             self.ws.notices.withdraw(Topic::PairMisfit);
         }
@@ -433,7 +445,19 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return false;
             }
-            self.misfit_error(format!("model refused: {e}"));
+            if self.opened_for_the_user_unasked() {
+                // The user opened a dataset and the window picked the model: nothing the
+                // user did went wrong, so a note (the map says what to do meanwhile).
+                self.ws.notices.push_about(
+                    NoticeKind::Info,
+                    Some(Topic::PairMisfit),
+                    format!(
+                        "no model opened: {e}. Make one for this dataset under New model in the Model panel, or open one that fits"
+                    ),
+                );
+            } else {
+                self.misfit_error(format!("model refused: {e}"));
+            }
             return false;
         }
         if let Some(p) = &path
