@@ -411,14 +411,19 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return;
             }
-            let text = format!("{e}. Create a New model for this dataset or open one that fits.");
             if self.opened_for_the_user_unasked() {
                 // As in `set_model`: start-up's own choice of model, not the user's mistake.
-                self.ws
-                    .notices
-                    .push_about(NoticeKind::Info, Some(Topic::PairMisfit), text);
+                self.ws.notices.push_about(
+                    NoticeKind::Info,
+                    Some(Topic::PairMisfit),
+                    format!(
+                        "the model opened at start does not fit: make one for this dataset under New model in the Model panel, or open one that fits ({e})"
+                    ),
+                );
             } else {
-                self.misfit_error(text);
+                self.misfit_error(format!(
+                    "{e}. Create a New model for this dataset or open one that fits."
+                ));
             }
         } else if self.ws.model.is_some() {
             self.ws.notices.withdraw(Topic::PairMisfit);
@@ -451,8 +456,9 @@ impl ExplorerApp {
                 self.ws.notices.push_about(
                     NoticeKind::Info,
                     Some(Topic::PairMisfit),
+                    // What to do first: a long line is cut at the window's edge.
                     format!(
-                        "no model opened: {e}. Make one for this dataset under New model in the Model panel, or open one that fits"
+                        "no model opened: make one for this dataset under New model in the Model panel, or open one that fits ({e})"
                     ),
                 );
             } else {
