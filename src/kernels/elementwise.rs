@@ -140,6 +140,96 @@ multiversion! {
 }
 
 #[inline(always)]
+fn add_to_each_row_body(rows: &mut [f32], row: &[f32]) {
+    match row.len() {
+        0 => {}
+        // One channel (the conv decoder's last layer): one value added to all.
+        1 => rows.iter_mut().for_each(|v| *v += row[0]),
+        16 => add_to_each_row_of::<16>(rows, row),
+        32 => add_to_each_row_of::<32>(rows, row),
+        64 => add_to_each_row_of::<64>(rows, row),
+        w => {
+            for r in rows.chunks_exact_mut(w) {
+                for (d, s) in r.iter_mut().zip(row) {
+                    *d += s;
+                }
+            }
+        }
+    }
+}
+
+/// As [`add_to_each_row_body`] for rows of a width known when compiling: the row stays in
+/// registers.
+#[inline(always)]
+fn add_to_each_row_of<const W: usize>(rows: &mut [f32], row: &[f32]) {
+    let mut add = [0f32; W];
+    add.copy_from_slice(&row[..W]);
+    for r in rows.chunks_exact_mut(W) {
+        for (d, s) in r.iter_mut().zip(&add) {
+            *d += s;
+        }
+    }
+}
+
+multiversion! {
+    /// Adds `row` to every row of `rows` (row-major, `row.len()` wide): a bias added to a
+    /// layer's outputs. One call for the whole matrix: the conv decoder's last layer has one
+    /// channel, so a call a row did one addition a call.
+    pub fn add_to_each_row(rows: &mut [f32], row: &[f32]) => add_to_each_row_body
+}
+
+#[inline(always)]
+fn add_row_sums_body(sums: &mut [f32], rows: &[f32]) {
+    match sums.len() {
+        0 => {}
+        // One column (the conv decoder's last layer): a plain sum, in a register's worth of
+        // partial sums so that it vectorises.
+        1 => {
+            let mut lanes = [0f32; LANES];
+            let mut blocks = rows.chunks_exact(LANES);
+            for b in &mut blocks {
+                for (l, v) in lanes.iter_mut().zip(b) {
+                    *l += v;
+                }
+            }
+            let tail: f32 = blocks.remainder().iter().sum();
+            sums[0] += lanes.iter().sum::<f32>() + tail;
+        }
+        16 => add_row_sums_of::<16>(sums, rows),
+        32 => add_row_sums_of::<32>(sums, rows),
+        64 => add_row_sums_of::<64>(sums, rows),
+        w => {
+            for r in rows.chunks_exact(w) {
+                for (s, v) in sums.iter_mut().zip(r) {
+                    *s += v;
+                }
+            }
+        }
+    }
+}
+
+/// As [`add_row_sums_body`] for rows of a width known when compiling: the sums stay in
+/// registers until the end.
+#[inline(always)]
+fn add_row_sums_of<const W: usize>(sums: &mut [f32], rows: &[f32]) {
+    let mut acc = [0f32; W];
+    for r in rows.chunks_exact(W) {
+        for (a, v) in acc.iter_mut().zip(r) {
+            *a += v;
+        }
+    }
+    for (s, a) in sums.iter_mut().zip(&acc) {
+        *s += a;
+    }
+}
+
+multiversion! {
+    /// sums[j] += the sum over the rows of `rows` (row-major, `sums.len()` wide) of column j:
+    /// a bias gradient.
+    pub fn add_row_sums(sums: &mut [f32], rows: &[f32]) => add_row_sums_body
+}
+
+#[inline(always)]
 fn add_assign_finite_body(dst: &mut [f32], src: &[f32]) -> bool {
     let mut lanes = [0u32; LANES];
     let mut d_blocks = dst.chunks_exact_mut(LANES);
@@ -335,6 +425,30 @@ mod tests {
             }
         }
         assert!(all_finite(&[f32::MAX, f32::MIN, f32::MIN_POSITIVE, -0.0]));
+    }
+
+    #[test]
+    fn row_sums_and_rows_added_match_plain_loops() {
+        for width in [1usize, 3, 16, 32, 64] {
+            for rows in [0usize, 1, 5, 37] {
+                let m: Vec<f32> = (0..rows * width).map(|i| (i % 13) as f32 - 6.0).collect();
+                let mut sums: Vec<f32> = (0..width).map(|j| j as f32).collect();
+                add_row_sums(&mut sums, &m);
+                for (j, &s) in sums.iter().enumerate() {
+                    let want = j as f32 + (0..rows).map(|r| m[r * width + j]).sum::<f32>();
+                    assert!(
+                        (s - want).abs() < 1e-4,
+                        "width {width}, column {j}: {s} vs {want}"
+                    );
+                }
+                let bias: Vec<f32> = (0..width).map(|j| 0.5 * j as f32).collect();
+                let mut added = m.clone();
+                add_to_each_row(&mut added, &bias);
+                for (k, (&a, &b)) in added.iter().zip(&m).enumerate() {
+                    assert_eq!(a, b + bias[k % width]);
+                }
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{K, col2im_s2, im2col_s2};
 use crate::kernels::dense::{self, Weights, product};
-use crate::kernels::elementwise::{add_assign, loss_and_grad, relu_in_place};
+use crate::kernels::elementwise::{add_to_each_row, loss_and_grad, relu_in_place};
 use gemm::Parallelism;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -271,9 +271,7 @@ fn fill_bias(rows: &mut [f32], bias: &[f32]) {
 }
 
 fn add_bias(rows: &mut [f32], bias: &[f32]) {
-    for row in rows.chunks_exact_mut(bias.len()) {
-        add_assign(row, bias);
-    }
+    add_to_each_row(rows, bias);
 }
 
 /// One thread's buffers for the forward pass, sized on first use and reused; the trainer's

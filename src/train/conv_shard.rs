@@ -9,7 +9,7 @@ use super::shard::StepSums;
 use crate::kernels::conv::{K, col2im_s2, im2col_s2};
 use crate::kernels::cpu::CpuCaches;
 use crate::kernels::dense::product;
-use crate::kernels::elementwise::{add_assign, loss_and_grad, relu_mask};
+use crate::kernels::elementwise::{add_row_sums, loss_and_grad, relu_mask};
 use crate::model::conv_flat::{ConvForward, FlatConvNet, fit};
 use gemm::Parallelism;
 
@@ -58,9 +58,7 @@ fn bias_grad(dy: &[f32], out: &mut [f32], accumulate: bool) {
     if !accumulate {
         out.fill(0.0);
     }
-    for row in dy.chunks_exact(out.len()) {
-        add_assign(out, row);
-    }
+    add_row_sums(out, dy);
 }
 
 pub(super) struct ConvShard {
