@@ -114,8 +114,16 @@ fn im2col_channels<const C: usize>(
 }
 
 #[inline(always)]
-fn col2im_body(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f32]) {
-    by_channels!(col2im_channels, c, cols, n, h, w, c, x)
+fn col2im_body(
+    cols: &[f32],
+    n: usize,
+    h: usize,
+    w: usize,
+    c: usize,
+    bias: Option<&[f32]>,
+    x: &mut [f32],
+) {
+    by_channels!(col2im_channels, c, cols, n, h, w, c, bias, x)
 }
 
 /// [`col2im_body`] with `c == C` when C > 0.
@@ -126,6 +134,7 @@ fn col2im_channels<const C: usize>(
     h: usize,
     w: usize,
     c: usize,
+    bias: Option<&[f32]>,
     x: &mut [f32],
 ) {
     let c = if C > 0 { C } else { c };
@@ -133,13 +142,20 @@ fn col2im_channels<const C: usize>(
     let row = K * K * c;
     assert!(h.is_multiple_of(2) && w.is_multiple_of(2) && x.len() >= n * h * w * c);
     assert!(cols.len() >= n * ho * wo * row);
+    assert!(bias.is_none_or(|b| b.len() >= c));
     let mut padded = vec![0f32; (w + 2) * c];
     for b in 0..n {
         let image = &mut x[b * h * w * c..(b + 1) * h * w * c];
         let patches = &cols[b * ho * wo * row..(b + 1) * ho * wo * row];
         for iy in 0..h {
             // Image row iy is padded row iy + 1 = 2*oy + ky: two (oy, ky) pairs feed it.
-            padded.fill(0.0);
+            // The sums start from the bias: no pass over the layer's output to add it after.
+            match bias {
+                Some(b) => padded
+                    .chunks_exact_mut(c)
+                    .for_each(|px| px.copy_from_slice(&b[..c])),
+                None => padded.fill(0.0),
+            }
             let iy_padded = iy + 1;
             for ky in 0..K {
                 if iy_padded < ky || (iy_padded - ky) % 2 != 0 || (iy_padded - ky) / 2 >= ho {
@@ -167,10 +183,18 @@ multiversion! {
 }
 
 multiversion! {
-    /// x[n, h, w, c] = the sum of every patch row of cols[n*(h/2)*(w/2), 16*c] added back at
-    /// the pixels it was gathered from (the adjoint of [`im2col_s2`]; x is overwritten).
-    pub fn col2im_s2(cols: &[f32], n: usize, h: usize, w: usize, c: usize, x: &mut [f32])
-        => col2im_body
+    /// x[n, h, w, c] = `bias` (or 0) + the sum of every patch row of cols[n*(h/2)*(w/2), 16*c]
+    /// added back at the pixels it was gathered from (the adjoint of [`im2col_s2`]; x is
+    /// overwritten).
+    pub fn col2im_s2(
+        cols: &[f32],
+        n: usize,
+        h: usize,
+        w: usize,
+        c: usize,
+        bias: Option<&[f32]>,
+        x: &mut [f32],
+    ) => col2im_body
 }
 
 #[cfg(test)]
@@ -224,13 +248,20 @@ mod tests {
             let mut cols = vec![0.0; y.len()];
             im2col_s2(&x, n, h, w, c, &mut cols);
             let mut back = vec![f32::NAN; x.len()];
-            col2im_s2(&y, n, h, w, c, &mut back);
+            col2im_s2(&y, n, h, w, c, None, &mut back);
             let left: f64 = cols.iter().zip(&y).map(|(a, b)| (a * b) as f64).sum();
             let right: f64 = x.iter().zip(&back).map(|(a, b)| (a * b) as f64).sum();
             assert!(
                 (left - right).abs() < 1e-3 * left.abs().max(1.0),
                 "{left} vs {right}"
             );
+            // With a bias, every pixel's channels start from it instead of zero.
+            let bias: Vec<f32> = (0..c).map(|k| k as f32 - 0.5).collect();
+            let mut with_bias = vec![f32::NAN; x.len()];
+            col2im_s2(&y, n, h, w, c, Some(&bias), &mut with_bias);
+            for (k, (&a, &b)) in with_bias.iter().zip(&back).enumerate() {
+                assert!((a - b - bias[k % c]).abs() < 1e-5, "value {k}: {a} vs {b}");
+            }
         }
     }
 }

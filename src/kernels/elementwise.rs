@@ -140,45 +140,6 @@ multiversion! {
 }
 
 #[inline(always)]
-fn add_to_each_row_body(rows: &mut [f32], row: &[f32]) {
-    match row.len() {
-        0 => {}
-        // One channel (the conv decoder's last layer): one value added to all.
-        1 => rows.iter_mut().for_each(|v| *v += row[0]),
-        16 => add_to_each_row_of::<16>(rows, row),
-        32 => add_to_each_row_of::<32>(rows, row),
-        64 => add_to_each_row_of::<64>(rows, row),
-        w => {
-            for r in rows.chunks_exact_mut(w) {
-                for (d, s) in r.iter_mut().zip(row) {
-                    *d += s;
-                }
-            }
-        }
-    }
-}
-
-/// As [`add_to_each_row_body`] for rows of a width known when compiling: the row stays in
-/// registers.
-#[inline(always)]
-fn add_to_each_row_of<const W: usize>(rows: &mut [f32], row: &[f32]) {
-    let mut add = [0f32; W];
-    add.copy_from_slice(&row[..W]);
-    for r in rows.chunks_exact_mut(W) {
-        for (d, s) in r.iter_mut().zip(&add) {
-            *d += s;
-        }
-    }
-}
-
-multiversion! {
-    /// Adds `row` to every row of `rows` (row-major, `row.len()` wide): a bias added to a
-    /// layer's outputs. One call for the whole matrix: the conv decoder's last layer has one
-    /// channel, so a call a row did one addition a call.
-    pub fn add_to_each_row(rows: &mut [f32], row: &[f32]) => add_to_each_row_body
-}
-
-#[inline(always)]
 fn add_row_sums_body(sums: &mut [f32], rows: &[f32]) {
     match sums.len() {
         0 => {}
@@ -428,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn row_sums_and_rows_added_match_plain_loops() {
+    fn row_sums_match_a_plain_loop() {
         for width in [1usize, 3, 16, 32, 64] {
             for rows in [0usize, 1, 5, 37] {
                 let m: Vec<f32> = (0..rows * width).map(|i| (i % 13) as f32 - 6.0).collect();
@@ -440,12 +401,6 @@ mod tests {
                         (s - want).abs() < 1e-4,
                         "width {width}, column {j}: {s} vs {want}"
                     );
-                }
-                let bias: Vec<f32> = (0..width).map(|j| 0.5 * j as f32).collect();
-                let mut added = m.clone();
-                add_to_each_row(&mut added, &bias);
-                for (k, (&a, &b)) in added.iter().zip(&m).enumerate() {
-                    assert_eq!(a, b + bias[k % width]);
                 }
             }
         }

@@ -13,7 +13,7 @@ use crate::data::{BatchBuffer, Dataset};
 use crate::error::{Error, Result};
 use crate::kernels::conv::{K, col2im_s2, im2col_s2};
 use crate::kernels::dense::{self, Weights, product};
-use crate::kernels::elementwise::{add_to_each_row, loss_and_grad, relu_in_place};
+use crate::kernels::elementwise::{loss_and_grad, relu_in_place};
 use gemm::Parallelism;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -270,10 +270,6 @@ fn fill_bias(rows: &mut [f32], bias: &[f32]) {
     }
 }
 
-fn add_bias(rows: &mut [f32], bias: &[f32]) {
-    add_to_each_row(rows, bias);
-}
-
 /// One thread's buffers for the forward pass, sized on first use and reused; the trainer's
 /// backward pass reads the activations kept here.
 #[derive(Default)]
@@ -376,8 +372,8 @@ impl ConvForward {
                 par,
             );
             let out = &mut rest[0][..out_len];
-            col2im_s2(&self.patches, n, 2 * hs, 2 * ws, c_out, out);
-            add_bias(out, &net.params[net.dec_weight(j) + 1].value);
+            let bias = &net.params[net.dec_weight(j) + 1].value;
+            col2im_s2(&self.patches, n, 2 * hs, 2 * ws, c_out, Some(bias), out);
             if j + 1 < dec {
                 relu_in_place(out);
             }

@@ -374,7 +374,7 @@ impl ConvShard {
                 par,
             );
             fit(&mut self.grad_b, n * h * w * c_in);
-            col2im_s2(&self.fwd.patches, n, h, w, c_in, &mut self.grad_b);
+            col2im_s2(&self.fwd.patches, n, h, w, c_in, None, &mut self.grad_b);
             std::mem::swap(&mut self.grad_a, &mut self.grad_b);
         }
         StepSums { recon, kl }
