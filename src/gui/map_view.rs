@@ -91,6 +91,10 @@ pub struct MapState {
     pub encode_secs: f64,
     /// The newest encode asked for (only its answer is used).
     pub serial: u64,
+    /// The newest encode whose answer (codes or an error) the window has taken in. Below
+    /// `serial`, codes are on their way: the jobs thread's count of encodes in flight drops
+    /// as soon as it has sent the answer, a moment before the window reads it.
+    pub answered: u64,
     /// Bumped whenever the codes change (scores and neighbours key on it).
     pub codes_version: u64,
     key: Option<ProjectionKey>,

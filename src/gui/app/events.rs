@@ -78,6 +78,10 @@ impl ExplorerApp {
                 self.startup_answered();
             }
             Event::Encoded { stamp, codes, secs } => {
+                if stamp.serial == self.ws.map.serial {
+                    // Answered, even when the weights have moved on since it was asked for.
+                    self.ws.map.answered = stamp.serial;
+                }
                 if self.is_current(&stamp) && stamp.serial == self.ws.map.serial {
                     self.ws.map.encode_secs = secs;
                     self.accept_codes(codes);
@@ -239,6 +243,9 @@ impl ExplorerApp {
                         }
                     }
                     JobKind::Score => self.ws.scores.pending = false,
+                    // Older encodes are dropped unrun when a newer one waits: this is the
+                    // newest's answer (at worst an older one's, and then the wait ends early).
+                    JobKind::Encode => self.ws.map.answered = self.ws.map.serial,
                     JobKind::Traverse => self.panels.traversal.pending = false,
                     JobKind::Analogy => self.panels.analogy.pending = false,
                     JobKind::Decode(DecodePurpose::Thumbnails) => {
@@ -374,6 +381,10 @@ impl ExplorerApp {
             return;
         };
         if model.check_fits(data).is_err() {
+            return;
+        }
+        if !self.jobs.is_running() {
+            // Nothing would answer: nothing is waited for either.
             return;
         }
         let generation = self.ws.generation();

@@ -102,9 +102,13 @@ impl ExplorerApp {
         }
     }
 
-    /// Training runs, or the encode of its final weights has not answered yet.
+    /// Training runs, or the encode of its final weights has not answered yet (its answer
+    /// taken in by the window, not only sent: a redo started in between would lay out the
+    /// codes of the last snapshot and be done again a moment later).
     fn codes_still_moving(&self) -> bool {
-        self.is_training() || self.jobs.in_flight().encodes() > 0
+        self.is_training()
+            || self.jobs.in_flight().encodes() > 0
+            || self.ws.map.answered != self.ws.map.serial
     }
 
     /// The map shows a finished layout of earlier codes than the current ones (weights have
