@@ -297,6 +297,24 @@ impl ExplorerApp {
     }
 
     /// Start-up is over once the dataset and the model have both answered.
+    /// A dataset and model that do not fit. When start-up chose the model (the user opened
+    /// only a dataset), nothing the user did went wrong: a note, saying `what` and then what
+    /// to do (a long line is cut at the window's edge; the map says it meanwhile too).
+    /// Otherwise `error`.
+    fn report_misfit(&mut self, what: &str, reason: &dyn std::fmt::Display, error: String) {
+        if self.opened_for_the_user_unasked() {
+            self.ws.notices.push_about(
+                NoticeKind::Info,
+                Some(Topic::PairMisfit),
+                format!(
+                    "{what}: make one for this dataset under New model in the Model panel, or open one that fits ({reason})"
+                ),
+            );
+        } else {
+            self.misfit_error(error);
+        }
+    }
+
     /// The model being opened is the one start-up chose (remembered or bundled), not one
     /// the user named.
     fn opened_for_the_user_unasked(&self) -> bool {
@@ -422,20 +440,11 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return;
             }
-            if self.opened_for_the_user_unasked() {
-                // As in `set_model`: start-up's own choice of model, not the user's mistake.
-                self.ws.notices.push_about(
-                    NoticeKind::Info,
-                    Some(Topic::PairMisfit),
-                    format!(
-                        "the model opened at start does not fit: make one for this dataset under New model in the Model panel, or open one that fits ({e})"
-                    ),
-                );
-            } else {
-                self.misfit_error(format!(
-                    "{e}. Create a New model for this dataset or open one that fits."
-                ));
-            }
+            self.report_misfit(
+                "the model opened at start does not fit",
+                &e,
+                format!("{e}. Create a New model for this dataset or open one that fits."),
+            );
         } else if self.ws.model.is_some() {
             self.ws.notices.withdraw(Topic::PairMisfit);
         }
@@ -461,20 +470,7 @@ impl ExplorerApp {
             if self.fall_back_to_bundled(&e.to_string()) {
                 return false;
             }
-            if self.opened_for_the_user_unasked() {
-                // The user opened a dataset and the window picked the model: nothing the
-                // user did went wrong, so a note (the map says what to do meanwhile).
-                self.ws.notices.push_about(
-                    NoticeKind::Info,
-                    Some(Topic::PairMisfit),
-                    // What to do first: a long line is cut at the window's edge.
-                    format!(
-                        "no model opened: make one for this dataset under New model in the Model panel, or open one that fits ({e})"
-                    ),
-                );
-            } else {
-                self.misfit_error(format!("model refused: {e}"));
-            }
+            self.report_misfit("no model opened", &e, format!("model refused: {e}"));
             return false;
         }
         if let Some(p) = &path
