@@ -296,7 +296,6 @@ impl ExplorerApp {
         }
     }
 
-    /// Start-up is over once the dataset and the model have both answered.
     /// A dataset and model that do not fit. When start-up chose the model (the user opened
     /// only a dataset), nothing the user did went wrong: a note, saying `what` and then what
     /// to do (a long line is cut at the window's edge; the map says it meanwhile too).
@@ -321,6 +320,7 @@ impl ExplorerApp {
         !self.startup.done && self.startup.asked_model.is_none()
     }
 
+    /// Start-up is over once the dataset and the model have both answered.
     fn startup_answered(&mut self) {
         if self.ws.data.is_some() && self.ws.model.is_some() && !self.is_loading() {
             self.startup.done = true;
